@@ -1,0 +1,236 @@
+//! Experiment configuration: raw YAML ([`raw`]), closed vocabularies ([`types`]), resolution and
+//! validation ([`resolve`]), `--set` overrides and error messages with did-you-mean hints.
+
+pub mod raw;
+pub mod resolve;
+pub mod types;
+
+pub use resolve::{CvSpec, DataSpec, Experiment, ModelSpec, OutputSpec, PruneSpec, TauSpec, TrainSpec};
+pub use types::*;
+
+use crate::error::{Error, Result};
+use raw::RawExperiment;
+use serde_yaml_ng::Value;
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+/// Read, override, resolve and validate an experiment file.
+pub fn load(path: &Path, overrides: &[String]) -> Result<Experiment> {
+    let bytes = crate::fsio::read(path)?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| Error::config(path.display().to_string(), "not valid UTF-8 text"))?;
+    parse(&text, &path.display().to_string(), overrides)
+}
+
+/// Parse experiment text. `file` is used in error messages.
+pub fn parse(text: &str, file: &str, overrides: &[String]) -> Result<Experiment> {
+    // First pass straight from the text, so type errors carry line and column.
+    let raw: RawExperiment = serde_yaml_ng::from_str(text)
+        .map_err(|e| Error::config(file, with_hint(&e.to_string())))?;
+    if overrides.is_empty() {
+        return resolve::resolve(raw, file);
+    }
+    let mut value: Value = serde_yaml_ng::from_str(text)
+        .map_err(|e| Error::config(file, with_hint(&e.to_string())))?;
+    for o in overrides {
+        apply_override(&mut value, o).map_err(|m| Error::config(file, m))?;
+    }
+    // Round-trip through text so errors carry the field path; the line numbers of that
+    // synthetic text would mislead, so they are cut.
+    let merged = serde_yaml_ng::to_string(&value).expect("YAML value serialises");
+    let raw: RawExperiment = serde_yaml_ng::from_str(&merged).map_err(|e| {
+        let msg = e.to_string();
+        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+        Error::config(
+            file,
+            format!("after --set {}: {}", overrides.join(" --set "), with_hint(&msg)),
+        )
+    })?;
+    resolve::resolve(raw, file)
+}
+
+/// Apply one `key.path=value` override; the value is parsed as YAML (flow lists and maps allowed).
+fn apply_override(root: &mut Value, spec: &str) -> std::result::Result<(), String> {
+    let (key, val) = spec
+        .split_once('=')
+        .ok_or_else(|| format!("--set {spec:?}: expected KEY.PATH=VALUE"))?;
+    let parsed: Value = serde_yaml_ng::from_str(val)
+        .map_err(|e| format!("--set {key}: value {val:?} is not valid YAML: {e}"))?;
+    let parts: Vec<&str> = key.split('.').collect();
+    if parts.iter().any(|p| p.is_empty()) {
+        return Err(format!("--set {spec:?}: empty segment in key path"));
+    }
+    let mut cur = root;
+    for (i, part) in parts.iter().enumerate() {
+        if cur.is_null() {
+            *cur = Value::Mapping(Default::default());
+        }
+        let map = cur.as_mapping_mut().ok_or_else(|| {
+            format!(
+                "--set {key}: `{}` is not a mapping",
+                parts[..i].join(".")
+            )
+        })?;
+        let k = Value::String(part.to_string());
+        if i + 1 == parts.len() {
+            map.insert(k, parsed);
+            return Ok(());
+        }
+        cur = map.entry(k).or_insert(Value::Null);
+    }
+    Ok(())
+}
+
+/// Append a did-you-mean suggestion to serde's "unknown field/variant" messages.
+fn with_hint(msg: &str) -> String {
+    let Some(start) = msg
+        .find("unknown field `")
+        .map(|i| i + "unknown field `".len())
+        .or_else(|| msg.find("unknown variant `").map(|i| i + "unknown variant `".len()))
+    else {
+        return msg.to_string();
+    };
+    let Some(len) = msg[start..].find('`') else {
+        return msg.to_string();
+    };
+    let bad = &msg[start..start + len];
+    let Some(list_at) = msg[start + len..].find("expected ").map(|i| i + start + len) else {
+        return msg.to_string();
+    };
+    let candidates: Vec<&str> = msg[list_at..]
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .collect();
+    match suggest(bad, &candidates) {
+        Some(best) => format!("{msg} (did you mean `{best}`?)"),
+        None => msg.to_string(),
+    }
+}
+
+/// The closest candidate by edit distance, if it is close enough to be a plausible typo.
+pub fn suggest<'a>(bad: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (levenshtein(bad, c), *c))
+        .filter(|(d, c)| *d <= (c.len().max(bad.len()) / 3).max(1) + 1)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+impl Experiment {
+    /// The resolved experiment as YAML: a valid experiment file with every default written out.
+    pub fn to_yaml(&self) -> String {
+        serde_yaml_ng::to_string(&self.to_raw()).expect("resolved config serialises")
+    }
+
+    /// SHA-256 of the canonical resolved YAML.
+    pub fn hash(&self) -> String {
+        hex(&Sha256::digest(self.to_yaml().as_bytes()))
+    }
+}
+
+/// Lower-case hex of a byte string.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: &str = "name: t\n";
+
+    #[test]
+    fn defaults_fill_in_and_round_trip() {
+        let e = parse(MIN, "t.yaml", &[]).unwrap();
+        assert_eq!(e.cv.folds, 5);
+        assert_eq!(e.prune.tau.values.len(), 26);
+        assert_eq!(e.prune.tau.values[3], 0.3);
+        let again = parse(&e.to_yaml(), "resolved.yaml", &[]).unwrap();
+        assert_eq!(e, again);
+        assert_eq!(e.hash(), again.hash());
+    }
+
+    #[test]
+    fn unknown_key_names_key_path_and_suggests() {
+        let err = parse("name: t\ncv:\n  fodls: 3\n", "exp.yaml", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("exp.yaml: "), "{err}");
+        assert!(err.contains("cv"), "{err}");
+        assert!(err.contains("fodls"), "{err}");
+        assert!(err.contains("line 3"), "{err}");
+        assert!(err.contains("did you mean `folds`"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_names_line_and_column() {
+        let err = parse("name: t\ntrain:\n  epochs: many\n", "exp.yaml", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("train.epochs"), "{err}");
+        assert!(err.contains("line 3 column"), "{err}");
+    }
+
+    #[test]
+    fn bad_method_lists_choices() {
+        let err = parse("name: t\nprune:\n  methods: [magnitud]\n", "exp.yaml", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("magnitude"), "{err}");
+        assert!(err.contains("did you mean `magnitude`"), "{err}");
+    }
+
+    #[test]
+    fn semantic_errors_name_field() {
+        let err = parse("name: t\ncv: {folds: 1}\n", "exp.yaml", &[])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "exp.yaml: field `cv.folds`: expected an integer ≥ 2, found 1");
+    }
+
+    #[test]
+    fn overrides_apply_with_types() {
+        let e = parse(
+            MIN,
+            "t.yaml",
+            &[
+                "cv.folds=3".into(),
+                "prune.methods=[random]".into(),
+                "prune.tau.values=[0.5, 0.1]".into(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(e.cv.folds, 3);
+        assert_eq!(e.prune.methods, vec![MethodKind::Random]);
+        assert_eq!(e.prune.tau.values, vec![0.1, 0.5]);
+        let err = parse(MIN, "t.yaml", &["cv.folds=lots".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--set"), "{err}");
+        assert!(err.contains("cv.folds"), "{err}");
+    }
+
+    #[test]
+    fn grids() {
+        assert_eq!(resolve::linear(0.0, 1.0, 3), vec![0.0, 0.5, 1.0]);
+        let g = resolve::geometric(0.01, 1.0, 3);
+        assert!((g[1] - 0.1).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,117 @@
+//! The experiment file as written by the user: every field optional, unknown keys rejected.
+//!
+//! These structs only mirror the YAML. Defaults and validation live in [`super::resolve`].
+
+use super::types::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExperiment {
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<RawData>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<RawModel>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub train: Option<RawTrain>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prune: Option<RawPrune>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cv: Option<RawCv>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<RawOutput>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawData {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<DataSource>,
+    /// Built-in data set name (`digits`, `iris`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<BuiltinName>,
+    /// Fraction of the data carved off (stratified) as the test split.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub holdout: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawModel {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<ModelKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hidden: Option<Vec<usize>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activation: Option<Activation>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTrain {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub optimizer: Option<OptimizerKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lr: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub momentum: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight_decay: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub betas: Option<[f64; 2]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub epochs: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<usize>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPrune {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub methods: Option<Vec<MethodKind>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tau: Option<RawTau>,
+    /// Layers kept dense (by name, e.g. `fc1`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ignore: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTau {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<TauUnit>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Scope>,
+    /// An explicit list of thresholds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<f64>>,
+    /// `[start, stop, n]`: n evenly spaced values, both ends included.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub linspace: Option<(f64, f64, usize)>,
+    /// `[start, stop, n]`: n geometrically spaced values (start, stop > 0), both ends included.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logspace: Option<(f64, f64, usize)>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCv {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub folds: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeats: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub select: Option<Vec<SelectRule>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOutput {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dir: Option<String>,
+}

@@ -1,0 +1,352 @@
+//! The resolved experiment: every default filled in and every value validated. The rest of the
+//! program only ever sees these types.
+
+use super::raw::*;
+use super::types::*;
+use crate::error::{Error, Result};
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Experiment {
+    pub name: String,
+    pub seed: u64,
+    pub data: DataSpec,
+    pub model: ModelSpec,
+    pub train: TrainSpec,
+    pub prune: PruneSpec,
+    pub cv: CvSpec,
+    pub output: OutputSpec,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DataSpec {
+    pub source: DataSource,
+    pub name: BuiltinName,
+    pub holdout: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelSpec {
+    pub kind: ModelKind,
+    pub hidden: Vec<usize>,
+    pub activation: Activation,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrainSpec {
+    pub optimizer: OptimizerKind,
+    pub lr: f64,
+    pub momentum: f64,
+    pub weight_decay: f64,
+    pub betas: [f64; 2],
+    pub epochs: usize,
+    pub batch_size: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PruneSpec {
+    pub methods: Vec<MethodKind>,
+    pub tau: TauSpec,
+    pub ignore: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TauSpec {
+    pub unit: TauUnit,
+    pub scope: Scope,
+    /// The τ grid, ascending, duplicates removed.
+    pub values: Vec<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CvSpec {
+    pub folds: usize,
+    pub repeats: usize,
+    pub select: Vec<SelectRule>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OutputSpec {
+    pub dir: String,
+}
+
+/// Round to 10 decimal places so grids print as the user wrote them (0.3, not 0.30000000000000004).
+pub fn tidy(v: f64) -> f64 {
+    let r = (v * 1e10).round() / 1e10;
+    if r == 0.0 {
+        0.0
+    } else {
+        r
+    }
+}
+
+struct Ctx<'a> {
+    file: &'a str,
+}
+
+impl Ctx<'_> {
+    fn bad(&self, field: &str, expected: &str, found: impl std::fmt::Display) -> Error {
+        Error::config(
+            self.file,
+            format!("field `{field}`: expected {expected}, found {found}"),
+        )
+    }
+}
+
+/// Fill defaults and validate. `file` names the source in error messages.
+pub fn resolve(raw: RawExperiment, file: &str) -> Result<Experiment> {
+    let c = Ctx { file };
+    let name = raw
+        .name
+        .ok_or_else(|| Error::config(file, "missing field `name` (the run's name, used for its output directory)"))?;
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_' || ch == '.')
+        || name.starts_with('.')
+    {
+        return Err(c.bad(
+            "name",
+            "a non-empty name of letters, digits, '-', '_' or '.' (it names a directory)",
+            format!("{name:?}"),
+        ));
+    }
+    let seed = raw.seed.unwrap_or(0);
+
+    let d = raw.data.unwrap_or_default();
+    let data = DataSpec {
+        source: d.source.unwrap_or(DataSource::Builtin),
+        name: d.name.unwrap_or(BuiltinName::Digits),
+        holdout: d.holdout.unwrap_or(0.2),
+    };
+    if !(data.holdout > 0.0 && data.holdout < 1.0) {
+        return Err(c.bad("data.holdout", "a fraction in (0, 1)", data.holdout));
+    }
+
+    let m = raw.model.unwrap_or_default();
+    let model = ModelSpec {
+        kind: m.kind.unwrap_or(ModelKind::Mlp),
+        hidden: m.hidden.unwrap_or_else(|| vec![128, 64]),
+        activation: m.activation.unwrap_or(Activation::Relu),
+    };
+    if let Some(i) = model.hidden.iter().position(|&h| h == 0) {
+        return Err(c.bad(&format!("model.hidden[{i}]"), "a positive layer width", 0));
+    }
+
+    let t = raw.train.unwrap_or_default();
+    let optimizer = t.optimizer.unwrap_or(OptimizerKind::Sgd);
+    let train = TrainSpec {
+        optimizer,
+        lr: t.lr.unwrap_or(match optimizer {
+            OptimizerKind::Sgd => 0.05,
+            OptimizerKind::Adamw => 0.001,
+        }),
+        momentum: t.momentum.unwrap_or(0.9),
+        weight_decay: t.weight_decay.unwrap_or(1e-4),
+        betas: t.betas.unwrap_or([0.9, 0.999]),
+        epochs: t.epochs.unwrap_or(20),
+        batch_size: t.batch_size.unwrap_or(64),
+    };
+    if !(train.lr > 0.0 && train.lr.is_finite()) {
+        return Err(c.bad("train.lr", "a positive learning rate", train.lr));
+    }
+    if !(0.0..1.0).contains(&train.momentum) {
+        return Err(c.bad("train.momentum", "a value in [0, 1)", train.momentum));
+    }
+    if !(train.weight_decay >= 0.0 && train.weight_decay.is_finite()) {
+        return Err(c.bad("train.weight_decay", "a value ≥ 0", train.weight_decay));
+    }
+    for (i, b) in train.betas.iter().enumerate() {
+        if !(0.0..1.0).contains(b) {
+            return Err(c.bad(&format!("train.betas[{i}]"), "a value in [0, 1)", b));
+        }
+    }
+    if train.epochs == 0 {
+        return Err(c.bad("train.epochs", "at least 1 epoch", 0));
+    }
+    if train.batch_size == 0 {
+        return Err(c.bad("train.batch_size", "a positive batch size", 0));
+    }
+
+    let p = raw.prune.unwrap_or_default();
+    let methods = p.methods.unwrap_or_else(|| vec![MethodKind::Magnitude, MethodKind::Random]);
+    if methods.is_empty() {
+        return Err(c.bad("prune.methods", "at least one pruning method", "an empty list"));
+    }
+    for (i, mth) in methods.iter().enumerate() {
+        if methods[..i].contains(mth) {
+            return Err(c.bad(
+                &format!("prune.methods[{i}]"),
+                "each method listed once",
+                format!("`{}` twice", mth.as_str()),
+            ));
+        }
+    }
+    let tau = resolve_tau(p.tau.unwrap_or_default(), &c)?;
+    let layer_names = crate::model::layer_names(&model);
+    let ignore = p.ignore.unwrap_or_default();
+    for (i, l) in ignore.iter().enumerate() {
+        if !layer_names.contains(l) {
+            return Err(c.bad(
+                &format!("prune.ignore[{i}]"),
+                &format!("a layer name, one of {}", layer_names.join(", ")),
+                format!("{l:?}"),
+            ));
+        }
+    }
+    let prune = PruneSpec {
+        methods,
+        tau,
+        ignore,
+    };
+
+    let v = raw.cv.unwrap_or_default();
+    let cv = CvSpec {
+        folds: v.folds.unwrap_or(5),
+        repeats: v.repeats.unwrap_or(1),
+        select: v
+            .select
+            .unwrap_or_else(|| vec![SelectRule::Best, SelectRule::OneSe]),
+    };
+    if cv.folds < 2 {
+        return Err(c.bad("cv.folds", "an integer ≥ 2", cv.folds));
+    }
+    if cv.repeats == 0 {
+        return Err(c.bad("cv.repeats", "an integer ≥ 1", 0));
+    }
+    if cv.select.is_empty() {
+        return Err(c.bad("cv.select", "at least one selection rule", "an empty list"));
+    }
+
+    let o = raw.output.unwrap_or_default();
+    let output = OutputSpec {
+        dir: o.dir.unwrap_or_else(|| "results".into()),
+    };
+
+    Ok(Experiment {
+        name,
+        seed,
+        data,
+        model,
+        train,
+        prune,
+        cv,
+        output,
+    })
+}
+
+fn resolve_tau(t: RawTau, c: &Ctx) -> Result<TauSpec> {
+    let unit = t.unit.unwrap_or(TauUnit::Std);
+    let scope = t.scope.unwrap_or(Scope::Layer);
+    let given = [t.values.is_some(), t.linspace.is_some(), t.logspace.is_some()]
+        .iter()
+        .filter(|&&b| b)
+        .count();
+    if given > 1 {
+        return Err(c.bad(
+            "prune.tau",
+            "exactly one of `values`, `linspace`, `logspace`",
+            format!("{given} of them"),
+        ));
+    }
+    let mut values = if let Some(v) = t.values {
+        v
+    } else if let Some((a, b, n)) = t.logspace {
+        if !(a > 0.0 && b > 0.0) || n == 0 {
+            return Err(c.bad(
+                "prune.tau.logspace",
+                "[start, stop, n] with start, stop > 0 and n ≥ 1",
+                format!("[{a}, {b}, {n}]"),
+            ));
+        }
+        geometric(a, b, n)
+    } else {
+        let (a, b, n) = t.linspace.unwrap_or((0.0, 2.5, 26));
+        if n == 0 {
+            return Err(c.bad("prune.tau.linspace", "[start, stop, n] with n ≥ 1", "n = 0"));
+        }
+        linear(a, b, n)
+    };
+    for (i, v) in values.iter().enumerate() {
+        if !(v.is_finite() && *v >= 0.0) {
+            return Err(c.bad(&format!("prune.tau values[{i}]"), "a finite τ ≥ 0", v));
+        }
+    }
+    if values.is_empty() {
+        return Err(c.bad("prune.tau.values", "at least one τ", "an empty list"));
+    }
+    values.iter_mut().for_each(|v| *v = tidy(*v));
+    values.sort_by(f64::total_cmp);
+    values.dedup();
+    Ok(TauSpec {
+        unit,
+        scope,
+        values,
+    })
+}
+
+/// `n` evenly spaced values from `a` to `b` inclusive.
+pub fn linear(a: f64, b: f64, n: usize) -> Vec<f64> {
+    if n == 1 {
+        return vec![a];
+    }
+    (0..n)
+        .map(|i| a + (b - a) * i as f64 / (n - 1) as f64)
+        .collect()
+}
+
+/// `n` geometrically spaced values from `a` to `b` inclusive.
+pub fn geometric(a: f64, b: f64, n: usize) -> Vec<f64> {
+    linear(a.ln(), b.ln(), n)
+        .into_iter()
+        .map(f64::exp)
+        .collect()
+}
+
+impl Experiment {
+    /// The experiment as an experiment file with every default written out.
+    pub fn to_raw(&self) -> RawExperiment {
+        RawExperiment {
+            name: Some(self.name.clone()),
+            seed: Some(self.seed),
+            data: Some(RawData {
+                source: Some(self.data.source),
+                name: Some(self.data.name),
+                holdout: Some(self.data.holdout),
+            }),
+            model: Some(RawModel {
+                kind: Some(self.model.kind),
+                hidden: Some(self.model.hidden.clone()),
+                activation: Some(self.model.activation),
+            }),
+            train: Some(RawTrain {
+                optimizer: Some(self.train.optimizer),
+                lr: Some(self.train.lr),
+                momentum: Some(self.train.momentum),
+                weight_decay: Some(self.train.weight_decay),
+                betas: Some(self.train.betas),
+                epochs: Some(self.train.epochs),
+                batch_size: Some(self.train.batch_size),
+            }),
+            prune: Some(RawPrune {
+                methods: Some(self.prune.methods.clone()),
+                tau: Some(RawTau {
+                    unit: Some(self.prune.tau.unit),
+                    scope: Some(self.prune.tau.scope),
+                    values: Some(self.prune.tau.values.clone()),
+                    linspace: None,
+                    logspace: None,
+                }),
+                ignore: Some(self.prune.ignore.clone()),
+            }),
+            cv: Some(RawCv {
+                folds: Some(self.cv.folds),
+                repeats: Some(self.cv.repeats),
+                select: Some(self.cv.select.clone()),
+            }),
+            output: Some(RawOutput {
+                dir: Some(self.output.dir.clone()),
+            }),
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! Closed vocabularies of the experiment file. Each is a serde enum, so a misspelt choice is
+//! rejected with the list of valid ones.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataSource {
+    Builtin,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BuiltinName {
+    Digits,
+    Iris,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    Mlp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activation {
+    Relu,
+    Tanh,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OptimizerKind {
+    Sgd,
+    Adamw,
+}
+
+/// A pruning method's name, as written in `prune.methods`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MethodKind {
+    Magnitude,
+    Random,
+}
+
+impl MethodKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MethodKind::Magnitude => "magnitude",
+            MethodKind::Random => "random",
+        }
+    }
+}
+
+/// How a threshold τ is turned into a cut-off on scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TauUnit {
+    /// Prune scores < τ.
+    Abs,
+    /// Prune scores < τ × std(scores).
+    Std,
+}
+
+impl TauUnit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TauUnit::Abs => "abs",
+            TauUnit::Std => "std",
+        }
+    }
+}
+
+/// Where threshold statistics are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Per prunable layer.
+    Layer,
+}
+
+/// A rule choosing τ from the cross-validation summary.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SelectRule {
+    /// Highest mean validation accuracy.
+    Best,
+    /// Sparsest τ whose mean is within one standard error of the best.
+    OneSe,
+}
+
+impl SelectRule {
+    pub fn label(&self) -> String {
+        match self {
+            SelectRule::Best => "best".into(),
+            SelectRule::OneSe => "one_se".into(),
+        }
+    }
+}

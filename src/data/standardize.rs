@@ -1,0 +1,85 @@
+//! Feature standardisation (z-scores) whose statistics come from training rows only.
+
+use super::Table;
+use serde::{Deserialize, Serialize};
+
+/// Per-feature mean and standard deviation. Constant features get std 1 (they map to 0).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Standardizer {
+    pub mean: Vec<f32>,
+    pub std: Vec<f32>,
+}
+
+impl Standardizer {
+    /// Fit on the rows of `t` (pass only training rows).
+    pub fn fit(t: &Table) -> Self {
+        let d = t.d;
+        let n = t.n.max(1) as f64;
+        let mut sum = vec![0f64; d];
+        for i in 0..t.n {
+            for (s, &v) in sum.iter_mut().zip(t.row(i)) {
+                *s += v as f64;
+            }
+        }
+        let mean: Vec<f64> = sum.iter().map(|s| s / n).collect();
+        let mut ss = vec![0f64; d];
+        for i in 0..t.n {
+            for ((s, &v), m) in ss.iter_mut().zip(t.row(i)).zip(&mean) {
+                *s += (v as f64 - m).powi(2);
+            }
+        }
+        let std = ss
+            .iter()
+            .map(|s| {
+                let sd = (s / n).sqrt();
+                if sd < 1e-8 {
+                    1.0
+                } else {
+                    sd as f32
+                }
+            })
+            .collect();
+        Standardizer {
+            mean: mean.iter().map(|&m| m as f32).collect(),
+            std,
+        }
+    }
+
+    /// Standardise a table with these statistics.
+    pub fn apply(&self, t: &Table) -> Table {
+        let mut out = t.clone();
+        for row in out.x.chunks_mut(t.d) {
+            for ((v, m), s) in row.iter_mut().zip(&self.mean).zip(&self.std) {
+                *v = (*v - m) / s;
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statistics_come_only_from_the_fitted_rows() {
+        let all = Table {
+            x: vec![1.0, 5.0, 3.0, 5.0, 100.0, 5.0],
+            y: vec![0, 1, 0],
+            n: 3,
+            d: 2,
+            classes: 2,
+        };
+        let train = all.select(&[0, 1]);
+        let s = Standardizer::fit(&train);
+        assert_eq!(s.mean, vec![2.0, 5.0]);
+        assert_eq!(s.std, vec![1.0, 1.0]); // second feature constant -> 1
+        // The validation row (100) did not move the mean.
+        let z = s.apply(&all);
+        assert_eq!(z.row(2), &[98.0, 0.0]);
+        // Changing a held-out row changes nothing fitted on training rows.
+        let mut other = all.clone();
+        other.x[4] = -7.0;
+        assert_eq!(Standardizer::fit(&other.select(&[0, 1])), s);
+    }
+}

@@ -1,0 +1,15 @@
+//! prunecv: reproducible neural-network pruning sweeps with threshold cross-validation.
+//!
+//! An experiment ([`config`]) names a data set ([`data`]), a model ([`model`]), training
+//! settings ([`train`]), pruning methods and a τ grid ([`prune`]) and a cross-validation plan.
+//! [`sweep`] runs it and [`report`] turns its records into CSV tables and a manifest.
+
+pub mod config;
+pub mod data;
+pub mod error;
+pub mod fsio;
+pub mod model;
+pub mod rng;
+pub mod train;
+
+pub use error::{Error, Result};

@@ -1,0 +1,125 @@
+//! A multi-layer perceptron: Linear layers `fc1..fcL` with an activation between them.
+
+use super::{Architecture, LayerInfo, Param, ParamKind, Params};
+use crate::config::Activation;
+use crate::rng::Rng;
+use candle_core::{Module, Tensor};
+
+/// Layer widths from input to output.
+#[derive(Debug, Clone)]
+pub struct Mlp {
+    pub widths: Vec<usize>,
+    pub activation: Activation,
+}
+
+impl Mlp {
+    pub fn new(input: usize, hidden: &[usize], classes: usize, activation: Activation) -> Self {
+        let mut widths = vec![input];
+        widths.extend_from_slice(hidden);
+        widths.push(classes);
+        Mlp { widths, activation }
+    }
+
+    fn n_layers(&self) -> usize {
+        self.widths.len() - 1
+    }
+}
+
+impl Architecture for Mlp {
+    fn describe(&self) -> String {
+        let w: Vec<String> = self.widths.iter().map(|w| w.to_string()).collect();
+        format!("mlp {}", w.join("-"))
+    }
+
+    /// PyTorch's Linear default: weights and biases uniform in ±1/√fan_in.
+    fn init(&self, rng: &mut Rng) -> Params {
+        let mut ps = Vec::new();
+        for l in 0..self.n_layers() {
+            let (fan_in, out) = (self.widths[l], self.widths[l + 1]);
+            let bound = 1.0 / (fan_in as f32).sqrt();
+            let w = (0..fan_in * out)
+                .map(|_| rng.uniform_f32(-bound, bound))
+                .collect();
+            let b = (0..out).map(|_| rng.uniform_f32(-bound, bound)).collect();
+            ps.push(Param {
+                name: format!("fc{}.weight", l + 1),
+                shape: vec![out, fan_in],
+                kind: ParamKind::Weight,
+                data: w,
+            });
+            ps.push(Param {
+                name: format!("fc{}.bias", l + 1),
+                shape: vec![out],
+                kind: ParamKind::Bias,
+                data: b,
+            });
+        }
+        Params(ps)
+    }
+
+    fn forward(&self, params: &[Tensor], x: &Tensor) -> candle_core::Result<Tensor> {
+        let mut h = x.clone();
+        let n = self.n_layers();
+        for l in 0..n {
+            let lin = candle_nn::Linear::new(params[2 * l].clone(), Some(params[2 * l + 1].clone()));
+            h = lin.forward(&h)?;
+            if l + 1 < n {
+                h = match self.activation {
+                    Activation::Relu => h.relu()?,
+                    Activation::Tanh => h.tanh()?,
+                };
+            }
+        }
+        Ok(h)
+    }
+
+    fn layers(&self) -> Vec<LayerInfo> {
+        let n = self.n_layers();
+        (0..n)
+            .map(|l| LayerInfo {
+                name: format!("fc{}", l + 1),
+                weight: 2 * l,
+                bias: 2 * l + 1,
+                units: self.widths[l + 1],
+                macs_per_weight: 1,
+                next: (l + 1 < n).then_some(2 * (l + 1)),
+                is_output: l + 1 == n,
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_counts_and_forward() {
+        let m = Mlp::new(4, &[3], 2, Activation::Relu);
+        let p = m.init(&mut Rng::new(0));
+        assert_eq!(p.count(), 4 * 3 + 3 + 3 * 2 + 2);
+        assert_eq!(p.0[0].shape, vec![3, 4]);
+        let x = Tensor::ones((5, 4), candle_core::DType::F32, &candle_core::Device::Cpu).unwrap();
+        let y = m.forward(&p.tensors().unwrap(), &x).unwrap();
+        assert_eq!(y.dims(), &[5, 2]);
+        let layers = m.layers();
+        assert_eq!(layers.len(), 2);
+        assert_eq!(layers[0].next, Some(2));
+        assert!(layers[1].is_output);
+    }
+
+    #[test]
+    fn forward_matches_hand_computation() {
+        let m = Mlp::new(2, &[2], 1, Activation::Relu);
+        let p = Params(vec![
+            Param { name: "fc1.weight".into(), shape: vec![2, 2], kind: ParamKind::Weight, data: vec![1.0, -1.0, 2.0, 0.5] },
+            Param { name: "fc1.bias".into(), shape: vec![2], kind: ParamKind::Bias, data: vec![0.0, -10.0] },
+            Param { name: "fc2.weight".into(), shape: vec![1, 2], kind: ParamKind::Weight, data: vec![3.0, 1.0] },
+            Param { name: "fc2.bias".into(), shape: vec![1], kind: ParamKind::Bias, data: vec![0.5] },
+        ]);
+        let x = Tensor::new(&[[3.0f32, 1.0]], &candle_core::Device::Cpu).unwrap();
+        // h = relu([3-1, 6+0.5-10]) = [2, 0]; y = 3*2 + 0 + 0.5
+        let y = m.forward(&p.tensors().unwrap(), &x).unwrap();
+        assert_eq!(y.to_vec2::<f32>().unwrap(), vec![vec![6.5]]);
+    }
+}

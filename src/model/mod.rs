@@ -1,0 +1,97 @@
+//! Models: host-side parameters ([`Params`]), the [`Architecture`] trait each model implements
+//! (initialisation, forward pass, prunable-layer listing) and the registry that builds one from
+//! the experiment's `model` section.
+
+pub mod mask;
+pub mod mlp;
+
+pub use mask::Masks;
+
+use crate::config::{ModelKind, ModelSpec};
+use crate::rng::Rng;
+use candle_core::Tensor;
+
+/// Whether a tensor is a weight (prunable) or a bias (never pruned on its own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamKind {
+    Weight,
+    Bias,
+}
+
+/// One named parameter tensor held on the host.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Param {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub kind: ParamKind,
+    pub data: Vec<f32>,
+}
+
+/// All parameters of a model, in the architecture's order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Params(pub Vec<Param>);
+
+impl Params {
+    /// Total number of scalars.
+    pub fn count(&self) -> usize {
+        self.0.iter().map(|p| p.data.len()).sum()
+    }
+
+    /// Candle tensors (CPU) of every parameter, in order.
+    pub fn tensors(&self) -> candle_core::Result<Vec<Tensor>> {
+        self.0
+            .iter()
+            .map(|p| Tensor::from_slice(&p.data, p.shape.as_slice(), &candle_core::Device::Cpu))
+            .collect()
+    }
+}
+
+/// A layer whose weight can be pruned, described for the pruning methods.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerInfo {
+    /// Layer name used in `prune.ignore` and `layers.csv` (e.g. `fc1`).
+    pub name: String,
+    /// Index of the weight tensor in [`Params`]; its first dimension indexes output units.
+    pub weight: usize,
+    /// Index of the bias tensor.
+    pub bias: usize,
+    /// Number of output units (neurons or channels).
+    pub units: usize,
+    /// Multiply-adds one weight costs per sample (1 for Linear).
+    pub macs_per_weight: usize,
+    /// The next layer consuming this layer's units, if any.
+    pub next: Option<usize>,
+    /// The network's output layer: its units are never removed.
+    pub is_output: bool,
+}
+
+/// A model family: how to initialise, run and describe it.
+pub trait Architecture: Send + Sync {
+    /// A short description, e.g. `mlp 64-128-64-10`.
+    fn describe(&self) -> String;
+    /// Fresh parameters drawn from `rng`.
+    fn init(&self, rng: &mut Rng) -> Params;
+    /// Logits for a batch `x` of shape `(batch, features)`, given tensors in [`Params`] order.
+    fn forward(&self, params: &[Tensor], x: &Tensor) -> candle_core::Result<Tensor>;
+    /// The prunable layers, input to output.
+    fn layers(&self) -> Vec<LayerInfo>;
+}
+
+/// Build the architecture an experiment names (the registry: one match arm per model).
+pub fn build(spec: &ModelSpec, input_dim: usize, classes: usize) -> Box<dyn Architecture> {
+    match spec.kind {
+        ModelKind::Mlp => Box::new(mlp::Mlp::new(
+            input_dim,
+            &spec.hidden,
+            classes,
+            spec.activation,
+        )),
+    }
+}
+
+/// Names of the prunable layers a model spec will have (for validating `prune.ignore`).
+pub fn layer_names(spec: &ModelSpec) -> Vec<String> {
+    match spec.kind {
+        ModelKind::Mlp => (1..=spec.hidden.len() + 1).map(|i| format!("fc{i}")).collect(),
+    }
+}
