@@ -23,7 +23,9 @@ pub enum Error {
     },
 
     /// The run directory exists and neither `--force` nor `--resume` was given.
-    #[error("run directory {0} already exists: pass --force to replace it, or --out to write elsewhere")]
+    #[error(
+        "run directory {0} already exists: pass --force to replace it, or --out to write elsewhere"
+    )]
     RunExists(PathBuf),
 
     /// A tensor operation failed.

@@ -9,7 +9,10 @@ pub mod data;
 pub mod error;
 pub mod fsio;
 pub mod model;
+pub mod prune;
+pub mod report;
 pub mod rng;
+pub mod sweep;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -5,7 +5,9 @@ pub mod raw;
 pub mod resolve;
 pub mod types;
 
-pub use resolve::{CvSpec, DataSpec, Experiment, ModelSpec, OutputSpec, PruneSpec, TauSpec, TrainSpec};
+pub use resolve::{
+    CvSpec, DataSpec, Experiment, ModelSpec, OutputSpec, PruneSpec, TauSpec, TrainSpec,
+};
 pub use types::*;
 
 use crate::error::{Error, Result};
@@ -43,7 +45,11 @@ pub fn parse(text: &str, file: &str, overrides: &[String]) -> Result<Experiment>
         let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
         Error::config(
             file,
-            format!("after --set {}: {}", overrides.join(" --set "), with_hint(&msg)),
+            format!(
+                "after --set {}: {}",
+                overrides.join(" --set "),
+                with_hint(&msg)
+            ),
         )
     })?;
     resolve::resolve(raw, file)
@@ -65,12 +71,9 @@ fn apply_override(root: &mut Value, spec: &str) -> std::result::Result<(), Strin
         if cur.is_null() {
             *cur = Value::Mapping(Default::default());
         }
-        let map = cur.as_mapping_mut().ok_or_else(|| {
-            format!(
-                "--set {key}: `{}` is not a mapping",
-                parts[..i].join(".")
-            )
-        })?;
+        let map = cur
+            .as_mapping_mut()
+            .ok_or_else(|| format!("--set {key}: `{}` is not a mapping", parts[..i].join(".")))?;
         let k = Value::String(part.to_string());
         if i + 1 == parts.len() {
             map.insert(k, parsed);
@@ -86,7 +89,10 @@ fn with_hint(msg: &str) -> String {
     let Some(start) = msg
         .find("unknown field `")
         .map(|i| i + "unknown field `".len())
-        .or_else(|| msg.find("unknown variant `").map(|i| i + "unknown variant `".len()))
+        .or_else(|| {
+            msg.find("unknown variant `")
+                .map(|i| i + "unknown variant `".len())
+        })
     else {
         return msg.to_string();
     };
@@ -94,14 +100,13 @@ fn with_hint(msg: &str) -> String {
         return msg.to_string();
     };
     let bad = &msg[start..start + len];
-    let Some(list_at) = msg[start + len..].find("expected ").map(|i| i + start + len) else {
+    let Some(list_at) = msg[start + len..]
+        .find("expected ")
+        .map(|i| i + start + len)
+    else {
         return msg.to_string();
     };
-    let candidates: Vec<&str> = msg[list_at..]
-        .split('`')
-        .skip(1)
-        .step_by(2)
-        .collect();
+    let candidates: Vec<&str> = msg[list_at..].split('`').skip(1).step_by(2).collect();
     match suggest(bad, &candidates) {
         Some(best) => format!("{msg} (did you mean `{best}`?)"),
         None => msg.to_string(),
@@ -202,7 +207,10 @@ mod tests {
         let err = parse("name: t\ncv: {folds: 1}\n", "exp.yaml", &[])
             .unwrap_err()
             .to_string();
-        assert_eq!(err, "exp.yaml: field `cv.folds`: expected an integer ≥ 2, found 1");
+        assert_eq!(
+            err,
+            "exp.yaml: field `cv.folds`: expected an integer ≥ 2, found 1"
+        );
     }
 
     #[test]

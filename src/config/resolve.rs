@@ -96,9 +96,12 @@ impl Ctx<'_> {
 /// Fill defaults and validate. `file` names the source in error messages.
 pub fn resolve(raw: RawExperiment, file: &str) -> Result<Experiment> {
     let c = Ctx { file };
-    let name = raw
-        .name
-        .ok_or_else(|| Error::config(file, "missing field `name` (the run's name, used for its output directory)"))?;
+    let name = raw.name.ok_or_else(|| {
+        Error::config(
+            file,
+            "missing field `name` (the run's name, used for its output directory)",
+        )
+    })?;
     if name.is_empty()
         || !name
             .chars()
@@ -123,12 +126,7 @@ pub fn resolve(raw: RawExperiment, file: &str) -> Result<Experiment> {
         return Err(c.bad("data.holdout", "a fraction in (0, 1)", data.holdout));
     }
 
-    let m = raw.model.unwrap_or_default();
-    let model = ModelSpec {
-        kind: m.kind.unwrap_or(ModelKind::Mlp),
-        hidden: m.hidden.unwrap_or_else(|| vec![128, 64]),
-        activation: m.activation.unwrap_or(Activation::Relu),
-    };
+    let model = model_from_raw(&raw.model.unwrap_or_default());
     if let Some(i) = model.hidden.iter().position(|&h| h == 0) {
         return Err(c.bad(&format!("model.hidden[{i}]"), "a positive layer width", 0));
     }
@@ -169,9 +167,15 @@ pub fn resolve(raw: RawExperiment, file: &str) -> Result<Experiment> {
     }
 
     let p = raw.prune.unwrap_or_default();
-    let methods = p.methods.unwrap_or_else(|| vec![MethodKind::Magnitude, MethodKind::Random]);
+    let methods = p
+        .methods
+        .unwrap_or_else(|| vec![MethodKind::Magnitude, MethodKind::Random]);
     if methods.is_empty() {
-        return Err(c.bad("prune.methods", "at least one pruning method", "an empty list"));
+        return Err(c.bad(
+            "prune.methods",
+            "at least one pruning method",
+            "an empty list",
+        ));
     }
     for (i, mth) in methods.iter().enumerate() {
         if methods[..i].contains(mth) {
@@ -214,6 +218,25 @@ pub fn resolve(raw: RawExperiment, file: &str) -> Result<Experiment> {
     if cv.repeats == 0 {
         return Err(c.bad("cv.repeats", "an integer ≥ 1", 0));
     }
+    for (i, r) in cv.select.iter().enumerate() {
+        match *r {
+            SelectRule::MaxDrop(x) if !(0.0..=1.0).contains(&x) => {
+                return Err(c.bad(
+                    &format!("cv.select[{i}].max_drop"),
+                    "an accuracy drop in [0, 1]",
+                    x,
+                ))
+            }
+            SelectRule::TargetSparsity(s) if !(0.0..=1.0).contains(&s) => {
+                return Err(c.bad(
+                    &format!("cv.select[{i}].target_sparsity"),
+                    "a sparsity in [0, 1]",
+                    s,
+                ))
+            }
+            _ => {}
+        }
+    }
     if cv.select.is_empty() {
         return Err(c.bad("cv.select", "at least one selection rule", "an empty list"));
     }
@@ -235,13 +258,26 @@ pub fn resolve(raw: RawExperiment, file: &str) -> Result<Experiment> {
     })
 }
 
+/// The model section with defaults filled in (also used to rebuild exported models).
+pub fn model_from_raw(m: &RawModel) -> ModelSpec {
+    ModelSpec {
+        kind: m.kind.unwrap_or(ModelKind::Mlp),
+        hidden: m.hidden.clone().unwrap_or_else(|| vec![128, 64]),
+        activation: m.activation.unwrap_or(Activation::Relu),
+    }
+}
+
 fn resolve_tau(t: RawTau, c: &Ctx) -> Result<TauSpec> {
     let unit = t.unit.unwrap_or(TauUnit::Std);
     let scope = t.scope.unwrap_or(Scope::Layer);
-    let given = [t.values.is_some(), t.linspace.is_some(), t.logspace.is_some()]
-        .iter()
-        .filter(|&&b| b)
-        .count();
+    let given = [
+        t.values.is_some(),
+        t.linspace.is_some(),
+        t.logspace.is_some(),
+    ]
+    .iter()
+    .filter(|&&b| b)
+    .count();
     if given > 1 {
         return Err(c.bad(
             "prune.tau",

@@ -86,8 +86,12 @@ pub enum Scope {
 pub enum SelectRule {
     /// Highest mean validation accuracy.
     Best,
-    /// Sparsest τ whose mean is within one standard error of the best.
+    /// Sparsest τ whose mean is within one standard error of the best (glmnet's lambda.1se).
     OneSe,
+    /// Sparsest τ whose mean accuracy is at most this far below the dense model's mean.
+    MaxDrop(f64),
+    /// The τ whose mean sparsity is closest to this target from above.
+    TargetSparsity(f64),
 }
 
 impl SelectRule {
@@ -95,6 +99,8 @@ impl SelectRule {
         match self {
             SelectRule::Best => "best".into(),
             SelectRule::OneSe => "one_se".into(),
+            SelectRule::MaxDrop(x) => format!("max_drop={x}"),
+            SelectRule::TargetSparsity(s) => format!("target_sparsity={s}"),
         }
     }
 }

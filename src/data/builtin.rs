@@ -49,7 +49,10 @@ fn parse_numeric_csv(text: &str, file: &str) -> Result<Table> {
         }
         for (j, c) in cells[..width].iter().enumerate() {
             let v: f32 = c.trim().parse().map_err(|_| {
-                Error::data(file, format!("row {}, column {}: not a number: {c:?}", ln + 1, j + 1))
+                Error::data(
+                    file,
+                    format!("row {}, column {}: not a number: {c:?}", ln + 1, j + 1),
+                )
             })?;
             x.push(v);
         }

@@ -89,7 +89,10 @@ mod tests {
                     per_fold[f] += 1;
                 }
             }
-            let (mn, mx) = (per_fold.iter().min().unwrap(), per_fold.iter().max().unwrap());
+            let (mn, mx) = (
+                per_fold.iter().min().unwrap(),
+                per_fold.iter().max().unwrap(),
+            );
             assert!(mx - mn <= 1, "class {c}: {per_fold:?}");
         }
         let mut sizes = [0usize; 4];

@@ -74,7 +74,7 @@ mod tests {
         let s = Standardizer::fit(&train);
         assert_eq!(s.mean, vec![2.0, 5.0]);
         assert_eq!(s.std, vec![1.0, 1.0]); // second feature constant -> 1
-        // The validation row (100) did not move the mean.
+                                           // The validation row (100) did not move the mean.
         let z = s.apply(&all);
         assert_eq!(z.row(2), &[98.0, 0.0]);
         // Changing a held-out row changes nothing fitted on training rows.

@@ -61,7 +61,8 @@ impl Architecture for Mlp {
         let mut h = x.clone();
         let n = self.n_layers();
         for l in 0..n {
-            let lin = candle_nn::Linear::new(params[2 * l].clone(), Some(params[2 * l + 1].clone()));
+            let lin =
+                candle_nn::Linear::new(params[2 * l].clone(), Some(params[2 * l + 1].clone()));
             h = lin.forward(&h)?;
             if l + 1 < n {
                 h = match self.activation {
@@ -112,10 +113,30 @@ mod tests {
     fn forward_matches_hand_computation() {
         let m = Mlp::new(2, &[2], 1, Activation::Relu);
         let p = Params(vec![
-            Param { name: "fc1.weight".into(), shape: vec![2, 2], kind: ParamKind::Weight, data: vec![1.0, -1.0, 2.0, 0.5] },
-            Param { name: "fc1.bias".into(), shape: vec![2], kind: ParamKind::Bias, data: vec![0.0, -10.0] },
-            Param { name: "fc2.weight".into(), shape: vec![1, 2], kind: ParamKind::Weight, data: vec![3.0, 1.0] },
-            Param { name: "fc2.bias".into(), shape: vec![1], kind: ParamKind::Bias, data: vec![0.5] },
+            Param {
+                name: "fc1.weight".into(),
+                shape: vec![2, 2],
+                kind: ParamKind::Weight,
+                data: vec![1.0, -1.0, 2.0, 0.5],
+            },
+            Param {
+                name: "fc1.bias".into(),
+                shape: vec![2],
+                kind: ParamKind::Bias,
+                data: vec![0.0, -10.0],
+            },
+            Param {
+                name: "fc2.weight".into(),
+                shape: vec![1, 2],
+                kind: ParamKind::Weight,
+                data: vec![3.0, 1.0],
+            },
+            Param {
+                name: "fc2.bias".into(),
+                shape: vec![1],
+                kind: ParamKind::Bias,
+                data: vec![0.5],
+            },
         ]);
         let x = Tensor::new(&[[3.0f32, 1.0]], &candle_core::Device::Cpu).unwrap();
         // h = relu([3-1, 6+0.5-10]) = [2, 0]; y = 3*2 + 0 + 0.5

@@ -2,6 +2,7 @@
 //! (initialisation, forward pass, prunable-layer listing) and the registry that builds one from
 //! the experiment's `model` section.
 
+pub mod export;
 pub mod mask;
 pub mod mlp;
 
@@ -92,6 +93,8 @@ pub fn build(spec: &ModelSpec, input_dim: usize, classes: usize) -> Box<dyn Arch
 /// Names of the prunable layers a model spec will have (for validating `prune.ignore`).
 pub fn layer_names(spec: &ModelSpec) -> Vec<String> {
     match spec.kind {
-        ModelKind::Mlp => (1..=spec.hidden.len() + 1).map(|i| format!("fc{i}")).collect(),
+        ModelKind::Mlp => (1..=spec.hidden.len() + 1)
+            .map(|i| format!("fc{i}"))
+            .collect(),
     }
 }

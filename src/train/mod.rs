@@ -44,7 +44,24 @@ pub struct FitLog {
     pub diverged: bool,
 }
 
-/// Train `params` in place for `epochs` epochs at learning rate `lr`. When `masks` is given,
+/// How long and how fast one training phase runs (dense training, fine-tuning, a round).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Budget {
+    pub epochs: usize,
+    pub lr: f64,
+}
+
+impl Budget {
+    /// The dense-training budget of an experiment.
+    pub fn of(spec: &TrainSpec) -> Self {
+        Budget {
+            epochs: spec.epochs,
+            lr: spec.lr,
+        }
+    }
+}
+
+/// Train `params` in place for `budget.epochs` epochs at `budget.lr`. When `masks` is given,
 /// masked entries are zeroed before the first step and after every step (optimizer state too).
 pub fn fit(
     arch: &dyn Architecture,
@@ -52,10 +69,10 @@ pub fn fit(
     masks: Option<&Masks>,
     data: &TensorData,
     spec: &TrainSpec,
-    epochs: usize,
-    lr: f64,
+    budget: Budget,
     rng: &mut Rng,
 ) -> Result<FitLog> {
+    let Budget { epochs, lr } = budget;
     if let Some(m) = masks {
         *params = m.apply(params);
     }

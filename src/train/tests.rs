@@ -29,7 +29,16 @@ fn sgd_and_adamw_learn_iris() {
         let mut rng = Rng::new(1);
         let mut p = m.init(&mut rng);
         let before = evaluate(&m, &p, &data).unwrap();
-        let log = fit(&m, &mut p, None, &data, &spec(opt, lr, 30), 30, lr, &mut rng).unwrap();
+        let log = fit(
+            &m,
+            &mut p,
+            None,
+            &data,
+            &spec(opt, lr, 30),
+            Budget { epochs: 30, lr },
+            &mut rng,
+        )
+        .unwrap();
         let after = evaluate(&m, &p, &data).unwrap();
         assert!(!log.diverged);
         assert_eq!(log.steps, 30 * 10); // 150 rows / 16 per batch = 10 batches
@@ -57,14 +66,31 @@ fn masked_weights_stay_exactly_zero_and_unmasked_move() {
         let mut p = p0.clone();
         // 5 epochs x 10 batches = 50 steps.
         let s = spec(opt, 0.05, 5);
-        let log = fit(&m, &mut p, Some(&masks), &data, &s, 5, 0.05, &mut rng).unwrap();
+        let log = fit(
+            &m,
+            &mut p,
+            Some(&masks),
+            &data,
+            &s,
+            Budget {
+                epochs: 5,
+                lr: 0.05,
+            },
+            &mut rng,
+        )
+        .unwrap();
         assert_eq!(log.steps, 50);
         for ((after, before), mk) in p.0.iter().zip(&p0.0).zip(&masks.0) {
             for ((a, b), k) in after.data.iter().zip(&before.data).zip(mk) {
                 if *k {
                     assert_ne!(a, b, "{opt:?}: unmasked {} did not move", after.name);
                 } else {
-                    assert_eq!(a.to_bits(), 0f32.to_bits(), "{opt:?}: {} regrew", after.name);
+                    assert_eq!(
+                        a.to_bits(),
+                        0f32.to_bits(),
+                        "{opt:?}: {} regrew",
+                        after.name
+                    );
                 }
             }
         }
@@ -79,8 +105,12 @@ fn optimizer_state_is_zeroed_under_the_mask() {
     let s = spec(OptimizerKind::Sgd, 0.1, 1);
     let mut opt = optim::Optimizer::new(&s, 0.1, &[3]);
     let mask = vec![vec![true, false, true]];
-    opt.step(std::slice::from_ref(&w), std::slice::from_ref(&g), Some(&mask))
-        .unwrap();
+    opt.step(
+        std::slice::from_ref(&w),
+        std::slice::from_ref(&g),
+        Some(&mask),
+    )
+    .unwrap();
     let v = w.as_tensor().to_vec1::<f32>().unwrap();
     // w - lr * (g + wd*w): 1 - 0.1*(0.5 + 1e-4) = 0.94999
     assert!((v[0] - 0.94999).abs() < 1e-6, "{v:?}");
@@ -97,7 +127,19 @@ fn training_is_bit_reproducible() {
         let mut rng = Rng::new(11);
         let mut p = m.init(&mut rng);
         let s = spec(OptimizerKind::Adamw, 0.01, 3);
-        fit(&m, &mut p, None, &data, &s, 3, 0.01, &mut rng).unwrap();
+        fit(
+            &m,
+            &mut p,
+            None,
+            &data,
+            &s,
+            Budget {
+                epochs: 3,
+                lr: 0.01,
+            },
+            &mut rng,
+        )
+        .unwrap();
         p
     };
     assert_eq!(run(), run());

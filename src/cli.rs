@@ -1,0 +1,145 @@
+//! Command-line definitions (clap) and their dispatch into the library.
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use prunecv::config;
+use prunecv::sweep::{self, RunOptions};
+use std::path::PathBuf;
+
+const EXAMPLES: &str = "Examples:
+  prunecv run experiments/digits-mlp.yaml
+  prunecv run experiments/digits-mlp.yaml --set cv.folds=3 --set train.epochs=10 --force
+  prunecv check experiments/digits-mlp.yaml
+  prunecv eval results/digits-mlp/models/magnitude_one_se.safetensors --data experiments/digits-mlp.yaml
+
+Exit codes: 0 success, 1 the run failed, 2 bad input or usage.";
+
+#[derive(Parser, Debug)]
+#[command(name = "prunecv", version, about = "Pruning sweeps with threshold cross-validation", after_help = EXAMPLES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ExpArgs {
+    /// The experiment file (YAML).
+    pub experiment: PathBuf,
+    /// Override a field, e.g. `--set cv.folds=3` or `--set prune.methods=[magnitude]` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run an experiment and write results/<name>/.
+    Run {
+        #[command(flatten)]
+        exp: ExpArgs,
+        /// Parallel jobs (default: all cores).
+        #[arg(long, short = 'j')]
+        jobs: Option<usize>,
+        /// Parent directory of the run directory (default: the experiment's output.dir).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Replace an existing run directory.
+        #[arg(long)]
+        force: bool,
+        /// Print nothing but errors.
+        #[arg(long, short = 'q')]
+        quiet: bool,
+    },
+    /// Validate an experiment and print the resolved plan.
+    Check {
+        #[command(flatten)]
+        exp: ExpArgs,
+    },
+    /// Re-evaluate an exported model on its experiment's test split.
+    Eval {
+        /// A model written by `run` (models/<method>_<rule>.safetensors).
+        model: PathBuf,
+        /// The experiment file whose test split to use.
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+    },
+}
+
+/// Errors the user can fix by changing the input: exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InputError(pub String);
+
+fn load(path: &std::path::Path, set: &[String]) -> Result<config::Experiment> {
+    config::load(path, set).map_err(|e| InputError(e.to_string()).into())
+}
+
+fn input_or_run(e: prunecv::Error) -> anyhow::Error {
+    if e.is_input_error() {
+        InputError(e.to_string()).into()
+    } else {
+        e.into()
+    }
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Run {
+            exp,
+            jobs,
+            out,
+            force,
+            quiet,
+        } => {
+            let e = load(&exp.experiment, &exp.set)?;
+            let jobs =
+                jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            let opts = RunOptions {
+                out_root: out,
+                jobs,
+                force,
+                quiet,
+                experiment_file: exp.experiment.display().to_string(),
+                command: std::env::args().collect(),
+            };
+            let outcome = sweep::run(&e, &opts).map_err(input_or_run)?;
+            if !quiet {
+                println!("{}", sweep::text_summary(&outcome));
+                println!("results in {}", outcome.dir.display());
+            }
+            Ok(())
+        }
+        Command::Check { exp } => {
+            let e = load(&exp.experiment, &exp.set)?;
+            print!("{}", sweep::plan_text(&e).map_err(input_or_run)?);
+            Ok(())
+        }
+        Command::Eval { model, data, set } => {
+            let e = load(&data, &set)?;
+            let (card, ev) = sweep::eval_exported(&model, &e)
+                .map_err(input_or_run)
+                .with_context(|| format!("evaluating {}", model.display()))?;
+            println!(
+                "{}: method {} rule {} tau {} sparsity {:.4}\ntest_acc {} ({} / {}), test_loss {}",
+                model.display(),
+                card.method,
+                card.rule,
+                card.tau.map_or("-".into(), |t| t.to_string()),
+                card.sparsity,
+                ev.acc,
+                ev.correct,
+                ev.n,
+                ev.loss
+            );
+            if ev.correct != card.test_correct {
+                anyhow::bail!(
+                    "reproduced {} correct, but the run recorded {}",
+                    ev.correct,
+                    card.test_correct
+                );
+            }
+            Ok(())
+        }
+    }
+}

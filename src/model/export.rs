@@ -1,0 +1,109 @@
+//! Saving and loading pruned models: weights as safetensors, plus a JSON card describing the
+//! architecture, preprocessing, masks and the numbers reported for it.
+
+use super::{Masks, Params};
+use crate::data::standardize::Standardizer;
+use crate::error::{Error, Result};
+use candle_core::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// The JSON card saved beside the weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelCard {
+    pub format: String,
+    /// The model section of the experiment, as resolved.
+    pub model: crate::config::raw::RawModel,
+    pub input_dim: usize,
+    pub classes: usize,
+    pub standardizer: Standardizer,
+    pub method: String,
+    pub rule: String,
+    pub tau: Option<f64>,
+    pub tau_unit: String,
+    pub sparsity: f64,
+    pub test_acc: f64,
+    pub test_correct: usize,
+    pub test_n: usize,
+    /// Parameter names and shapes, in order.
+    pub params: Vec<(String, Vec<usize>)>,
+}
+
+/// Write `<stem>.safetensors` (pruned weights and `<name>.mask` u8 tensors) and `<stem>.json`.
+pub fn save(
+    dir: &Path,
+    stem: &str,
+    params: &Params,
+    masks: &Masks,
+    card: &ModelCard,
+) -> Result<()> {
+    let mut map: HashMap<String, Tensor> = HashMap::new();
+    let pruned = masks.apply(params);
+    for (p, m) in pruned.0.iter().zip(&masks.0) {
+        map.insert(
+            p.name.clone(),
+            Tensor::from_slice(&p.data, p.shape.as_slice(), &Device::Cpu)?,
+        );
+        let mb: Vec<u8> = m.iter().map(|&k| k as u8).collect();
+        map.insert(
+            format!("{}.mask", p.name),
+            Tensor::from_vec(mb, p.shape.as_slice(), &Device::Cpu)?,
+        );
+    }
+    let target = dir.join(format!("{stem}.safetensors"));
+    let tmp = dir.join(format!(".{stem}.safetensors.tmp-{}", std::process::id()));
+    candle_core::safetensors::save(&map, &tmp)?;
+    std::fs::rename(&tmp, &target).map_err(|e| Error::io("rename into place", &target, e))?;
+    let mut json = serde_json::to_vec_pretty(card).expect("card serialises");
+    json.push(b'\n');
+    crate::fsio::write_atomic(&dir.join(format!("{stem}.json")), &json)
+}
+
+/// Load a model saved by [`save`]; `path` is the `.safetensors` or `.json` file (or the stem).
+pub fn load(path: &Path) -> Result<(ModelCard, Params, Masks)> {
+    let stem = path.with_extension("");
+    let json_path = stem.with_extension("json");
+    let st_path = stem.with_extension("safetensors");
+    let card: ModelCard = serde_json::from_slice(&crate::fsio::read(&json_path)?).map_err(|e| {
+        Error::data(
+            json_path.display().to_string(),
+            format!("not a model card: {e}"),
+        )
+    })?;
+    let tensors = candle_core::safetensors::load(&st_path, &Device::Cpu)
+        .map_err(|e| Error::data(st_path.display().to_string(), format!("cannot load: {e}")))?;
+    let spec = crate::config::resolve::model_from_raw(&card.model);
+    let arch = super::build(&spec, card.input_dim, card.classes);
+    let template = arch.init(&mut crate::rng::Rng::new(0));
+    let mut params = template.clone();
+    let mut masks = Masks::dense(&template);
+    for (i, p) in params.0.iter_mut().enumerate() {
+        let missing = || {
+            Error::data(
+                st_path.display().to_string(),
+                format!("missing tensor {}", p.name),
+            )
+        };
+        let t = tensors.get(&p.name).ok_or_else(missing)?;
+        if t.dims() != p.shape.as_slice() {
+            return Err(Error::data(
+                st_path.display().to_string(),
+                format!(
+                    "tensor {} has shape {:?}, expected {:?}",
+                    p.name,
+                    t.dims(),
+                    p.shape
+                ),
+            ));
+        }
+        p.data = t.flatten_all()?.to_vec1::<f32>()?;
+        let m = tensors
+            .get(&format!("{}.mask", p.name))
+            .ok_or_else(missing)?
+            .flatten_all()?
+            .to_vec1::<u8>()?;
+        masks.0[i] = m.into_iter().map(|b| b != 0).collect();
+    }
+    Ok((card, params, masks))
+}

@@ -1,0 +1,131 @@
+//! Pruning: the [`PruningMethod`] trait, its registry, and the turning of scores and a threshold
+//! τ into keep-masks.
+//!
+//! A method only scores; [`tau`] decides what falls below the threshold; [`expand`] turns the
+//! pruned scores into masks (single weights, or whole units with their bias and the next layer's
+//! inputs).
+
+pub mod magnitude;
+pub mod random;
+pub mod tau;
+
+use crate::config::{MethodKind, Scope, TauUnit};
+use crate::error::Result;
+use crate::model::{LayerInfo, Masks, Params};
+use crate::rng::Rng;
+
+/// What one score stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Granularity {
+    /// One score per weight.
+    Weight,
+    /// One score per output unit (neuron or channel) of a layer.
+    Unit,
+}
+
+/// The scores of one prunable layer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerScores {
+    /// Index into the architecture's layer list.
+    pub layer: usize,
+    pub scores: Vec<f32>,
+}
+
+/// What a method may look at when scoring.
+pub struct ScoreContext<'a> {
+    pub params: &'a Params,
+    pub layers: &'a [LayerInfo],
+    /// Layers to leave dense (`prune.ignore`).
+    pub ignore: &'a [String],
+    /// A stream reserved for this (repeat, fold) and method, for methods that draw randomness.
+    pub rng: Rng,
+}
+
+impl ScoreContext<'_> {
+    /// The layers a method of this granularity may prune, as indices into `layers`.
+    pub fn prunable(&self, g: Granularity) -> Vec<usize> {
+        self.layers
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| !self.ignore.contains(&l.name))
+            .filter(|(_, l)| g == Granularity::Weight || !l.is_output)
+            .map(|(i, _)| i)
+            .collect()
+    }
+}
+
+/// A pruning criterion: scores, lowest pruned first.
+pub trait PruningMethod: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn granularity(&self) -> Granularity;
+    fn scores(&self, ctx: &mut ScoreContext) -> Result<Vec<LayerScores>>;
+}
+
+/// The registry: one match arm per method.
+pub fn build(kind: MethodKind) -> Box<dyn PruningMethod> {
+    match kind {
+        MethodKind::Magnitude => Box::new(magnitude::Magnitude),
+        MethodKind::Random => Box::new(random::Random),
+    }
+}
+
+/// Keep-masks for one τ.
+pub fn masks_for(
+    g: Granularity,
+    scores: &[LayerScores],
+    params: &Params,
+    layers: &[LayerInfo],
+    unit: TauUnit,
+    scope: Scope,
+    tau: f64,
+) -> Masks {
+    let slices: Vec<&[f32]> = scores.iter().map(|s| s.scores.as_slice()).collect();
+    let pruned = tau::prune_sets(&slices, unit, scope, tau);
+    let mut masks = Masks::dense(params);
+    for (s, p) in scores.iter().zip(&pruned) {
+        expand(g, &layers[s.layer], p, params, &mut masks);
+    }
+    masks
+}
+
+/// Mark what `pruned` removes from one layer in `masks`.
+///
+/// Removing unit `u` zeroes row `u` of the layer's weight, bias `u`, and every weight of the next
+/// layer that reads unit `u` (for a next weight of shape `[out, units, rest...]`, the `rest`-sized
+/// block at `[o, u]` for every `o`).
+pub fn expand(
+    g: Granularity,
+    layer: &LayerInfo,
+    pruned: &[bool],
+    params: &Params,
+    masks: &mut Masks,
+) {
+    match g {
+        Granularity::Weight => {
+            for (k, &p) in masks.0[layer.weight].iter_mut().zip(pruned) {
+                if p {
+                    *k = false;
+                }
+            }
+        }
+        Granularity::Unit => {
+            let row = masks.0[layer.weight].len() / layer.units;
+            for (u, _) in pruned.iter().enumerate().filter(|(_, p)| **p) {
+                masks.0[layer.weight][u * row..(u + 1) * row].fill(false);
+                masks.0[layer.bias][u] = false;
+                if let Some(next) = layer.next {
+                    let m = &mut masks.0[next];
+                    let out = params.0[next].shape[0];
+                    let inner = m.len() / (out * layer.units);
+                    for o in 0..out {
+                        let start = o * layer.units * inner + u * inner;
+                        m[start..start + inner].fill(false);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,97 @@
+//! From per-fold records to the per method × τ summary (sklearn `cv_results_` style).
+
+use super::records::{RunRecord, SummaryRow};
+
+/// Summarise records grouped by (method, τ), keeping the order of first appearance.
+pub fn summarize(records: &[RunRecord]) -> Vec<SummaryRow> {
+    let mut keys: Vec<(String, Option<f64>, String)> = Vec::new();
+    for r in records {
+        let k = (r.method.clone(), r.tau, r.tau_unit.clone());
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
+    let mut rows: Vec<SummaryRow> = keys
+        .into_iter()
+        .map(|(method, tau, tau_unit)| {
+            let g: Vec<&RunRecord> = records
+                .iter()
+                .filter(|r| r.method == method && r.tau == tau)
+                .collect();
+            let n = g.len();
+            let mean =
+                |f: &dyn Fn(&RunRecord) -> f64| g.iter().map(|r| f(r)).sum::<f64>() / n as f64;
+            let m = mean(&|r| r.val_acc);
+            let std = if n > 1 {
+                (g.iter().map(|r| (r.val_acc - m).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
+            } else {
+                0.0
+            };
+            SummaryRow {
+                method,
+                tau,
+                tau_unit,
+                n,
+                mean_val_acc: m,
+                std_val_acc: std,
+                se_val_acc: std / (n as f64).sqrt(),
+                mean_val_loss: mean(&|r| r.val_loss),
+                mean_sparsity: mean(&|r| r.sparsity),
+                mean_neurons_removed: mean(&|r| r.neurons_removed as f64),
+                mean_params_left: mean(&|r| r.params_left as f64),
+                mean_flops_left: mean(&|r| r.flops_left as f64),
+                rank_val_acc: 0,
+            }
+        })
+        .collect();
+    let snapshot = rows.clone();
+    for r in rows.iter_mut() {
+        r.rank_val_acc = 1 + snapshot
+            .iter()
+            .filter(|o| o.method == r.method && o.mean_val_acc > r.mean_val_acc)
+            .count();
+    }
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(fold: usize, method: &str, tau: Option<f64>, acc: f64, sp: f64) -> RunRecord {
+        RunRecord {
+            repeat: 0,
+            fold,
+            method: method.into(),
+            tau,
+            tau_unit: "std".into(),
+            sparsity: sp,
+            neurons_removed: 0,
+            params_left: 10,
+            flops_left: 8,
+            val_loss: 1.0 - acc,
+            val_acc: acc,
+        }
+    }
+
+    #[test]
+    fn mean_std_se_and_rank_by_hand() {
+        let rs = vec![
+            rec(0, "m", Some(0.0), 0.9, 0.0),
+            rec(1, "m", Some(0.0), 0.8, 0.0),
+            rec(2, "m", Some(0.0), 1.0, 0.0),
+            rec(0, "m", Some(1.0), 0.95, 0.5),
+            rec(1, "m", Some(1.0), 0.95, 0.6),
+            rec(2, "m", Some(1.0), 0.95, 0.7),
+        ];
+        let s = summarize(&rs);
+        assert_eq!(s.len(), 2);
+        assert!((s[0].mean_val_acc - 0.9).abs() < 1e-12);
+        assert!((s[0].std_val_acc - 0.1).abs() < 1e-12); // sample std of .9,.8,1.0
+        assert!((s[0].se_val_acc - 0.1 / 3f64.sqrt()).abs() < 1e-12);
+        assert!(s[1].std_val_acc < 1e-15);
+        assert!((s[1].mean_sparsity - 0.6).abs() < 1e-12);
+        assert_eq!((s[0].rank_val_acc, s[1].rank_val_acc), (2, 1));
+        assert_eq!(s[0].n, 3);
+    }
+}

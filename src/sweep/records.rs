@@ -1,0 +1,99 @@
+//! The rows a sweep produces. Each struct is one CSV row; column order is field order.
+
+use serde::Serialize;
+
+/// One evaluation on a validation fold: a dense model or one (method, τ).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunRecord {
+    pub repeat: usize,
+    pub fold: usize,
+    /// `dense` for the unpruned baseline.
+    pub method: String,
+    /// Empty for the dense baseline.
+    pub tau: Option<f64>,
+    pub tau_unit: String,
+    /// Fraction of prunable weights removed.
+    pub sparsity: f64,
+    pub neurons_removed: usize,
+    pub params_left: usize,
+    /// Multiply-adds of one forward pass, zero weights skipped.
+    pub flops_left: usize,
+    pub val_loss: f64,
+    pub val_acc: f64,
+}
+
+/// Aggregate over all (repeat, fold) pairs for one method and τ.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SummaryRow {
+    pub method: String,
+    pub tau: Option<f64>,
+    pub tau_unit: String,
+    pub n: usize,
+    pub mean_val_acc: f64,
+    /// Sample standard deviation (ddof = 1) across folds.
+    pub std_val_acc: f64,
+    /// Standard error of the mean: std_val_acc / sqrt(n).
+    pub se_val_acc: f64,
+    pub mean_val_loss: f64,
+    pub mean_sparsity: f64,
+    pub mean_neurons_removed: f64,
+    pub mean_params_left: f64,
+    pub mean_flops_left: f64,
+    /// 1 = highest mean_val_acc within the method; ties share the lower rank.
+    pub rank_val_acc: usize,
+}
+
+/// The τ one rule chose for one method, and its single test-split evaluation after refitting.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SelectionRow {
+    pub method: String,
+    pub rule: String,
+    pub tau: Option<f64>,
+    pub tau_unit: String,
+    pub cv_mean_val_acc: f64,
+    pub cv_se_val_acc: f64,
+    pub cv_mean_sparsity: f64,
+    /// Refit model (whole training pool), pruned at `tau`, on the test split.
+    pub test_acc: f64,
+    pub test_loss: f64,
+    pub test_sparsity: f64,
+    pub neurons_removed: usize,
+    pub params_left: usize,
+    pub flops_left: usize,
+    pub model: String,
+}
+
+/// Per-layer sparsity of a refit model at a selected τ.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LayerRow {
+    pub method: String,
+    pub rule: String,
+    pub tau: Option<f64>,
+    pub layer: String,
+    pub weights: usize,
+    pub weights_left: usize,
+    pub sparsity: f64,
+}
+
+/// One row of `folds.csv`: where a sample of the data set went.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FoldRow {
+    /// Row index in the data set as loaded.
+    pub sample: usize,
+    pub label: u32,
+    pub repeat: usize,
+    /// `cv` or `test`.
+    pub role: &'static str,
+    /// Validation fold (empty for test rows).
+    pub fold: Option<usize>,
+}
+
+/// Wall time of one unit of work (kept out of the deterministic tables).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimingRow {
+    pub stage: String,
+    pub repeat: Option<usize>,
+    pub fold: Option<usize>,
+    pub method: String,
+    pub seconds: f64,
+}

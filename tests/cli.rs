@@ -1,0 +1,256 @@
+//! End-to-end tests through the `prunecv` binary.
+
+mod common;
+
+use common::{table, Sandbox, TINY};
+use std::collections::{BTreeMap, BTreeSet};
+
+fn col(header: &[String], name: &str) -> usize {
+    header
+        .iter()
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("no column {name}"))
+}
+
+fn f(s: &str) -> f64 {
+    s.parse().unwrap_or_else(|_| panic!("not a number: {s:?}"))
+}
+
+#[test]
+fn run_writes_every_table_with_sane_values() {
+    let sb = Sandbox::new();
+    sb.write("tiny.yaml", TINY);
+    sb.ok(&["run", "tiny.yaml", "--quiet"]);
+    for file in [
+        "resolved.yaml",
+        "manifest.json",
+        "folds.csv",
+        "runs.csv",
+        "summary.csv",
+        "selection.csv",
+        "layers.csv",
+    ] {
+        assert!(
+            sb.path().join("results/tiny").join(file).is_file(),
+            "{file} missing"
+        );
+    }
+
+    // runs.csv: 3 folds × (dense + 2 methods × 5 τ) rows, values in range.
+    let (h, rows) = table(&sb.read("results/tiny/runs.csv"));
+    assert_eq!(
+        h,
+        [
+            "repeat",
+            "fold",
+            "method",
+            "tau",
+            "tau_unit",
+            "sparsity",
+            "neurons_removed",
+            "params_left",
+            "flops_left",
+            "val_loss",
+            "val_acc"
+        ]
+    );
+    assert_eq!(rows.len(), 3 * (1 + 2 * 5));
+    let total = 4 * 16 + 16 + 16 * 3 + 3;
+    for r in &rows {
+        let sp = f(&r[col(&h, "sparsity")]);
+        let acc = f(&r[col(&h, "val_acc")]);
+        assert!(
+            (0.0..=1.0).contains(&sp) && (0.0..=1.0).contains(&acc),
+            "{r:?}"
+        );
+        let left: usize = r[col(&h, "params_left")].parse().unwrap();
+        assert!(left <= total);
+        if r[2] == "dense" {
+            assert_eq!(left, total);
+            assert!(r[3].is_empty());
+            assert!(acc > 0.8, "dense iris accuracy {acc}");
+        }
+    }
+    // Sparsity never decreases as τ grows, per (fold, method).
+    let mut last: BTreeMap<(String, String), f64> = BTreeMap::new();
+    for r in rows.iter().filter(|r| r[2] != "dense") {
+        let key = (r[1].clone(), r[2].clone());
+        let sp = f(&r[col(&h, "sparsity")]);
+        if let Some(prev) = last.insert(key, sp) {
+            assert!(sp >= prev, "sparsity fell: {r:?}");
+        }
+    }
+
+    // summary.csv: one row per method × τ plus dense, n = 3.
+    let (h, rows) = table(&sb.read("results/tiny/summary.csv"));
+    assert_eq!(rows.len(), 1 + 2 * 5);
+    for r in &rows {
+        assert_eq!(r[col(&h, "n")], "3");
+        let (m, sd, se) = (
+            f(&r[col(&h, "mean_val_acc")]),
+            f(&r[col(&h, "std_val_acc")]),
+            f(&r[col(&h, "se_val_acc")]),
+        );
+        assert!((0.0..=1.0).contains(&m));
+        assert!((se - sd / 3f64.sqrt()).abs() < 1e-12);
+    }
+
+    // folds.csv: 150 samples, 30 test (10 per class), 120 in 3 folds of 40.
+    let (h, rows) = table(&sb.read("results/tiny/folds.csv"));
+    assert_eq!(h, ["sample", "label", "repeat", "role", "fold"]);
+    assert_eq!(rows.len(), 150);
+    let test: Vec<_> = rows.iter().filter(|r| r[3] == "test").collect();
+    assert_eq!(test.len(), 30);
+    assert!(test.iter().all(|r| r[4].is_empty()));
+    let mut per_fold = BTreeMap::new();
+    for r in rows.iter().filter(|r| r[3] == "cv") {
+        *per_fold.entry(r[4].clone()).or_insert(0) += 1;
+    }
+    assert_eq!(
+        per_fold.values().copied().collect::<Vec<_>>(),
+        vec![40, 40, 40]
+    );
+
+    // selection.csv: dense + 2 methods × 2 rules, chosen τ from the grid.
+    let (h, rows) = table(&sb.read("results/tiny/selection.csv"));
+    assert_eq!(rows.len(), 1 + 2 * 2);
+    let grid: BTreeSet<&str> = ["0.0", "0.5", "1.0", "1.5", "2.0"].into();
+    for r in rows.iter().skip(1) {
+        assert!(grid.contains(r[col(&h, "tau")].as_str()), "{r:?}");
+        assert!((0.0..=1.0).contains(&f(&r[col(&h, "test_acc")])));
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_str(&sb.read("results/tiny/manifest.json")).unwrap();
+    assert_eq!(manifest["seed"], 3);
+    assert_eq!(manifest["dense_models_trained"], 4);
+    assert_eq!(manifest["test_evaluations"], 5);
+}
+
+#[test]
+fn same_seed_is_byte_identical_whatever_the_job_count() {
+    let sb = Sandbox::new();
+    sb.write("tiny.yaml", TINY);
+    sb.ok(&["run", "tiny.yaml", "-q", "--jobs", "1", "--out", "a"]);
+    sb.ok(&["run", "tiny.yaml", "-q", "--jobs", "2", "--out", "b"]);
+    sb.ok(&["run", "tiny.yaml", "-q", "--jobs", "2", "--out", "c"]);
+    for file in [
+        "runs.csv",
+        "summary.csv",
+        "selection.csv",
+        "folds.csv",
+        "layers.csv",
+        "resolved.yaml",
+    ] {
+        let a = sb.read(&format!("a/tiny/{file}"));
+        assert_eq!(
+            a,
+            sb.read(&format!("b/tiny/{file}")),
+            "{file} differs between --jobs 1 and 2"
+        );
+        assert_eq!(
+            a,
+            sb.read(&format!("c/tiny/{file}")),
+            "{file} differs between reruns"
+        );
+    }
+    // A different seed gives different folds.
+    sb.ok(&["run", "tiny.yaml", "-q", "--out", "d", "--set", "seed=4"]);
+    assert_ne!(sb.read("a/tiny/folds.csv"), sb.read("d/tiny/folds.csv"));
+}
+
+#[test]
+fn existing_run_directory_is_not_overwritten_without_force() {
+    let sb = Sandbox::new();
+    sb.write("tiny.yaml", TINY);
+    sb.ok(&["run", "tiny.yaml", "-q"]);
+    let before = sb.read("results/tiny/runs.csv");
+    let out = sb.run(&["run", "tiny.yaml", "-q", "--set", "seed=9"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("results/tiny") && err.contains("--force"),
+        "{err}"
+    );
+    assert_eq!(sb.read("results/tiny/runs.csv"), before);
+    sb.ok(&["run", "tiny.yaml", "-q", "--set", "seed=9", "--force"]);
+    assert_ne!(sb.read("results/tiny/runs.csv"), before);
+}
+
+#[test]
+fn exported_model_reproduces_test_accuracy_exactly() {
+    let sb = Sandbox::new();
+    sb.write("tiny.yaml", TINY);
+    sb.ok(&["run", "tiny.yaml", "-q"]);
+    let (h, rows) = table(&sb.read("results/tiny/selection.csv"));
+    for r in &rows {
+        let model = format!("results/tiny/{}", r[col(&h, "model")]);
+        let out = sb.ok(&["eval", &model, "--data", "tiny.yaml"]);
+        let expect = format!("test_acc {} ", r[col(&h, "test_acc")]);
+        assert!(out.contains(&expect), "{out} lacks {expect}");
+    }
+}
+
+#[test]
+fn bad_input_names_file_field_and_exits_2() {
+    let sb = Sandbox::new();
+    sb.write("bad.yaml", "name: x\ntrain:\n  epochs: 5\n  lr: fast\n");
+    let out = sb.run(&["check", "bad.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.yaml") && err.contains("train.lr") && err.contains("line 4"),
+        "{err}"
+    );
+
+    sb.write("typo.yaml", "name: x\nprune:\n  method: [magnitude]\n");
+    let err = String::from_utf8_lossy(&sb.run(&["check", "typo.yaml"]).stderr).into_owned();
+    assert!(
+        err.contains("unknown field `method`") && err.contains("did you mean `methods`"),
+        "{err}"
+    );
+
+    let out = sb.run(&["check", "missing.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.yaml"));
+}
+
+#[test]
+fn check_prints_the_plan() {
+    let sb = Sandbox::new();
+    sb.write("tiny.yaml", TINY);
+    let out = sb.ok(&["check", "tiny.yaml"]);
+    assert!(
+        out.contains("dense models: 3 (1 repeats × 3 folds) + 1 refit"),
+        "{out}"
+    );
+    assert!(out.contains("pruning evaluations: 30"), "{out}");
+    assert!(
+        !sb.path().join("results").exists(),
+        "check must not write results"
+    );
+}
+
+#[test]
+fn default_experiment_meets_its_accuracy_and_sparsity_promises() {
+    let sb = Sandbox::new();
+    let exp = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/digits-mlp.yaml");
+    sb.ok(&["run", exp.to_str().unwrap(), "-q", "--out", "r"]);
+    let (h, rows) = table(&sb.read("r/digits-mlp/summary.csv"));
+    let dense = rows.iter().find(|r| r[0] == "dense").unwrap();
+    let dense_acc = f(&dense[col(&h, "mean_val_acc")]);
+    assert!(dense_acc >= 0.95, "dense CV accuracy {dense_acc}");
+    let good = rows.iter().any(|r| {
+        r[0] == "magnitude"
+            && f(&r[col(&h, "mean_sparsity")]) >= 0.5
+            && f(&r[col(&h, "mean_val_acc")]) >= dense_acc - 0.01
+    });
+    assert!(
+        good,
+        "no magnitude τ at ≥ 50 % sparsity within 1 point of dense"
+    );
+    // Accuracy at the largest τ is below the smallest τ's; sparsity rises.
+    let mag: Vec<_> = rows.iter().filter(|r| r[0] == "magnitude").collect();
+    let (first, last) = (mag.first().unwrap(), mag.last().unwrap());
+    assert!(f(&last[col(&h, "mean_val_acc")]) < f(&first[col(&h, "mean_val_acc")]));
+    assert!(f(&last[col(&h, "mean_sparsity")]) > 0.8);
+}

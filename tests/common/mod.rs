@@ -1,0 +1,80 @@
+//! Helpers shared by the integration tests: run the real binary in a temporary directory.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        Sandbox {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Write a file relative to the sandbox and return its path.
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.path().join(name);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    /// Run `prunecv` with `args` in the sandbox directory.
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_prunecv"))
+            .args(args)
+            .current_dir(self.path())
+            .output()
+            .expect("spawn prunecv")
+    }
+
+    /// Run and assert success, returning stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "prunecv {args:?} failed ({:?}):\n{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    }
+}
+
+/// Parse a CSV file into a header and rows of string cells.
+pub fn table(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    let header = r.headers().unwrap().iter().map(String::from).collect();
+    let rows = r
+        .records()
+        .map(|x| x.unwrap().iter().map(String::from).collect())
+        .collect();
+    (header, rows)
+}
+
+/// A small, fast experiment on the built-in iris data.
+pub const TINY: &str = "name: tiny
+seed: 3
+data: {source: builtin, name: iris, holdout: 0.2}
+model: {kind: mlp, hidden: [16]}
+train: {optimizer: sgd, lr: 0.05, epochs: 20, batch_size: 16}
+prune:
+  methods: [magnitude, random]
+  tau: {unit: std, scope: layer, linspace: [0.0, 2.0, 5]}
+cv: {folds: 3, select: [best, one_se]}
+";
