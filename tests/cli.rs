@@ -253,4 +253,157 @@ fn default_experiment_meets_its_accuracy_and_sparsity_promises() {
     let (first, last) = (mag.first().unwrap(), mag.last().unwrap());
     assert!(f(&last[col(&h, "mean_val_acc")]) < f(&first[col(&h, "mean_val_acc")]));
     assert!(f(&last[col(&h, "mean_sparsity")]) > 0.8);
+    // At half the weights removed, magnitude and Taylor saliency beat the random baseline.
+    let acc_at = |m: &str, tau: &str| {
+        let r = rows
+            .iter()
+            .find(|r| r[0] == m && r[1] == tau)
+            .unwrap_or_else(|| panic!("{m} {tau}"));
+        f(&r[col(&h, "mean_val_acc")])
+    };
+    for m in ["magnitude", "taylor"] {
+        assert!(
+            acc_at(m, "0.5") > acc_at("random", "0.5") + 0.1,
+            "{m} vs random at τ = 0.5"
+        );
+    }
+    assert_eq!(rows.iter().filter(|r| r[0] == "importance").count(), 20);
+}
+
+/// The built-in iris data written out as a CSV file with a header.
+fn iris_csv() -> String {
+    let text = include_str!("../src/data/builtin/iris.csv");
+    let mut out = String::from("sepal_length,sepal_width,petal_length,petal_width,species\n");
+    for line in text.lines().skip(1) {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// Rows `rows` of the iris CSV (with its header).
+fn iris_rows(rows: impl Iterator<Item = usize>) -> String {
+    let csv = iris_csv();
+    let lines: Vec<&str> = csv.lines().collect();
+    let mut out = format!("{}\n", lines[0]);
+    for i in rows {
+        out.push_str(lines[i + 1]);
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn test_split_never_influences_cross_validation_or_the_chosen_tau() {
+    let sb = Sandbox::new();
+    let exp = TINY.replace(
+        "data: {source: builtin, name: iris, holdout: 0.2}",
+        "data: {source: csv, path: train.csv, test_path: test.csv, label: species}",
+    );
+    sb.write("exp.yaml", &exp);
+    // Every fifth row is a fixed test split.
+    sb.write("train.csv", &iris_rows((0..150).filter(|i| i % 5 != 0)));
+    sb.write("test.csv", &iris_rows((0..150).filter(|i| i % 5 == 0)));
+    sb.ok(&["run", "exp.yaml", "-q", "--out", "a"]);
+
+    // Test rows are in no fold.
+    let (_, folds) = table(&sb.read("a/tiny/folds.csv"));
+    let test: BTreeSet<usize> = folds
+        .iter()
+        .filter(|r| r[3] == "test")
+        .map(|r| r[0].parse().unwrap())
+        .collect();
+    let cv: BTreeSet<usize> = folds
+        .iter()
+        .filter(|r| r[3] == "cv")
+        .map(|r| r[0].parse().unwrap())
+        .collect();
+    assert_eq!((test.len(), cv.len()), (30, 120));
+    assert!(test.is_disjoint(&cv));
+
+    // Relabel every test row (rotate its class) and rerun.
+    let relabelled: String = sb
+        .read("test.csv")
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 0 {
+                return format!("{l}\n");
+            }
+            let (feat, lab) = l.rsplit_once(',').unwrap();
+            format!("{feat},{}\n", (lab.parse::<u32>().unwrap() + 1) % 3)
+        })
+        .collect();
+    sb.write("test.csv", &relabelled);
+    sb.ok(&["run", "exp.yaml", "-q", "--out", "b"]);
+
+    for file in ["runs.csv", "summary.csv"] {
+        assert_eq!(
+            sb.read(&format!("a/tiny/{file}")),
+            sb.read(&format!("b/tiny/{file}")),
+            "{file} changed"
+        );
+    }
+    let (h, a) = table(&sb.read("a/tiny/selection.csv"));
+    let (_, b) = table(&sb.read("b/tiny/selection.csv"));
+    let test_col = col(&h, "test_acc");
+    let mut differs = false;
+    for (ra, rb) in a.iter().zip(&b) {
+        for (j, name) in h.iter().enumerate() {
+            if name.starts_with("test_") {
+                continue;
+            }
+            assert_eq!(ra[j], rb[j], "{name} changed for {} / {}", ra[0], ra[1]);
+        }
+        differs |= ra[test_col] != rb[test_col];
+    }
+    assert!(
+        differs,
+        "relabelling the test split must change test accuracy"
+    );
+}
+
+#[test]
+fn holdout_test_features_never_reach_cross_validation() {
+    // With a stratified holdout the split depends on labels, so perturb the test rows' features.
+    let sb = Sandbox::new();
+    let exp = TINY.replace(
+        "data: {source: builtin, name: iris, holdout: 0.2}",
+        "data: {source: csv, path: iris.csv, label: species, holdout: 0.2}",
+    );
+    sb.write("exp.yaml", &exp);
+    sb.write("iris.csv", &iris_csv());
+    sb.ok(&["run", "exp.yaml", "-q", "--out", "a"]);
+    let (_, folds) = table(&sb.read("a/tiny/folds.csv"));
+    let test: BTreeSet<usize> = folds
+        .iter()
+        .filter(|r| r[3] == "test")
+        .map(|r| r[0].parse().unwrap())
+        .collect();
+    let csv = iris_csv();
+    let perturbed: String = csv
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i > 0 && test.contains(&(i - 1)) {
+                let (_, rest) = l.split_once(',').unwrap();
+                format!("99.5,{rest}\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    sb.write("iris.csv", &perturbed);
+    sb.ok(&["run", "exp.yaml", "-q", "--out", "b"]);
+    for file in ["folds.csv", "runs.csv", "summary.csv"] {
+        assert_eq!(
+            sb.read(&format!("a/tiny/{file}")),
+            sb.read(&format!("b/tiny/{file}")),
+            "{file} changed"
+        );
+    }
+    assert_ne!(
+        sb.read("a/tiny/selection.csv"),
+        sb.read("b/tiny/selection.csv")
+    );
 }

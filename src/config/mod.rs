@@ -6,7 +6,7 @@ pub mod resolve;
 pub mod types;
 
 pub use resolve::{
-    CvSpec, DataSpec, Experiment, ModelSpec, OutputSpec, PruneSpec, TauSpec, TrainSpec,
+    CvSpec, DataSpec, Experiment, Grid, ModelSpec, OutputSpec, PruneSpec, TauSpec, TrainSpec,
 };
 pub use types::*;
 
@@ -21,7 +21,18 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<Experiment> {
     let bytes = crate::fsio::read(path)?;
     let text = String::from_utf8(bytes)
         .map_err(|_| Error::config(path.display().to_string(), "not valid UTF-8 text"))?;
-    parse(&text, &path.display().to_string(), overrides)
+    let mut exp = parse(&text, &path.display().to_string(), overrides)?;
+    // Data paths are relative to the experiment file.
+    let base = path.parent().unwrap_or(Path::new(""));
+    for p in [&mut exp.data.path, &mut exp.data.test_path]
+        .into_iter()
+        .flatten()
+    {
+        if Path::new(p.as_str()).is_relative() {
+            *p = base.join(&*p).display().to_string();
+        }
+    }
+    Ok(exp)
 }
 
 /// Parse experiment text. `file` is used in error messages.
@@ -165,8 +176,11 @@ mod tests {
     fn defaults_fill_in_and_round_trip() {
         let e = parse(MIN, "t.yaml", &[]).unwrap();
         assert_eq!(e.cv.folds, 5);
-        assert_eq!(e.prune.tau.values.len(), 26);
-        assert_eq!(e.prune.tau.values[3], 0.3);
+        let Grid::Values(v) = &e.prune.tau.grid else {
+            panic!("default grid is explicit")
+        };
+        assert_eq!(v.len(), 26);
+        assert_eq!(v[3], 0.3);
         let again = parse(&e.to_yaml(), "resolved.yaml", &[]).unwrap();
         assert_eq!(e, again);
         assert_eq!(e.hash(), again.hash());
@@ -227,7 +241,7 @@ mod tests {
         .unwrap();
         assert_eq!(e.cv.folds, 3);
         assert_eq!(e.prune.methods, vec![MethodKind::Random]);
-        assert_eq!(e.prune.tau.values, vec![0.1, 0.5]);
+        assert_eq!(e.prune.tau.grid, Grid::Values(vec![0.1, 0.5]));
         let err = parse(MIN, "t.yaml", &["cv.folds=lots".into()])
             .unwrap_err()
             .to_string();

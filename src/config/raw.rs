@@ -36,6 +36,15 @@ pub struct RawData {
     /// Fraction of the data carved off (stratified) as the test split.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub holdout: Option<f64>,
+    /// CSV file (source `csv`), relative to the experiment file's directory or absolute.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// CSV file holding a fixed test split (source `csv`); when given, `holdout` is not used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_path: Option<String>,
+    /// CSV label column: `last` (default), a 0-based index, or a header name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -78,6 +87,12 @@ pub struct RawPrune {
     /// Layers kept dense (by name, e.g. `fc1`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ignore: Option<Vec<String>>,
+    /// Training batches averaged for the Taylor gradient.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub taylor_batches: Option<usize>,
+    /// Norm of a unit's incoming weights for `importance` (and `combined`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub importance_norm: Option<Norm>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -96,6 +111,9 @@ pub struct RawTau {
     /// `[start, stop, n]`: n geometrically spaced values (start, stop > 0), both ends included.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logspace: Option<(f64, f64, usize)>,
+    /// n thresholds per method spanning 0 % to 99 % sparsity on the refit model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto: Option<usize>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]

@@ -23,6 +23,12 @@ pub struct DataSpec {
     pub source: DataSource,
     pub name: BuiltinName,
     pub holdout: f64,
+    /// CSV path as written (source `csv`).
+    pub path: Option<String>,
+    /// CSV with a fixed test split (source `csv`).
+    pub test_path: Option<String>,
+    /// CSV label column: `last`, an index or a header name.
+    pub label: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -48,14 +54,24 @@ pub struct PruneSpec {
     pub methods: Vec<MethodKind>,
     pub tau: TauSpec,
     pub ignore: Vec<String>,
+    pub taylor_batches: usize,
+    pub importance_norm: Norm,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TauSpec {
     pub unit: TauUnit,
     pub scope: Scope,
-    /// The τ grid, ascending, duplicates removed.
-    pub values: Vec<f64>,
+    pub grid: Grid,
+}
+
+/// The τ grid: given values, or `auto` points found per method from the refit model.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Grid {
+    /// Ascending, duplicates removed.
+    Values(Vec<f64>),
+    /// n points from 0 % to 99 % sparsity.
+    Auto(usize),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -121,7 +137,13 @@ pub fn resolve(raw: RawExperiment, file: &str) -> Result<Experiment> {
         source: d.source.unwrap_or(DataSource::Builtin),
         name: d.name.unwrap_or(BuiltinName::Digits),
         holdout: d.holdout.unwrap_or(0.2),
+        path: d.path,
+        test_path: d.test_path,
+        label: d.label.unwrap_or_else(|| "last".into()),
     };
+    if data.source == DataSource::Csv && data.path.is_none() {
+        return Err(c.bad("data.path", "the CSV file to read (source: csv)", "nothing"));
+    }
     if !(data.holdout > 0.0 && data.holdout < 1.0) {
         return Err(c.bad("data.holdout", "a fraction in (0, 1)", data.holdout));
     }
@@ -198,10 +220,16 @@ pub fn resolve(raw: RawExperiment, file: &str) -> Result<Experiment> {
             ));
         }
     }
+    let taylor_batches = p.taylor_batches.unwrap_or(8);
+    if taylor_batches == 0 {
+        return Err(c.bad("prune.taylor_batches", "at least 1 batch", 0));
+    }
     let prune = PruneSpec {
         methods,
         tau,
         ignore,
+        taylor_batches,
+        importance_norm: p.importance_norm.unwrap_or(Norm::L2),
     };
 
     let v = raw.cv.unwrap_or_default();
@@ -311,13 +339,22 @@ fn resolve_tau(t: RawTau, c: &Ctx) -> Result<TauSpec> {
     if values.is_empty() {
         return Err(c.bad("prune.tau.values", "at least one τ", "an empty list"));
     }
+    if unit == TauUnit::Quantile {
+        if let Some(i) = values.iter().position(|v| *v > 1.0) {
+            return Err(c.bad(
+                &format!("prune.tau values[{i}]"),
+                "a fraction in [0, 1] (unit `quantile` prunes that fraction of scores)",
+                values[i],
+            ));
+        }
+    }
     values.iter_mut().for_each(|v| *v = tidy(*v));
     values.sort_by(f64::total_cmp);
     values.dedup();
     Ok(TauSpec {
         unit,
         scope,
-        values,
+        grid: Grid::Values(values),
     })
 }
 
@@ -349,6 +386,9 @@ impl Experiment {
                 source: Some(self.data.source),
                 name: Some(self.data.name),
                 holdout: Some(self.data.holdout),
+                path: self.data.path.clone(),
+                test_path: self.data.test_path.clone(),
+                label: Some(self.data.label.clone()),
             }),
             model: Some(RawModel {
                 kind: Some(self.model.kind),
@@ -369,11 +409,20 @@ impl Experiment {
                 tau: Some(RawTau {
                     unit: Some(self.prune.tau.unit),
                     scope: Some(self.prune.tau.scope),
-                    values: Some(self.prune.tau.values.clone()),
+                    values: match &self.prune.tau.grid {
+                        Grid::Values(v) => Some(v.clone()),
+                        Grid::Auto(_) => None,
+                    },
                     linspace: None,
                     logspace: None,
+                    auto: match self.prune.tau.grid {
+                        Grid::Auto(n) => Some(n),
+                        Grid::Values(_) => None,
+                    },
                 }),
                 ignore: Some(self.prune.ignore.clone()),
+                taylor_batches: Some(self.prune.taylor_batches),
+                importance_norm: Some(self.prune.importance_norm),
             }),
             cv: Some(RawCv {
                 folds: Some(self.cv.folds),

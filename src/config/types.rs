@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "snake_case")]
 pub enum DataSource {
     Builtin,
+    Csv,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -41,6 +42,10 @@ pub enum OptimizerKind {
 #[serde(rename_all = "snake_case")]
 pub enum MethodKind {
     Magnitude,
+    #[serde(alias = "gradient")]
+    Taylor,
+    Importance,
+    Combined,
     Random,
 }
 
@@ -48,9 +53,20 @@ impl MethodKind {
     pub fn as_str(self) -> &'static str {
         match self {
             MethodKind::Magnitude => "magnitude",
+            MethodKind::Taylor => "taylor",
+            MethodKind::Importance => "importance",
+            MethodKind::Combined => "combined",
             MethodKind::Random => "random",
         }
     }
+}
+
+/// The norm used by `importance` to score a unit's incoming weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Norm {
+    L1,
+    L2,
 }
 
 /// How a threshold τ is turned into a cut-off on scores.
@@ -61,6 +77,10 @@ pub enum TauUnit {
     Abs,
     /// Prune scores < τ × std(scores).
     Std,
+    /// Prune scores < τ × mean(scores).
+    Mean,
+    /// Prune the fraction τ of scores with the lowest values (a sparsity target).
+    Quantile,
 }
 
 impl TauUnit {
@@ -68,6 +88,8 @@ impl TauUnit {
         match self {
             TauUnit::Abs => "abs",
             TauUnit::Std => "std",
+            TauUnit::Mean => "mean",
+            TauUnit::Quantile => "quantile",
         }
     }
 }
@@ -78,6 +100,8 @@ impl TauUnit {
 pub enum Scope {
     /// Per prunable layer.
     Layer,
+    /// One threshold over all prunable layers' scores pooled.
+    Global,
 }
 
 /// A rule choosing τ from the cross-validation summary.

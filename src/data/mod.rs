@@ -2,6 +2,7 @@
 //! standardisation fitted on training rows only.
 
 pub mod builtin;
+pub mod csv;
 pub mod split;
 pub mod standardize;
 
@@ -60,5 +61,25 @@ pub struct Dataset {
 pub fn load(spec: &crate::config::DataSpec) -> crate::error::Result<Dataset> {
     match spec.source {
         crate::config::DataSource::Builtin => builtin::load(spec.name),
+        crate::config::DataSource::Csv => {
+            let path = spec.path.as_deref().unwrap_or_default();
+            let mut ds = csv::load(std::path::Path::new(path), &spec.label)?;
+            if let Some(tp) = &spec.test_path {
+                let test = csv::load(std::path::Path::new(tp), &spec.label)?.pool;
+                if test.d != ds.pool.d {
+                    return Err(crate::error::Error::data(
+                        tp,
+                        format!(
+                            "{} feature columns, but the training file has {}",
+                            test.d, ds.pool.d
+                        ),
+                    ));
+                }
+                let classes = ds.pool.classes.max(test.classes);
+                ds.pool.classes = classes;
+                ds.test = Some(Table { classes, ..test });
+            }
+            Ok(ds)
+        }
     }
 }

@@ -74,6 +74,10 @@ impl Architecture for Mlp {
         Ok(h)
     }
 
+    fn shrunk_param_count(&self, params: &Params, masks: &super::Masks) -> usize {
+        super::shrink::shrink_mlp(self, params, masks).1.count()
+    }
+
     fn layers(&self) -> Vec<LayerInfo> {
         let n = self.n_layers();
         (0..n)

@@ -5,6 +5,7 @@
 pub mod export;
 pub mod mask;
 pub mod mlp;
+pub mod shrink;
 
 pub use mask::Masks;
 
@@ -76,6 +77,8 @@ pub trait Architecture: Send + Sync {
     fn forward(&self, params: &[Tensor], x: &Tensor) -> candle_core::Result<Tensor>;
     /// The prunable layers, input to output.
     fn layers(&self) -> Vec<LayerInfo>;
+    /// Parameter count of the physically shrunk model (removed units cut out).
+    fn shrunk_param_count(&self, params: &Params, masks: &Masks) -> usize;
 }
 
 /// Build the architecture an experiment names (the registry: one match arm per model).

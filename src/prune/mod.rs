@@ -5,11 +5,14 @@
 //! pruned scores into masks (single weights, or whole units with their bias and the next layer's
 //! inputs).
 
+pub mod combined;
+pub mod importance;
 pub mod magnitude;
 pub mod random;
 pub mod tau;
+pub mod taylor;
 
-use crate::config::{MethodKind, Scope, TauUnit};
+use crate::config::{MethodKind, PruneSpec, Scope, TauUnit};
 use crate::error::Result;
 use crate::model::{LayerInfo, Masks, Params};
 use crate::rng::Rng;
@@ -39,6 +42,16 @@ pub struct ScoreContext<'a> {
     pub ignore: &'a [String],
     /// A stream reserved for this (repeat, fold) and method, for methods that draw randomness.
     pub rng: Rng,
+    /// Mean training-loss gradients, for methods whose `needs_gradients` is true.
+    pub grads: Option<&'a Params>,
+}
+
+/// What turning scores into masks needs besides the scores.
+pub struct MaskContext<'a> {
+    pub params: &'a Params,
+    pub layers: &'a [LayerInfo],
+    pub unit: TauUnit,
+    pub scope: Scope,
 }
 
 impl ScoreContext<'_> {
@@ -54,36 +67,44 @@ impl ScoreContext<'_> {
     }
 }
 
-/// A pruning criterion: scores, lowest pruned first.
+/// A pruning criterion. Scores are computed once per model; each τ then costs one mask.
 pub trait PruningMethod: Send + Sync {
     fn name(&self) -> &'static str;
     fn granularity(&self) -> Granularity;
+    /// Whether [`ScoreContext::grads`] must be filled in.
+    fn needs_gradients(&self) -> bool {
+        false
+    }
+    /// Scores of every prunable layer; lower is pruned first.
     fn scores(&self, ctx: &mut ScoreContext) -> Result<Vec<LayerScores>>;
+    /// Keep-masks at τ. The default thresholds `scores` in the configured unit and scope.
+    fn masks(&self, m: &MaskContext, scores: &[LayerScores], tau: f64) -> Masks {
+        masks_for(self.granularity(), scores, m, tau)
+    }
 }
 
 /// The registry: one match arm per method.
-pub fn build(kind: MethodKind) -> Box<dyn PruningMethod> {
+pub fn build(kind: MethodKind, spec: &PruneSpec) -> Box<dyn PruningMethod> {
     match kind {
         MethodKind::Magnitude => Box::new(magnitude::Magnitude),
+        MethodKind::Taylor => Box::new(taylor::Taylor),
+        MethodKind::Importance => Box::new(importance::Importance {
+            norm: spec.importance_norm,
+        }),
+        MethodKind::Combined => Box::new(combined::Combined {
+            norm: spec.importance_norm,
+        }),
         MethodKind::Random => Box::new(random::Random),
     }
 }
 
-/// Keep-masks for one τ.
-pub fn masks_for(
-    g: Granularity,
-    scores: &[LayerScores],
-    params: &Params,
-    layers: &[LayerInfo],
-    unit: TauUnit,
-    scope: Scope,
-    tau: f64,
-) -> Masks {
+/// Keep-masks for one τ: threshold the scores, then expand what falls below.
+pub fn masks_for(g: Granularity, scores: &[LayerScores], m: &MaskContext, tau: f64) -> Masks {
     let slices: Vec<&[f32]> = scores.iter().map(|s| s.scores.as_slice()).collect();
-    let pruned = tau::prune_sets(&slices, unit, scope, tau);
-    let mut masks = Masks::dense(params);
+    let pruned = tau::prune_sets(&slices, m.unit, m.scope, tau);
+    let mut masks = Masks::dense(m.params);
     for (s, p) in scores.iter().zip(&pruned) {
-        expand(g, &layers[s.layer], p, params, &mut masks);
+        expand(g, &m.layers[s.layer], p, m.params, &mut masks);
     }
     masks
 }

@@ -1,34 +1,69 @@
 //! Thresholds: which scores fall below τ, in a given unit and scope.
 //!
-//! | unit | cut-off |
+//! | unit | a score s is pruned when |
 //! |---|---|
-//! | `abs` | prune s < τ |
-//! | `std` | prune s < τ · std(s) (population std of the scores) |
+//! | `abs` | s < τ |
+//! | `std` | s < τ · std(S) (population standard deviation) |
+//! | `mean` | s < τ · mean(S) |
+//! | `quantile` | s is among the round(τ · \|S\|) lowest of S (ties broken by position) |
 //!
-//! With scope `layer` the statistics are those of each layer's scores.
+//! S is the layer's scores (`scope: layer`) or all prunable layers' scores pooled
+//! (`scope: global`). The statistics are those of the scores handed in: for iterative schedules
+//! they are recomputed on the current weights every round.
 
 use crate::config::{Scope, TauUnit};
 
-fn std_of(xs: impl Iterator<Item = f32> + Clone) -> f64 {
-    let (mut n, mut sum) = (0f64, 0f64);
-    for x in xs.clone() {
-        n += 1.0;
-        sum += x as f64;
+fn mean_std(xs: &[&[f32]]) -> (f64, f64) {
+    let n: usize = xs.iter().map(|s| s.len()).sum();
+    if n == 0 {
+        return (0.0, 0.0);
     }
-    if n == 0.0 {
-        return 0.0;
-    }
-    let mean = sum / n;
-    let ss: f64 = xs.map(|x| (x as f64 - mean).powi(2)).sum();
-    (ss / n).sqrt()
+    let sum: f64 = xs.iter().flat_map(|s| s.iter()).map(|&x| x as f64).sum();
+    let mean = sum / n as f64;
+    let ss: f64 = xs
+        .iter()
+        .flat_map(|s| s.iter())
+        .map(|&x| (x as f64 - mean).powi(2))
+        .sum();
+    (mean, (ss / n as f64).sqrt())
 }
 
-/// The cut-off below which scores are pruned.
-fn cutoff(unit: TauUnit, tau: f64, scores: impl Iterator<Item = f32> + Clone) -> f64 {
-    match unit {
+/// Prune sets for a group of layers sharing one set of statistics.
+fn group(scores: &[&[f32]], unit: TauUnit, tau: f64) -> Vec<Vec<bool>> {
+    let cut = match unit {
         TauUnit::Abs => tau,
-        TauUnit::Std => tau * std_of(scores),
+        TauUnit::Std => tau * mean_std(scores).1,
+        TauUnit::Mean => tau * mean_std(scores).0,
+        TauUnit::Quantile => return lowest_fraction(scores, tau),
+    };
+    scores
+        .iter()
+        .map(|s| s.iter().map(|&x| (x as f64) < cut).collect())
+        .collect()
+}
+
+/// Mark the round(τ · n) lowest scores of the group (ties: earlier layer, then earlier index).
+fn lowest_fraction(scores: &[&[f32]], tau: f64) -> Vec<Vec<bool>> {
+    let mut all: Vec<(f32, usize, usize)> = scores
+        .iter()
+        .enumerate()
+        .flat_map(|(l, s)| s.iter().enumerate().map(move |(i, &x)| (x, l, i)))
+        .collect();
+    let k = ((tau.clamp(0.0, 1.0) * all.len() as f64).round() as usize).min(all.len());
+    let mut out: Vec<Vec<bool>> = scores.iter().map(|s| vec![false; s.len()]).collect();
+    if k == 0 {
+        return out;
     }
+    let cmp = |a: &(f32, usize, usize), b: &(f32, usize, usize)| {
+        a.0.total_cmp(&b.0).then((a.1, a.2).cmp(&(b.1, b.2)))
+    };
+    if k < all.len() {
+        all.select_nth_unstable_by(k - 1, cmp);
+    }
+    for &(_, l, i) in &all[..k] {
+        out[l][i] = true;
+    }
+    out
 }
 
 /// For each layer's scores, which entries are pruned (`true`) at threshold τ.
@@ -36,11 +71,9 @@ pub fn prune_sets(scores: &[&[f32]], unit: TauUnit, scope: Scope, tau: f64) -> V
     match scope {
         Scope::Layer => scores
             .iter()
-            .map(|s| {
-                let t = cutoff(unit, tau, s.iter().copied());
-                s.iter().map(|&x| (x as f64) < t).collect()
-            })
+            .map(|s| group(&[s], unit, tau).pop().expect("one layer"))
             .collect(),
+        Scope::Global => group(scores, unit, tau),
     }
 }
 
@@ -49,25 +82,59 @@ mod tests {
     use super::*;
 
     #[test]
-    fn abs_and_std_cutoffs_by_hand() {
+    fn abs_std_mean_cutoffs_by_hand() {
         let s: &[f32] = &[0.1, 0.4, 0.2, 0.8];
+        let l = Scope::Layer;
         assert_eq!(
-            prune_sets(&[s], TauUnit::Abs, Scope::Layer, 0.3),
+            prune_sets(&[s], TauUnit::Abs, l, 0.3),
             vec![vec![true, false, true, false]]
         );
-        // mean 0.375, population std = sqrt(((.275)^2+(.025)^2+(.175)^2+(.425)^2)/4) = 0.2681
-        // τ = 1 -> cut 0.2681: prunes 0.1 and 0.2; τ = 1.5 -> 0.4022: also prunes 0.4 (0.4 < 0.4022)
+        // mean 0.375, population std 0.26810: τ = 1 cuts at 0.2681, τ = 1.5 at 0.4022.
         assert_eq!(
-            prune_sets(&[s], TauUnit::Std, Scope::Layer, 1.0),
+            prune_sets(&[s], TauUnit::Std, l, 1.0),
             vec![vec![true, false, true, false]]
         );
         assert_eq!(
-            prune_sets(&[s], TauUnit::Std, Scope::Layer, 1.5),
+            prune_sets(&[s], TauUnit::Std, l, 1.5),
             vec![vec![true, true, true, false]]
         );
+        // mean units: τ = 1.1 cuts at 0.4125.
         assert_eq!(
-            prune_sets(&[s], TauUnit::Abs, Scope::Layer, 0.0),
-            vec![vec![false; 4]]
+            prune_sets(&[s], TauUnit::Mean, l, 1.1),
+            vec![vec![true, true, true, false]]
+        );
+        assert_eq!(prune_sets(&[s], TauUnit::Abs, l, 0.0), vec![vec![false; 4]]);
+    }
+
+    #[test]
+    fn quantile_prunes_exact_counts_with_ties_by_position() {
+        let s: &[f32] = &[0.5, 0.1, 0.5, 0.3, 0.5];
+        let q = |t| prune_sets(&[s], TauUnit::Quantile, Scope::Layer, t);
+        assert_eq!(q(0.0), vec![vec![false; 5]]);
+        assert_eq!(q(0.4), vec![vec![false, true, false, true, false]]);
+        // 3 of 5: the tie among the 0.5s goes to the earliest.
+        assert_eq!(q(0.6), vec![vec![true, true, false, true, false]]);
+        assert_eq!(q(1.0), vec![vec![true; 5]]);
+    }
+
+    #[test]
+    fn global_pools_statistics_across_layers() {
+        let a: &[f32] = &[1.0, 2.0];
+        let b: &[f32] = &[10.0, 20.0, 30.0];
+        // Layer-wise quantile 0.5: round(1) of a, round(1.5) = 2 of b.
+        assert_eq!(
+            prune_sets(&[a, b], TauUnit::Quantile, Scope::Layer, 0.5),
+            vec![vec![true, false], vec![true, true, false]]
+        );
+        // Global quantile 0.4 of 5 scores: the two lowest overall, both in a.
+        assert_eq!(
+            prune_sets(&[a, b], TauUnit::Quantile, Scope::Global, 0.4),
+            vec![vec![true, true], vec![false, false, false]]
+        );
+        // Global mean = 12.6: prunes 1, 2, 10.
+        assert_eq!(
+            prune_sets(&[a, b], TauUnit::Mean, Scope::Global, 1.0),
+            vec![vec![true, true], vec![true, false, false]]
         );
     }
 }

@@ -1,7 +1,9 @@
 use super::*;
-use crate::config::Activation;
+use crate::config::{Activation, Norm};
 use crate::model::mlp::Mlp;
 use crate::model::{Architecture, Param, ParamKind};
+use crate::rng::Rng;
+use proptest::prelude::*;
 
 /// A 2-3-2 MLP with hand-picked weights.
 fn tiny() -> (Mlp, Params) {
@@ -35,12 +37,36 @@ fn tiny() -> (Mlp, Params) {
     (m, p)
 }
 
-fn ctx<'a>(p: &'a Params, layers: &'a [LayerInfo], ignore: &'a [String]) -> ScoreContext<'a> {
-    ScoreContext {
+fn scores_of(
+    kind: MethodKind,
+    p: &Params,
+    layers: &[LayerInfo],
+    grads: Option<&Params>,
+) -> (Box<dyn PruningMethod>, Vec<LayerScores>) {
+    let spec = crate::config::parse("name: t\n", "t", &[]).unwrap().prune;
+    let method = build(kind, &spec);
+    let mut ctx = ScoreContext {
         params: p,
         layers,
-        ignore,
+        ignore: &[],
         rng: Rng::new(3),
+        grads,
+    };
+    let s = method.scores(&mut ctx).unwrap();
+    (method, s)
+}
+
+fn mctx<'a>(
+    p: &'a Params,
+    layers: &'a [LayerInfo],
+    unit: TauUnit,
+    scope: Scope,
+) -> MaskContext<'a> {
+    MaskContext {
+        params: p,
+        layers,
+        unit,
+        scope,
     }
 }
 
@@ -48,17 +74,8 @@ fn ctx<'a>(p: &'a Params, layers: &'a [LayerInfo], ignore: &'a [String]) -> Scor
 fn magnitude_abs_mask_by_hand() {
     let (m, p) = tiny();
     let layers = m.layers();
-    let method = build(MethodKind::Magnitude);
-    let s = method.scores(&mut ctx(&p, &layers, &[])).unwrap();
-    let masks = masks_for(
-        method.granularity(),
-        &s,
-        &p,
-        &layers,
-        TauUnit::Abs,
-        Scope::Layer,
-        0.1,
-    );
+    let (method, s) = scores_of(MethodKind::Magnitude, &p, &layers, None);
+    let masks = method.masks(&mctx(&p, &layers, TauUnit::Abs, Scope::Layer), &s, 0.1);
     // |w| < 0.1 pruned; 0.1 itself is kept (strict).
     assert_eq!(masks.0[0], vec![true, true, false, false, true, true]);
     assert_eq!(masks.0[1], vec![true; 3], "biases untouched");
@@ -71,24 +88,101 @@ fn magnitude_abs_mask_by_hand() {
 }
 
 #[test]
-fn magnitude_std_mask_by_hand() {
+fn magnitude_std_mean_quantile_masks_by_hand() {
     let (m, p) = tiny();
     let layers = m.layers();
-    let method = build(MethodKind::Magnitude);
-    let s = method.scores(&mut ctx(&p, &layers, &[])).unwrap();
+    let (method, s) = scores_of(MethodKind::Magnitude, &p, &layers, None);
     // fc1 |w| = [.5,.1,.05,.02,2,1]: mean 0.611667, population std 0.70895 -> τ=0.5 cuts at 0.35448
     // fc2 |w| = [.3,.04,1.5,.6,.07,.2]: mean 0.451667, population std 0.50604 -> cut 0.25302
-    let masks = masks_for(
-        method.granularity(),
-        &s,
-        &p,
-        &layers,
-        TauUnit::Std,
-        Scope::Layer,
-        0.5,
-    );
+    let masks = method.masks(&mctx(&p, &layers, TauUnit::Std, Scope::Layer), &s, 0.5);
     assert_eq!(masks.0[0], vec![true, false, false, false, true, true]);
     assert_eq!(masks.0[2], vec![true, false, true, true, false, false]);
+    // mean units, τ = 1: cut at each layer's mean.
+    let masks = method.masks(&mctx(&p, &layers, TauUnit::Mean, Scope::Layer), &s, 1.0);
+    assert_eq!(masks.0[0], vec![false, false, false, false, true, true]);
+    assert_eq!(masks.0[2], vec![false, false, true, true, false, false]);
+    // quantile 0.5: 3 lowest of each layer.
+    let masks = method.masks(&mctx(&p, &layers, TauUnit::Quantile, Scope::Layer), &s, 0.5);
+    assert_eq!(masks.0[0], vec![true, false, false, false, true, true]);
+    assert_eq!(masks.0[2], vec![true, false, true, true, false, false]);
+}
+
+#[test]
+fn taylor_scores_are_abs_w_times_g() {
+    let (m, p) = tiny();
+    let layers = m.layers();
+    let mut g = p.clone();
+    g.0[0].data = vec![1.0, 10.0, 2.0, -100.0, 0.01, -0.5];
+    g.0[2].data = vec![0.0, 1.0, 0.1, 1.0, 1.0, -1.0];
+    let (method, s) = scores_of(MethodKind::Taylor, &p, &layers, Some(&g));
+    assert!(method.needs_gradients());
+    let expect0 = [0.5, 1.0, 0.1, 2.0, 0.02, 0.5];
+    for (a, b) in s[0].scores.iter().zip(expect0) {
+        assert!((a - b).abs() < 1e-6, "{:?}", s[0].scores);
+    }
+    let masks = method.masks(&mctx(&p, &layers, TauUnit::Abs, Scope::Layer), &s, 0.3);
+    assert_eq!(masks.0[0], vec![true, true, false, true, false, true]);
+    // fc2: |w g| = [0, .04, .15, .6, .07, .2]
+    assert_eq!(masks.0[2], vec![false, false, false, true, false, false]);
+}
+
+#[test]
+fn importance_removes_rows_bias_and_next_columns() {
+    // Non-square on purpose: fc1 is 3×2, so masking columns by row norms would fail loudly.
+    let (m, p) = tiny();
+    let layers = m.layers();
+    let (method, s) = scores_of(MethodKind::Importance, &p, &layers, None);
+    assert_eq!(s.len(), 1, "the output layer is never scored");
+    // Row L2 norms of fc1: [0.5099, 0.0539, 2.2361].
+    let masks = method.masks(&mctx(&p, &layers, TauUnit::Abs, Scope::Layer), &s, 0.1);
+    assert_eq!(
+        masks.0[0],
+        vec![true, true, false, false, true, true],
+        "row 1 removed"
+    );
+    assert_eq!(masks.0[1], vec![true, false, true], "bias 1 removed");
+    assert_eq!(
+        masks.0[2],
+        vec![true, false, true, true, false, true],
+        "column 1 of fc2 removed"
+    );
+    assert_eq!(masks.0[3], vec![true, true], "output biases kept");
+    assert_eq!(masks.neurons_removed(&layers), 1);
+    assert_eq!(masks.params_left(&p), 17 - 2 - 1 - 2);
+    // L1 norms: [0.6, 0.07, 3.0]; τ = 0.65 removes units 0 and 1.
+    let spec = crate::config::parse("name: t\nprune: {importance_norm: l1}\n", "t", &[])
+        .unwrap()
+        .prune;
+    let l1 = build(MethodKind::Importance, &spec);
+    let mut ctx = ScoreContext {
+        params: &p,
+        layers: &layers,
+        ignore: &[],
+        rng: Rng::new(0),
+        grads: None,
+    };
+    let s1 = l1.scores(&mut ctx).unwrap();
+    let masks = l1.masks(&mctx(&p, &layers, TauUnit::Abs, Scope::Layer), &s1, 0.65);
+    assert_eq!(masks.0[1], vec![false, false, true]);
+    assert_eq!(masks.neurons_removed(&layers), 2);
+    assert_eq!(
+        importance::unit_norms(&p, &layers[0], None, Norm::L1)[2],
+        3.0
+    );
+}
+
+#[test]
+fn combined_is_magnitude_then_importance_on_what_is_left() {
+    let (m, p) = tiny();
+    let layers = m.layers();
+    let (method, s) = scores_of(MethodKind::Combined, &p, &layers, None);
+    // Magnitude at 0.06 prunes fc1 entries .05 and .02 (unit 1 left with nothing: norm 0 < .06)
+    // and fc2 entry .04; importance at 0.06 then removes unit 1 entirely.
+    let masks = method.masks(&mctx(&p, &layers, TauUnit::Abs, Scope::Layer), &s, 0.06);
+    assert_eq!(masks.0[0], vec![true, true, false, false, true, true]);
+    assert_eq!(masks.0[1], vec![true, false, true]);
+    assert_eq!(masks.0[2], vec![true, false, true, true, false, true]);
+    assert_eq!(masks.neurons_removed(&layers), 1);
 }
 
 #[test]
@@ -96,17 +190,17 @@ fn ignored_layers_stay_dense() {
     let (m, p) = tiny();
     let layers = m.layers();
     let ignore = vec!["fc2".to_string()];
-    let method = build(MethodKind::Magnitude);
-    let s = method.scores(&mut ctx(&p, &layers, &ignore)).unwrap();
-    let masks = masks_for(
-        method.granularity(),
-        &s,
-        &p,
-        &layers,
-        TauUnit::Abs,
-        Scope::Layer,
-        10.0,
-    );
+    let spec = crate::config::parse("name: t\n", "t", &[]).unwrap().prune;
+    let method = build(MethodKind::Magnitude, &spec);
+    let mut ctx = ScoreContext {
+        params: &p,
+        layers: &layers,
+        ignore: &ignore,
+        rng: Rng::new(0),
+        grads: None,
+    };
+    let s = method.scores(&mut ctx).unwrap();
+    let masks = method.masks(&mctx(&p, &layers, TauUnit::Abs, Scope::Layer), &s, 10.0);
     assert!(masks.0[0].iter().all(|k| !k));
     assert!(masks.0[2].iter().all(|k| *k));
 }
@@ -115,31 +209,198 @@ fn ignored_layers_stay_dense() {
 fn random_scores_nest_as_tau_grows() {
     let (m, p) = tiny();
     let layers = m.layers();
-    let method = build(MethodKind::Random);
-    let s = method.scores(&mut ctx(&p, &layers, &[])).unwrap();
-    let mut prev = masks_for(
-        method.granularity(),
-        &s,
-        &p,
-        &layers,
-        TauUnit::Abs,
-        Scope::Layer,
-        0.0,
-    );
+    let (method, s) = scores_of(MethodKind::Random, &p, &layers, None);
+    let c = mctx(&p, &layers, TauUnit::Abs, Scope::Layer);
+    let mut prev = method.masks(&c, &s, 0.0);
     assert_eq!(prev, Masks::dense(&p));
     for t in [0.2, 0.5, 0.8, 1.0] {
-        let cur = masks_for(
-            method.granularity(),
-            &s,
-            &p,
-            &layers,
-            TauUnit::Abs,
-            Scope::Layer,
-            t,
+        let cur = method.masks(&c, &s, t);
+        assert_eq!(
+            cur.and(&prev),
+            cur,
+            "everything pruned before is still pruned"
         );
-        // Everything pruned before is still pruned.
-        assert_eq!(cur.and(&prev), cur);
         prev = cur;
     }
     assert_eq!(prev.sparsity(&p, &layers), 1.0);
+}
+
+/// A random MLP and fake gradients for property tests.
+fn random_model(seed: u64, hidden: usize) -> (Mlp, Params, Params) {
+    let m = Mlp::new(5, &[hidden, 4], 3, Activation::Relu);
+    let mut rng = Rng::new(seed);
+    let p = m.init(&mut rng);
+    let mut g = p.clone();
+    g.0.iter_mut().for_each(|t| {
+        t.data
+            .iter_mut()
+            .for_each(|v| *v = rng.uniform_f32(-1.0, 1.0))
+    });
+    (m, p, g)
+}
+
+const KINDS: [MethodKind; 5] = [
+    MethodKind::Magnitude,
+    MethodKind::Taylor,
+    MethodKind::Importance,
+    MethodKind::Combined,
+    MethodKind::Random,
+];
+const UNITS: [TauUnit; 4] = [TauUnit::Abs, TauUnit::Std, TauUnit::Mean, TauUnit::Quantile];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn sparsity_never_decreases_in_tau(seed in 0u64..1000, hidden in 2usize..9, mut taus in prop::collection::vec(0.0f64..3.0, 2..8)) {
+        let (m, p, g) = random_model(seed, hidden);
+        let layers = m.layers();
+        taus.sort_by(f64::total_cmp);
+        for kind in KINDS {
+            let (method, s) = scores_of(kind, &p, &layers, Some(&g));
+            for unit in UNITS {
+                // combined re-derives unit statistics from what magnitude left, so only its
+                // `abs` cut-off is provably monotone (see the README).
+                if kind == MethodKind::Combined && unit != TauUnit::Abs {
+                    continue;
+                }
+                for scope in [Scope::Layer, Scope::Global] {
+                    let c = mctx(&p, &layers, unit, scope);
+                    let mut last = 0.0;
+                    for &t in &taus {
+                        let t = if unit == TauUnit::Quantile { t / 3.0 } else { t };
+                        let sp = method.masks(&c, &s, t).sparsity(&p, &layers);
+                        prop_assert!(sp >= last, "{kind:?} {unit:?} {scope:?} τ={t}: {sp} < {last}");
+                        last = sp;
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn quantile_hits_the_requested_sparsity(seed in 0u64..1000, hidden in 2usize..9, q in 0.0f64..=1.0) {
+        let (m, p, g) = random_model(seed, hidden);
+        let layers = m.layers();
+        for kind in [MethodKind::Magnitude, MethodKind::Taylor, MethodKind::Random] {
+            let (method, s) = scores_of(kind, &p, &layers, Some(&g));
+            let masks = method.masks(&mctx(&p, &layers, TauUnit::Quantile, Scope::Layer), &s, q);
+            for l in &layers {
+                let n = masks.0[l.weight].len() as f64;
+                let pruned = masks.layer_sparsity(l) * n;
+                prop_assert!((pruned - q * n).abs() <= 1.0, "{kind:?} {}: {pruned} vs {}", l.name, q * n);
+            }
+        }
+    }
+
+    #[test]
+    fn global_equals_layer_on_a_one_layer_model(seed in 0u64..1000, t in 0.0f64..2.0) {
+        let m = Mlp::new(6, &[], 4, Activation::Relu);
+        let p = m.init(&mut Rng::new(seed));
+        let layers = m.layers();
+        for kind in [MethodKind::Magnitude, MethodKind::Random] {
+            let (method, s) = scores_of(kind, &p, &layers, None);
+            for unit in UNITS {
+                let t = if unit == TauUnit::Quantile { t / 2.0 } else { t };
+                let a = method.masks(&mctx(&p, &layers, unit, Scope::Layer), &s, t);
+                let b = method.masks(&mctx(&p, &layers, unit, Scope::Global), &s, t);
+                prop_assert_eq!(a, b);
+            }
+        }
+    }
+
+    #[test]
+    fn structured_removal_zeroes_rows_bias_and_next_columns(seed in 0u64..1000, hidden in 2usize..9, q in 0.0f64..=1.0) {
+        let (m, p, _) = random_model(seed, hidden);
+        let layers = m.layers();
+        let (method, s) = scores_of(MethodKind::Importance, &p, &layers, None);
+        let masks = method.masks(&mctx(&p, &layers, TauUnit::Quantile, Scope::Layer), &s, q);
+        let mut removed = 0;
+        for l in layers.iter().filter(|l| !l.is_output) {
+            let fan_in = masks.0[l.weight].len() / l.units;
+            let next = l.next.unwrap();
+            let next_out = p.0[next].shape[0];
+            for u in 0..l.units {
+                let row_gone = masks.0[l.weight][u * fan_in..(u + 1) * fan_in].iter().all(|k| !k);
+                let bias_gone = !masks.0[l.bias][u];
+                let col_gone = (0..next_out).all(|o| !masks.0[next][o * l.units + u]);
+                // Removing u takes its row, its bias and its column in the next layer (a row or a
+                // column can also empty because every unit on its other side was removed; a bias
+                // only goes with u itself).
+                if bias_gone {
+                    prop_assert!(row_gone && col_gone);
+                }
+                removed += bias_gone as usize;
+            }
+            // Exactly round(q × units) removed per layer.
+            let k = (q * l.units as f64).round() as usize;
+            let here = (0..l.units).filter(|&u| !masks.0[l.bias][u]).count();
+            prop_assert_eq!(here, k);
+        }
+        prop_assert_eq!(masks.neurons_removed(&layers), removed);
+        prop_assert!(masks.0[layers.last().unwrap().bias].iter().all(|k| *k));
+    }
+
+    #[test]
+    fn shrunk_model_equals_masked_model(seed in 0u64..1000, hidden in 2usize..9, q in 0.0f64..0.95) {
+        let (m, p, _) = random_model(seed, hidden);
+        let layers = m.layers();
+        let (method, s) = scores_of(MethodKind::Combined, &p, &layers, None);
+        let masks = method.masks(&mctx(&p, &layers, TauUnit::Quantile, Scope::Layer), &s, q);
+        let (small, sp) = crate::model::shrink::shrink_mlp(&m, &p, &masks);
+        prop_assert_eq!(sp.count(), p.count() - removed_params(&m, &masks));
+        let mut rng = Rng::new(seed + 1);
+        let xs: Vec<f32> = (0..7 * 5).map(|_| rng.uniform_f32(-2.0, 2.0)).collect();
+        let x = candle_core::Tensor::from_slice(&xs, (7, 5), &candle_core::Device::Cpu).unwrap();
+        let a = m.forward(&masks.apply(&p).tensors().unwrap(), &x).unwrap().to_vec2::<f32>().unwrap();
+        let b = small.forward(&sp.tensors().unwrap(), &x).unwrap().to_vec2::<f32>().unwrap();
+        for (ra, rb) in a.iter().zip(&b) {
+            for (va, vb) in ra.iter().zip(rb) {
+                prop_assert!((va - vb).abs() <= 1e-5, "{va} vs {vb}");
+            }
+        }
+    }
+}
+
+/// Parameters that disappear when removed units are cut out: their rows, biases and next columns.
+fn removed_params(m: &Mlp, masks: &Masks) -> usize {
+    let layers = m.layers();
+    let mut n = 0;
+    for l in layers.iter().filter(|l| !l.is_output) {
+        let fan_in = masks.0[l.weight].len() / l.units;
+        let next_out = masks.0[l.next.unwrap()].len() / l.units;
+        for u in 0..l.units {
+            let gone = !masks.0[l.bias][u]
+                && masks.0[l.weight][u * fan_in..(u + 1) * fan_in]
+                    .iter()
+                    .all(|k| !k);
+            if gone {
+                n += fan_in + 1 + next_out;
+            }
+        }
+    }
+    // A unit's row was counted for layer l and its column for l+1; when both ends of a weight are
+    // removed units the weight is counted twice.
+    let mut twice = 0;
+    for w in layers.windows(2) {
+        let (a, b) = (&w[0], &w[1]);
+        if b.is_output {
+            continue;
+        }
+        let gone = |l: &LayerInfo, u: usize| {
+            let fan_in = masks.0[l.weight].len() / l.units;
+            !masks.0[l.bias][u]
+                && masks.0[l.weight][u * fan_in..(u + 1) * fan_in]
+                    .iter()
+                    .all(|k| !k)
+        };
+        for o in 0..b.units {
+            for i in 0..a.units {
+                if gone(b, o) && gone(a, i) {
+                    twice += 1;
+                }
+            }
+        }
+    }
+    n - twice
 }

@@ -4,16 +4,18 @@
 //! the run directory.
 
 pub mod aggregate;
+pub mod grid;
 pub mod records;
 pub mod select;
 
 use crate::config::Experiment;
+use crate::config::MethodKind;
 use crate::data::split;
 use crate::data::standardize::Standardizer;
 use crate::data::Table;
 use crate::error::{Error, Result};
 use crate::model::{export, Architecture, Masks, Params};
-use crate::prune::{self, LayerScores, ScoreContext};
+use crate::prune::{self, LayerScores, MaskContext, PruningMethod, ScoreContext};
 use crate::report::{csv_bytes, manifest};
 use crate::rng::Rng;
 use crate::train::{self, Eval, TensorData};
@@ -117,6 +119,8 @@ pub struct Trained {
     pub standardizer: Standardizer,
     /// Validation rows (fold) or test rows (refit), standardised with training statistics.
     pub heldout: TensorData,
+    /// The standardised training rows (Taylor gradients are taken on them).
+    pub train_data: TensorData,
     pub diverged: bool,
     pub seconds: f64,
 }
@@ -154,31 +158,66 @@ pub fn train_dense(exp: &Experiment, prep: &Prepared, which: Which) -> Result<Tr
         params,
         standardizer,
         heldout,
+        train_data,
         diverged: log.diverged,
         seconds: t0.elapsed().as_secs_f64(),
     })
 }
 
-/// Scores of one method on one trained model (random draws its own per-model stream).
-fn method_scores(
-    exp: &Experiment,
-    prep: &Prepared,
-    t: &Trained,
-    method: crate::config::MethodKind,
-) -> Result<(prune::Granularity, Vec<LayerScores>)> {
-    let layers = prep.arch.layers();
-    let m = prune::build(method);
-    let ids: Vec<u64> = match t.which {
+fn model_ids(w: Which) -> Vec<u64> {
+    match w {
         Which::Fold { repeat, fold } => vec![repeat as u64, fold as u64],
         Which::Refit => vec![u64::MAX],
+    }
+}
+
+/// A method ready to prune one trained model: its scores, computed once.
+struct Scored {
+    method: Box<dyn PruningMethod>,
+    scores: Vec<LayerScores>,
+}
+
+/// Score one trained model with one method (Taylor gradients and random draws use streams
+/// derived from the seed, the method and the model).
+fn score(exp: &Experiment, prep: &Prepared, t: &Trained, kind: MethodKind) -> Result<Scored> {
+    let layers = prep.arch.layers();
+    let method = prune::build(kind, &exp.prune);
+    let ids = model_ids(t.which);
+    let grads = if method.needs_gradients() {
+        let mut rng = Rng::stream(exp.seed, "taylor-batches", &ids);
+        Some(train::mean_gradients(
+            prep.arch.as_ref(),
+            &t.params,
+            &t.train_data,
+            exp.train.batch_size,
+            exp.prune.taylor_batches,
+            &mut rng,
+        )?)
+    } else {
+        None
     };
     let mut ctx = ScoreContext {
         params: &t.params,
         layers: &layers,
         ignore: &exp.prune.ignore,
-        rng: Rng::stream(exp.seed, m.name(), &ids),
+        rng: Rng::stream(exp.seed, method.name(), &ids),
+        grads: grads.as_ref(),
     };
-    Ok((m.granularity(), m.scores(&mut ctx)?))
+    let scores = method.scores(&mut ctx)?;
+    Ok(Scored { method, scores })
+}
+
+fn mask_ctx<'a>(
+    exp: &Experiment,
+    t: &'a Trained,
+    layers: &'a [crate::model::LayerInfo],
+) -> MaskContext<'a> {
+    MaskContext {
+        params: &t.params,
+        layers,
+        unit: exp.prune.tau.unit,
+        scope: exp.prune.tau.scope,
+    }
 }
 
 /// A pruned model's evaluation and counts.
@@ -191,20 +230,11 @@ fn prune_and_eval(
     exp: &Experiment,
     prep: &Prepared,
     t: &Trained,
-    g: prune::Granularity,
-    scores: &[LayerScores],
+    sc: &Scored,
     tau: f64,
 ) -> Result<Pruned> {
     let layers = prep.arch.layers();
-    let masks = prune::masks_for(
-        g,
-        scores,
-        &t.params,
-        &layers,
-        exp.prune.tau.unit,
-        exp.prune.tau.scope,
-        tau,
-    );
+    let masks = sc.method.masks(&mask_ctx(exp, t, &layers), &sc.scores, tau);
     let eval = train::evaluate(prep.arch.as_ref(), &masks.apply(&t.params), &t.heldout)?;
     Ok(Pruned { masks, eval })
 }
@@ -328,27 +358,42 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
         );
     }
 
+    // The τ grid of every method (auto grids come from the refit model).
+    let layers = prep.arch.layers();
+    let mut grids: Vec<(MethodKind, Vec<f64>)> = Vec::new();
+    let mut refit_scores: Vec<Scored> = Vec::new();
+    for &m in &exp.prune.methods {
+        let sc = score(exp, &prep, &refit, m)?;
+        let g = grid::method_grid(
+            &exp.prune.tau.grid,
+            sc.method.as_ref(),
+            &mask_ctx(exp, &refit, &layers),
+            &sc.scores,
+            &refit.params,
+        );
+        grids.push((m, g));
+        refit_scores.push(sc);
+    }
+
     // Stage 2: every (fold, method) prunes its fold's dense model at every τ.
     let unit = exp.prune.tau.unit.as_str();
-    let jobs: Vec<(usize, crate::config::MethodKind)> = (0..trained.len())
-        .flat_map(|i| exp.prune.methods.iter().map(move |m| (i, *m)))
+    let jobs: Vec<(usize, usize)> = (0..trained.len())
+        .flat_map(|i| (0..grids.len()).map(move |m| (i, m)))
         .collect();
     let t_prune = Instant::now();
     let per_job: Vec<Vec<RunRecord>> = pool.install(|| {
         jobs.par_iter()
             .map(|(i, m)| {
                 let t = &trained[*i];
-                let (g, scores) = method_scores(exp, &prep, t, *m)?;
-                exp.prune
-                    .tau
-                    .values
-                    .iter()
+                let (kind, taus) = &grids[*m];
+                let sc = score(exp, &prep, t, *kind)?;
+                taus.iter()
                     .map(|&tau| {
-                        let p = prune_and_eval(exp, &prep, t, g, &scores, tau)?;
+                        let p = prune_and_eval(exp, &prep, t, &sc, tau)?;
                         Ok(record(
                             &prep,
                             t,
-                            m.as_str(),
+                            kind.as_str(),
                             Some(tau),
                             unit,
                             &p.masks,
@@ -388,7 +433,6 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
     let dense_row = summary.iter().find(|s| s.method == "dense");
     let dense_mean = dense_row.map_or(0.0, |d| d.mean_val_acc);
     let models_dir = dir.join("models");
-    let layers = prep.arch.layers();
     let mut selection = Vec::new();
     let mut layer_rows = Vec::new();
     let mut test_evals = 0;
@@ -413,9 +457,8 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
             &eval,
         )?;
     }
-    for m in &exp.prune.methods {
+    for (m, sc) in exp.prune.methods.iter().zip(&refit_scores) {
         let rows: Vec<&SummaryRow> = summary.iter().filter(|s| s.method == m.as_str()).collect();
-        let (g, scores) = method_scores(exp, &prep, &refit, *m)?;
         for rule in &exp.cv.select {
             let Some(chosen) = select::choose(rule, &rows, dense_mean) else {
                 log(
@@ -429,7 +472,7 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
                 continue;
             };
             let tau = chosen.tau.expect("pruned rows have τ");
-            let p = prune_and_eval(exp, &prep, &refit, g, &scores, tau)?;
+            let p = prune_and_eval(exp, &prep, &refit, sc, tau)?;
             test_evals += 1;
             let stem = format!("{}_{}", m.as_str(), rule.label().replace('=', "-"));
             selection.push(selection_row(
@@ -554,6 +597,7 @@ fn selection_row(
         test_sparsity: r.sparsity,
         neurons_removed: r.neurons_removed,
         params_left: r.params_left,
+        shrunk_params: prep.arch.shrunk_param_count(&refit.params, masks),
         flops_left: r.flops_left,
         model: format!("models/{stem}.safetensors"),
     }
@@ -660,7 +704,10 @@ pub fn eval_exported(model: &Path, exp: &Experiment) -> Result<(export::ModelCar
 pub fn plan_text(exp: &Experiment) -> Result<String> {
     let prep = prepare(exp)?;
     let folds = exp.cv.repeats * exp.cv.folds;
-    let taus = exp.prune.tau.values.len();
+    let taus = match &exp.prune.tau.grid {
+        crate::config::Grid::Values(v) => v.len(),
+        crate::config::Grid::Auto(n) => *n,
+    };
     let methods: Vec<&str> = exp.prune.methods.iter().map(|m| m.as_str()).collect();
     Ok(format!(
         "{yaml}---\nplan:\n  data: {n} rows ({pool} training pool, {test} test), {d} features, {c} classes\n  model: {model}\n  dense models: {folds} ({r} repeats × {k} folds) + 1 refit\n  pruning evaluations: {evals} ({folds} models × {nm} methods [{ms}] × {taus} τ, unit {unit})\n  selection: {rules} rules × {nm} methods, each evaluated once on the test split\n",

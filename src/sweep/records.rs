@@ -59,6 +59,8 @@ pub struct SelectionRow {
     pub test_sparsity: f64,
     pub neurons_removed: usize,
     pub params_left: usize,
+    /// Parameters of the physically shrunk model (removed units cut out, other zeros kept).
+    pub shrunk_params: usize,
     pub flops_left: usize,
     pub model: String,
 }

@@ -154,3 +154,45 @@ pub fn evaluate(arch: &dyn Architecture, params: &Params, data: &TensorData) -> 
 
 #[cfg(test)]
 mod tests;
+
+/// Mean gradient of the training loss with respect to every parameter, over the first `batches`
+/// mini-batches of a seeded shuffle of `data` (used by Taylor saliency).
+pub fn mean_gradients(
+    arch: &dyn Architecture,
+    params: &Params,
+    data: &TensorData,
+    batch_size: usize,
+    batches: usize,
+    rng: &mut Rng,
+) -> Result<Params> {
+    let vars: Vec<Var> = params
+        .tensors()?
+        .iter()
+        .map(Var::from_tensor)
+        .collect::<candle_core::Result<_>>()?;
+    let ts: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
+    let mut order: Vec<u32> = (0..data.n as u32).collect();
+    rng.shuffle(&mut order);
+    let bs = batch_size.min(data.n).max(1);
+    let mut sums: Vec<Vec<f64>> = params.0.iter().map(|p| vec![0.0; p.data.len()]).collect();
+    let mut used = 0;
+    for chunk in order.chunks(bs).take(batches) {
+        let idx = Tensor::from_slice(chunk, chunk.len(), &Device::Cpu)?;
+        let logits = arch.forward(&ts, &data.x.index_select(&idx, 0)?)?;
+        let loss = candle_nn::loss::cross_entropy(&logits, &data.y.index_select(&idx, 0)?)?;
+        let grads = loss.backward()?;
+        for (s, v) in sums.iter_mut().zip(&vars) {
+            if let Some(g) = grads.get(v.as_tensor()) {
+                for (a, b) in s.iter_mut().zip(g.flatten_all()?.to_vec1::<f32>()?) {
+                    *a += b as f64;
+                }
+            }
+        }
+        used += 1;
+    }
+    let mut out = params.clone();
+    for (p, s) in out.0.iter_mut().zip(sums) {
+        p.data = s.iter().map(|v| (v / used.max(1) as f64) as f32).collect();
+    }
+    Ok(out)
+}

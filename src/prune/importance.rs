@@ -1,0 +1,56 @@
+//! `importance`: structured pruning. One score per unit (neuron or channel): the L2 (or L1) norm
+//! of its incoming weights, i.e. row i of a Linear weight or filter i of a conv weight. Removing
+//! unit i zeroes that row, bias i and the next layer's inputs from unit i. Output units are never
+//! removed.
+
+use super::{Granularity, LayerScores, PruningMethod, ScoreContext};
+use crate::config::Norm;
+use crate::error::Result;
+use crate::model::{LayerInfo, Params};
+
+pub struct Importance {
+    pub norm: Norm,
+}
+
+/// Per-unit norms of a layer's weight rows (entries with `keep = false` count as zero).
+pub fn unit_norms(
+    params: &Params,
+    layer: &LayerInfo,
+    keep: Option<&[bool]>,
+    norm: Norm,
+) -> Vec<f32> {
+    let w = &params.0[layer.weight].data;
+    let row = w.len() / layer.units;
+    (0..layer.units)
+        .map(|u| {
+            let vals = (u * row..(u + 1) * row)
+                .filter(|&i| keep.is_none_or(|k| k[i]))
+                .map(|i| w[i] as f64);
+            match norm {
+                Norm::L2 => vals.map(|v| v * v).sum::<f64>().sqrt() as f32,
+                Norm::L1 => vals.map(f64::abs).sum::<f64>() as f32,
+            }
+        })
+        .collect()
+}
+
+impl PruningMethod for Importance {
+    fn name(&self) -> &'static str {
+        "importance"
+    }
+
+    fn granularity(&self) -> Granularity {
+        Granularity::Unit
+    }
+
+    fn scores(&self, ctx: &mut ScoreContext) -> Result<Vec<LayerScores>> {
+        Ok(ctx
+            .prunable(Granularity::Unit)
+            .into_iter()
+            .map(|i| LayerScores {
+                layer: i,
+                scores: unit_norms(ctx.params, &ctx.layers[i], None, self.norm),
+            })
+            .collect())
+    }
+}
