@@ -407,3 +407,52 @@ fn holdout_test_features_never_reach_cross_validation() {
         sb.read("b/tiny/selection.csv")
     );
 }
+
+#[test]
+fn auto_grids_span_sparsity_per_method_and_repeats_redraw_folds() {
+    let sb = Sandbox::new();
+    sb.write("tiny.yaml", TINY);
+    sb.ok(&[
+        "run",
+        "tiny.yaml",
+        "-q",
+        "--set",
+        "prune.methods=[magnitude, importance]",
+        "--set",
+        "prune.tau={unit: std, scope: global, auto: 6}",
+        "--set",
+        "cv.repeats=2",
+    ]);
+    let (h, rows) = table(&sb.read("results/tiny/summary.csv"));
+    for m in ["magnitude", "importance"] {
+        let g: Vec<_> = rows.iter().filter(|r| r[0] == m).collect();
+        assert!(g.len() >= 5 && g.len() <= 6, "{m}: {} τ", g.len());
+        assert_eq!(g[0][1], "0.0");
+        assert!(
+            g.iter().all(|r| r[col(&h, "n")] == "6"),
+            "2 repeats × 3 folds"
+        );
+        let last = f(&g.last().unwrap()[col(&h, "mean_sparsity")]);
+        let want = if m == "magnitude" { 0.9 } else { 0.5 };
+        assert!(last >= want, "{m}: auto grid reaches only {last}");
+    }
+    // The τ grids differ between methods (std of weights vs std of neuron norms).
+    let taus = |m: &str| {
+        rows.iter()
+            .filter(|r| r[0] == m)
+            .map(|r| r[1].clone())
+            .collect::<Vec<_>>()
+    };
+    assert_ne!(taus("magnitude"), taus("importance"));
+    // Two repeats draw different folds.
+    let (_, folds) = table(&sb.read("results/tiny/folds.csv"));
+    assert_eq!(folds.len(), 300);
+    let rep = |r: &str| {
+        folds
+            .iter()
+            .filter(|x| x[2] == r)
+            .map(|x| x[4].clone())
+            .collect::<Vec<_>>()
+    };
+    assert_ne!(rep("0"), rep("1"));
+}

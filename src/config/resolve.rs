@@ -302,6 +302,7 @@ fn resolve_tau(t: RawTau, c: &Ctx) -> Result<TauSpec> {
         t.values.is_some(),
         t.linspace.is_some(),
         t.logspace.is_some(),
+        t.auto.is_some(),
     ]
     .iter()
     .filter(|&&b| b)
@@ -309,9 +310,19 @@ fn resolve_tau(t: RawTau, c: &Ctx) -> Result<TauSpec> {
     if given > 1 {
         return Err(c.bad(
             "prune.tau",
-            "exactly one of `values`, `linspace`, `logspace`",
+            "exactly one of `values`, `linspace`, `logspace`, `auto`",
             format!("{given} of them"),
         ));
+    }
+    if let Some(n) = t.auto {
+        if n < 2 {
+            return Err(c.bad("prune.tau.auto", "at least 2 points", n));
+        }
+        return Ok(TauSpec {
+            unit,
+            scope,
+            grid: Grid::Auto(n),
+        });
     }
     let mut values = if let Some(v) = t.values {
         v

@@ -39,7 +39,12 @@ pub fn method_grid(
     let mut stalls = 0;
     while s_hi < 0.99 && hi < 1e12 && stalls < 8 {
         let next = sparsity(hi * 2.0);
-        stalls = if next > s_hi { 0 } else { stalls + 1 };
+        // Only a plateau above zero counts as the method's ceiling.
+        stalls = if next > s_hi || next == 0.0 {
+            0
+        } else {
+            stalls + 1
+        };
         hi *= 2.0;
         s_hi = next;
     }
