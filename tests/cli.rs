@@ -281,6 +281,15 @@ fn iris_csv() -> String {
     out
 }
 
+/// Sample indices of `folds.csv` rows with the given role.
+fn samples_with_role(folds: &[Vec<String>], role: &str) -> BTreeSet<usize> {
+    folds
+        .iter()
+        .filter(|r| r[3] == role)
+        .map(|r| r[0].parse().unwrap())
+        .collect()
+}
+
 /// Rows `rows` of the iris CSV (with its header).
 fn iris_rows(rows: impl Iterator<Item = usize>) -> String {
     let csv = iris_csv();
@@ -308,16 +317,8 @@ fn test_split_never_influences_cross_validation_or_the_chosen_tau() {
 
     // Test rows are in no fold.
     let (_, folds) = table(&sb.read("a/tiny/folds.csv"));
-    let test: BTreeSet<usize> = folds
-        .iter()
-        .filter(|r| r[3] == "test")
-        .map(|r| r[0].parse().unwrap())
-        .collect();
-    let cv: BTreeSet<usize> = folds
-        .iter()
-        .filter(|r| r[3] == "cv")
-        .map(|r| r[0].parse().unwrap())
-        .collect();
+    let test = samples_with_role(&folds, "test");
+    let cv = samples_with_role(&folds, "cv");
     assert_eq!((test.len(), cv.len()), (30, 120));
     assert!(test.is_disjoint(&cv));
 
@@ -375,11 +376,7 @@ fn holdout_test_features_never_reach_cross_validation() {
     sb.write("iris.csv", &iris_csv());
     sb.ok(&["run", "exp.yaml", "-q", "--out", "a"]);
     let (_, folds) = table(&sb.read("a/tiny/folds.csv"));
-    let test: BTreeSet<usize> = folds
-        .iter()
-        .filter(|r| r[3] == "test")
-        .map(|r| r[0].parse().unwrap())
-        .collect();
+    let test = samples_with_role(&folds, "test");
     let csv = iris_csv();
     let perturbed: String = csv
         .lines()
