@@ -1,6 +1,6 @@
 //! Keep-masks over a model's parameters and the counts reported for a pruned model.
 
-use super::{LayerInfo, ParamKind, Params};
+use super::{LayerInfo, Params};
 
 /// One boolean per parameter scalar, `true` = kept. Same layout as [`Params`].
 #[derive(Debug, Clone, PartialEq)]
@@ -37,14 +37,13 @@ impl Masks {
     }
 
     /// Fraction of the prunable weights (all layers' weight tensors) that are masked.
-    pub fn sparsity(&self, params: &Params, layers: &[LayerInfo]) -> f64 {
+    pub fn sparsity(&self, layers: &[LayerInfo]) -> f64 {
         let (mut total, mut pruned) = (0usize, 0usize);
         for l in layers {
             let m = &self.0[l.weight];
             total += m.len();
             pruned += m.iter().filter(|k| !**k).count();
         }
-        let _ = params;
         if total == 0 {
             0.0
         } else {
@@ -58,15 +57,11 @@ impl Masks {
         m.iter().filter(|k| !**k).count() as f64 / m.len().max(1) as f64
     }
 
-    /// Parameters left: kept weights plus biases of units that still exist.
-    pub fn params_left(&self, params: &Params) -> usize {
-        params
-            .0
+    /// Parameters left: kept weights plus kept biases (a removed unit's bias is masked).
+    pub fn params_left(&self) -> usize {
+        self.0
             .iter()
-            .zip(&self.0)
-            .map(|(p, m)| match p.kind {
-                ParamKind::Weight | ParamKind::Bias => m.iter().filter(|k| **k).count(),
-            })
+            .map(|m| m.iter().filter(|k| **k).count())
             .sum()
     }
 

@@ -80,8 +80,8 @@ fn magnitude_abs_mask_by_hand() {
     assert_eq!(masks.0[0], vec![true, true, false, false, true, true]);
     assert_eq!(masks.0[1], vec![true; 3], "biases untouched");
     assert_eq!(masks.0[2], vec![true, false, true, true, false, true]);
-    assert_eq!(masks.sparsity(&p, &layers), 4.0 / 12.0);
-    assert_eq!(masks.params_left(&p), 17 - 4);
+    assert_eq!(masks.sparsity(&layers), 4.0 / 12.0);
+    assert_eq!(masks.params_left(), 17 - 4);
     assert_eq!(masks.flops_left(&layers), 12 - 4);
     let pruned = masks.apply(&p);
     assert_eq!(pruned.0[0].data, vec![0.5, -0.1, 0.0, 0.0, -2.0, 1.0]);
@@ -148,7 +148,7 @@ fn importance_removes_rows_bias_and_next_columns() {
     );
     assert_eq!(masks.0[3], vec![true, true], "output biases kept");
     assert_eq!(masks.neurons_removed(&layers), 1);
-    assert_eq!(masks.params_left(&p), 17 - 2 - 1 - 2);
+    assert_eq!(masks.params_left(), 17 - 2 - 1 - 2);
     // L1 norms: [0.6, 0.07, 3.0]; τ = 0.65 removes units 0 and 1.
     let spec = crate::config::parse("name: t\nprune: {importance_norm: l1}\n", "t", &[])
         .unwrap()
@@ -222,7 +222,7 @@ fn random_scores_nest_as_tau_grows() {
         );
         prev = cur;
     }
-    assert_eq!(prev.sparsity(&p, &layers), 1.0);
+    assert_eq!(prev.sparsity(&layers), 1.0);
 }
 
 /// A random MLP and fake gradients for property tests.
@@ -269,7 +269,7 @@ proptest! {
                     let mut last = 0.0;
                     for &t in &taus {
                         let t = if unit == TauUnit::Quantile { t / 3.0 } else { t };
-                        let sp = method.masks(&c, &s, t).sparsity(&p, &layers);
+                        let sp = method.masks(&c, &s, t).sparsity(&layers);
                         prop_assert!(sp >= last, "{kind:?} {unit:?} {scope:?} τ={t}: {sp} < {last}");
                         last = sp;
                     }

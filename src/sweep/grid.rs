@@ -4,7 +4,6 @@
 //! once on the full data and reuses it in every fold.
 
 use crate::config::{Grid, TauUnit};
-use crate::model::Params;
 use crate::prune::{LayerScores, MaskContext, PruningMethod};
 
 /// Round to 6 significant digits so auto grids print compactly.
@@ -22,7 +21,6 @@ pub fn method_grid(
     method: &dyn PruningMethod,
     m: &MaskContext,
     scores: &[LayerScores],
-    params: &Params,
 ) -> Vec<f64> {
     let n = match grid {
         Grid::Values(v) => return v.clone(),
@@ -32,7 +30,7 @@ pub fn method_grid(
     if m.unit == TauUnit::Quantile {
         return (0..n).map(|i| round_sig(0.99 * frac(i))).collect();
     }
-    let sparsity = |tau: f64| method.masks(m, scores, tau).sparsity(params, m.layers);
+    let sparsity = |tau: f64| method.masks(m, scores, tau).sparsity(m.layers);
     // Grow an upper bound until 99 % sparsity, or until sparsity stops growing.
     let mut hi = 1e-6f64;
     let mut s_hi = sparsity(hi);

@@ -259,9 +259,9 @@ fn record(
         method: method.to_string(),
         tau,
         tau_unit: unit.to_string(),
-        sparsity: masks.sparsity(&t.params, &layers),
+        sparsity: masks.sparsity(&layers),
         neurons_removed: masks.neurons_removed(&layers),
-        params_left: masks.params_left(&t.params),
+        params_left: masks.params_left(),
         flops_left: masks.flops_left(&layers),
         val_loss: eval.loss,
         val_acc: eval.acc,
@@ -369,7 +369,6 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
             sc.method.as_ref(),
             &mask_ctx(exp, &refit, &layers),
             &sc.scores,
-            &refit.params,
         );
         grids.push((m, g));
         refit_scores.push(sc);
@@ -630,7 +629,7 @@ fn save_model(
         } else {
             String::new()
         },
-        sparsity: masks.sparsity(&refit.params, &prep.arch.layers()),
+        sparsity: masks.sparsity(&prep.arch.layers()),
         test_acc: eval.acc,
         test_correct: eval.correct,
         test_n: eval.n,
