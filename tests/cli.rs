@@ -51,12 +51,16 @@ fn run_writes_every_table_with_sane_values() {
             "params_left",
             "flops_left",
             "val_loss",
-            "val_acc"
+            "val_acc",
+            "regrown",
+            "diverged"
         ]
     );
     assert_eq!(rows.len(), 3 * (1 + 2 * 5));
     let total = 4 * 16 + 16 + 16 * 3 + 3;
     for r in &rows {
+        assert_eq!(r[col(&h, "regrown")], "0");
+        assert_eq!(r[col(&h, "diverged")], "false");
         let sp = f(&r[col(&h, "sparsity")]);
         let acc = f(&r[col(&h, "val_acc")]);
         assert!(

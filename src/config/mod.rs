@@ -6,7 +6,8 @@ pub mod resolve;
 pub mod types;
 
 pub use resolve::{
-    CvSpec, DataSpec, Experiment, Grid, ModelSpec, OutputSpec, PruneSpec, TauSpec, TrainSpec,
+    CvSpec, DataSpec, Experiment, Grid, ModelSpec, OutputSpec, PruneSpec, Schedule, TauSpec,
+    TrainSpec,
 };
 pub use types::*;
 

@@ -93,6 +93,34 @@ pub struct RawPrune {
     /// Norm of a unit's incoming weights for `importance` (and `combined`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub importance_norm: Option<Norm>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<RawSchedule>,
+}
+
+/// `prune.schedule`: what happens after masks are computed.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSchedule {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<ScheduleKind>,
+    /// Retraining epochs (finetune, rewind).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub epochs: Option<usize>,
+    /// Learning rate of retraining as a multiple of `train.lr`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lr_scale: Option<f64>,
+    /// Maximum prune → retrain rounds (iterative).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rounds: Option<usize>,
+    /// Retraining epochs per round (iterative).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub epochs_per_round: Option<usize>,
+    /// Stop iterating once this sparsity is reached (iterative).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_sparsity: Option<f64>,
+    /// Epoch of dense training whose weights survivors are reset to (rewind; 0 = initialisation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rewind_epoch: Option<usize>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]

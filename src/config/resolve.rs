@@ -56,6 +56,30 @@ pub struct PruneSpec {
     pub ignore: Vec<String>,
     pub taylor_batches: usize,
     pub importance_norm: Norm,
+    pub schedule: Schedule,
+}
+
+/// What happens to a model after its masks are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub enum Schedule {
+    /// Evaluate the masked dense model as is.
+    OneShot,
+    /// Retrain `epochs` with masks fixed at `lr_scale × train.lr`.
+    Finetune { epochs: usize, lr_scale: f64 },
+    /// Up to `rounds` rounds of prune (τ on the survivors' current scores) → retrain
+    /// `epochs_per_round`, stopping once `target_sparsity` is reached.
+    Iterative {
+        rounds: usize,
+        epochs_per_round: usize,
+        lr_scale: f64,
+        target_sparsity: Option<f64>,
+    },
+    /// Prune, reset survivors to their values after dense epoch `rewind_epoch`, retrain `epochs`.
+    Rewind {
+        epochs: usize,
+        rewind_epoch: usize,
+        lr_scale: f64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -224,12 +248,14 @@ pub fn resolve(raw: RawExperiment, file: &str) -> Result<Experiment> {
     if taylor_batches == 0 {
         return Err(c.bad("prune.taylor_batches", "at least 1 batch", 0));
     }
+    let schedule = resolve_schedule(p.schedule.unwrap_or_default(), train.epochs, &c)?;
     let prune = PruneSpec {
         methods,
         tau,
         ignore,
         taylor_batches,
         importance_norm: p.importance_norm.unwrap_or(Norm::L2),
+        schedule,
     };
 
     let v = raw.cv.unwrap_or_default();
@@ -283,6 +309,92 @@ pub fn resolve(raw: RawExperiment, file: &str) -> Result<Experiment> {
         prune,
         cv,
         output,
+    })
+}
+
+fn resolve_schedule(s: RawSchedule, dense_epochs: usize, c: &Ctx) -> Result<Schedule> {
+    let kind = s.kind.unwrap_or(ScheduleKind::OneShot);
+    let allowed: &[&str] = match kind {
+        ScheduleKind::OneShot => &[],
+        ScheduleKind::Finetune => &["epochs", "lr_scale"],
+        ScheduleKind::Iterative => &["rounds", "epochs_per_round", "lr_scale", "target_sparsity"],
+        ScheduleKind::Rewind => &["epochs", "rewind_epoch", "lr_scale"],
+    };
+    let given = [
+        ("epochs", s.epochs.is_some()),
+        ("lr_scale", s.lr_scale.is_some()),
+        ("rounds", s.rounds.is_some()),
+        ("epochs_per_round", s.epochs_per_round.is_some()),
+        ("target_sparsity", s.target_sparsity.is_some()),
+        ("rewind_epoch", s.rewind_epoch.is_some()),
+    ];
+    for (name, set) in given {
+        if set && !allowed.contains(&name) {
+            let kind_name = serde_yaml_ng::to_string(&kind).unwrap_or_default();
+            return Err(c.bad(
+                &format!("prune.schedule.{name}"),
+                &format!(
+                    "no `{name}` for schedule kind `{}` (it takes: {})",
+                    kind_name.trim(),
+                    if allowed.is_empty() {
+                        "nothing".to_string()
+                    } else {
+                        allowed.join(", ")
+                    }
+                ),
+                "it set",
+            ));
+        }
+    }
+    let positive = |name: &str, v: Option<usize>, default: usize| -> Result<usize> {
+        let v = v.unwrap_or(default);
+        if v == 0 {
+            return Err(c.bad(&format!("prune.schedule.{name}"), "at least 1", 0));
+        }
+        Ok(v)
+    };
+    let lr_scale = s.lr_scale.unwrap_or(0.1);
+    if !(lr_scale > 0.0 && lr_scale.is_finite()) {
+        return Err(c.bad(
+            "prune.schedule.lr_scale",
+            "a positive multiple of train.lr",
+            lr_scale,
+        ));
+    }
+    Ok(match kind {
+        ScheduleKind::OneShot => Schedule::OneShot,
+        ScheduleKind::Finetune => Schedule::Finetune {
+            epochs: positive("epochs", s.epochs, 3)?,
+            lr_scale,
+        },
+        ScheduleKind::Iterative => {
+            if let Some(t) = s.target_sparsity {
+                if !(t > 0.0 && t <= 1.0) {
+                    return Err(c.bad("prune.schedule.target_sparsity", "a sparsity in (0, 1]", t));
+                }
+            }
+            Schedule::Iterative {
+                rounds: positive("rounds", s.rounds, 5)?,
+                epochs_per_round: positive("epochs_per_round", s.epochs_per_round, 2)?,
+                lr_scale,
+                target_sparsity: s.target_sparsity,
+            }
+        }
+        ScheduleKind::Rewind => {
+            let rewind_epoch = s.rewind_epoch.unwrap_or(0);
+            if rewind_epoch > dense_epochs {
+                return Err(c.bad(
+                    "prune.schedule.rewind_epoch",
+                    &format!("an epoch of dense training, 0..={dense_epochs}"),
+                    rewind_epoch,
+                ));
+            }
+            Schedule::Rewind {
+                epochs: positive("epochs", s.epochs, dense_epochs)?,
+                rewind_epoch,
+                lr_scale: s.lr_scale.unwrap_or(1.0),
+            }
+        }
     })
 }
 
@@ -434,6 +546,7 @@ impl Experiment {
                 ignore: Some(self.prune.ignore.clone()),
                 taylor_batches: Some(self.prune.taylor_batches),
                 importance_norm: Some(self.prune.importance_norm),
+                schedule: Some(self.prune.schedule.to_raw()),
             }),
             cv: Some(RawCv {
                 folds: Some(self.cv.folds),
@@ -443,6 +556,54 @@ impl Experiment {
             output: Some(RawOutput {
                 dir: Some(self.output.dir.clone()),
             }),
+        }
+    }
+}
+
+impl Schedule {
+    /// The schedule as written in an experiment file.
+    pub fn to_raw(&self) -> RawSchedule {
+        let mut r = RawSchedule::default();
+        match *self {
+            Schedule::OneShot => r.kind = Some(ScheduleKind::OneShot),
+            Schedule::Finetune { epochs, lr_scale } => {
+                r.kind = Some(ScheduleKind::Finetune);
+                r.epochs = Some(epochs);
+                r.lr_scale = Some(lr_scale);
+            }
+            Schedule::Iterative {
+                rounds,
+                epochs_per_round,
+                lr_scale,
+                target_sparsity,
+            } => {
+                r.kind = Some(ScheduleKind::Iterative);
+                r.rounds = Some(rounds);
+                r.epochs_per_round = Some(epochs_per_round);
+                r.lr_scale = Some(lr_scale);
+                r.target_sparsity = target_sparsity;
+            }
+            Schedule::Rewind {
+                epochs,
+                rewind_epoch,
+                lr_scale,
+            } => {
+                r.kind = Some(ScheduleKind::Rewind);
+                r.epochs = Some(epochs);
+                r.rewind_epoch = Some(rewind_epoch);
+                r.lr_scale = Some(lr_scale);
+            }
+        }
+        r
+    }
+
+    /// Short name for tables.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Schedule::OneShot => "one_shot",
+            Schedule::Finetune { .. } => "finetune",
+            Schedule::Iterative { .. } => "iterative",
+            Schedule::Rewind { .. } => "rewind",
         }
     }
 }

@@ -128,3 +128,13 @@ impl SelectRule {
         }
     }
 }
+
+/// The kind of pruning schedule (`prune.schedule.kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScheduleKind {
+    OneShot,
+    Finetune,
+    Iterative,
+    Rewind,
+}

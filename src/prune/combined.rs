@@ -42,8 +42,7 @@ impl PruningMethod for Combined {
                 ),
             })
             .collect();
-        let slices: Vec<&[f32]> = units.iter().map(|s| s.scores.as_slice()).collect();
-        let pruned = super::tau::prune_sets(&slices, m.unit, m.scope, tau);
+        let pruned = m.prune_sets(Granularity::Unit, &units, tau);
         for (s, p) in units.iter().zip(&pruned) {
             expand(
                 Granularity::Unit,

@@ -52,6 +52,38 @@ pub struct MaskContext<'a> {
     pub layers: &'a [LayerInfo],
     pub unit: TauUnit,
     pub scope: Scope,
+    /// Masks from earlier rounds (iterative schedules): what they removed stays removed, and
+    /// thresholds are computed on the survivors only.
+    pub prior: Option<&'a Masks>,
+}
+
+impl MaskContext<'_> {
+    /// Which scores of `s` are still alive under `prior` (all when there is none).
+    fn alive(&self, g: Granularity, s: &LayerScores) -> Vec<bool> {
+        let Some(prior) = self.prior else {
+            return vec![true; s.scores.len()];
+        };
+        let l = &self.layers[s.layer];
+        match g {
+            Granularity::Weight => prior.0[l.weight].clone(),
+            Granularity::Unit => prior.0[l.bias].clone(),
+        }
+    }
+
+    /// Threshold `scores` at τ among the live entries.
+    pub fn prune_sets(&self, g: Granularity, scores: &[LayerScores], tau: f64) -> Vec<Vec<bool>> {
+        let slices: Vec<&[f32]> = scores.iter().map(|s| s.scores.as_slice()).collect();
+        let alive: Vec<Vec<bool>> = scores.iter().map(|s| self.alive(g, s)).collect();
+        let alive_refs: Vec<&[bool]> = alive.iter().map(|v| v.as_slice()).collect();
+        tau::prune_sets_among(&slices, &alive_refs, self.unit, self.scope, tau)
+    }
+
+    /// Dense masks, or the prior ones.
+    pub fn start(&self) -> Masks {
+        self.prior
+            .cloned()
+            .unwrap_or_else(|| Masks::dense(self.params))
+    }
 }
 
 impl ScoreContext<'_> {
@@ -100,9 +132,8 @@ pub fn build(kind: MethodKind, spec: &PruneSpec) -> Box<dyn PruningMethod> {
 
 /// Keep-masks for one τ: threshold the scores, then expand what falls below.
 pub fn masks_for(g: Granularity, scores: &[LayerScores], m: &MaskContext, tau: f64) -> Masks {
-    let slices: Vec<&[f32]> = scores.iter().map(|s| s.scores.as_slice()).collect();
-    let pruned = tau::prune_sets(&slices, m.unit, m.scope, tau);
-    let mut masks = Masks::dense(m.params);
+    let pruned = m.prune_sets(g, scores, tau);
+    let mut masks = m.start();
     for (s, p) in scores.iter().zip(&pruned) {
         expand(g, &m.layers[s.layer], p, m.params, &mut masks);
     }

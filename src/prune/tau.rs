@@ -8,8 +8,9 @@
 //! | `quantile` | s is among the round(τ · \|S\|) lowest of S (ties broken by position) |
 //!
 //! S is the layer's scores (`scope: layer`) or all prunable layers' scores pooled
-//! (`scope: global`). The statistics are those of the scores handed in: for iterative schedules
-//! they are recomputed on the current weights every round.
+//! (`scope: global`), restricted to entries still alive: in an iterative schedule, every round
+//! recomputes the statistics on the surviving weights' current scores, and `quantile` prunes
+//! that fraction of the survivors. Entries already dead are always reported as pruned.
 
 use crate::config::{Scope, TauUnit};
 
@@ -66,6 +67,38 @@ fn lowest_fraction(scores: &[&[f32]], tau: f64) -> Vec<Vec<bool>> {
     out
 }
 
+/// Like [`prune_sets`], but only entries with `alive[l][i]` take part (in statistics and
+/// quantiles); dead entries come back pruned.
+pub fn prune_sets_among(
+    scores: &[&[f32]],
+    alive: &[&[bool]],
+    unit: TauUnit,
+    scope: Scope,
+    tau: f64,
+) -> Vec<Vec<bool>> {
+    let live: Vec<Vec<f32>> = scores
+        .iter()
+        .zip(alive)
+        .map(|(s, a)| {
+            s.iter()
+                .zip(*a)
+                .filter(|(_, k)| **k)
+                .map(|(x, _)| *x)
+                .collect()
+        })
+        .collect();
+    let live_refs: Vec<&[f32]> = live.iter().map(|v| v.as_slice()).collect();
+    let sub = prune_sets(&live_refs, unit, scope, tau);
+    alive
+        .iter()
+        .zip(sub)
+        .map(|(a, p)| {
+            let mut it = p.into_iter();
+            a.iter().map(|&k| !k || it.next().unwrap_or(true)).collect()
+        })
+        .collect()
+}
+
 /// For each layer's scores, which entries are pruned (`true`) at threshold τ.
 pub fn prune_sets(scores: &[&[f32]], unit: TauUnit, scope: Scope, tau: f64) -> Vec<Vec<bool>> {
     match scope {
@@ -115,6 +148,22 @@ mod tests {
         // 3 of 5: the tie among the 0.5s goes to the earliest.
         assert_eq!(q(0.6), vec![vec![true, true, false, true, false]]);
         assert_eq!(q(1.0), vec![vec![true; 5]]);
+    }
+
+    #[test]
+    fn dead_entries_stay_pruned_and_leave_the_statistics() {
+        let s: &[f32] = &[0.0, 0.5, 0.0, 0.3, 0.9, 0.1];
+        let alive: &[bool] = &[false, true, false, true, true, true];
+        // Quantile 0.5 of the 4 survivors: the two lowest (0.1, 0.3).
+        assert_eq!(
+            prune_sets_among(&[s], &[alive], TauUnit::Quantile, Scope::Layer, 0.5),
+            vec![vec![true, false, true, true, false, true]]
+        );
+        // Mean of survivors = 0.45: prunes 0.3 and 0.1 (the zeros are not averaged in).
+        assert_eq!(
+            prune_sets_among(&[s], &[alive], TauUnit::Mean, Scope::Layer, 1.0),
+            vec![vec![true, false, true, true, false, true]]
+        );
     }
 
     #[test]

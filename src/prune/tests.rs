@@ -67,6 +67,7 @@ fn mctx<'a>(
         layers,
         unit,
         scope,
+        prior: None,
     }
 }
 

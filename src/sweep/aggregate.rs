@@ -71,6 +71,8 @@ mod tests {
             flops_left: 8,
             val_loss: 1.0 - acc,
             val_acc: acc,
+            regrown: 0,
+            diverged: false,
         }
     }
 

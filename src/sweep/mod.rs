@@ -6,6 +6,7 @@
 pub mod aggregate;
 pub mod grid;
 pub mod records;
+pub mod schedule;
 pub mod select;
 
 use crate::config::Experiment;
@@ -15,12 +16,12 @@ use crate::data::standardize::Standardizer;
 use crate::data::Table;
 use crate::error::{Error, Result};
 use crate::model::{export, Architecture, Masks, Params};
-use crate::prune::{self, LayerScores, MaskContext, PruningMethod, ScoreContext};
 use crate::report::{csv_bytes, manifest};
 use crate::rng::Rng;
 use crate::train::{self, Eval, TensorData};
 use rayon::prelude::*;
 use records::*;
+use schedule::{mask_ctx, model_ids, score, Outcome, Scored};
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -119,8 +120,10 @@ pub struct Trained {
     pub standardizer: Standardizer,
     /// Validation rows (fold) or test rows (refit), standardised with training statistics.
     pub heldout: TensorData,
-    /// The standardised training rows (Taylor gradients are taken on them).
+    /// The standardised training rows (Taylor gradients and retraining use them).
     pub train_data: TensorData,
+    /// Weights after dense epoch `rewind_epoch` (rewind schedules only).
+    pub rewind: Option<Params>,
     pub diverged: bool,
     pub seconds: f64,
 }
@@ -138,19 +141,19 @@ pub fn train_dense(exp: &Experiment, prep: &Prepared, which: Which) -> Result<Tr
     let standardizer = Standardizer::fit(&train_rows);
     let train_data = TensorData::new(&standardizer.apply(&train_rows))?;
     let heldout = TensorData::new(&standardizer.apply(&held))?;
-    let ids: Vec<u64> = match which {
-        Which::Fold { repeat, fold } => vec![repeat as u64, fold as u64],
-        Which::Refit => vec![u64::MAX],
-    };
-    let mut rng = Rng::stream(exp.seed, "train", &ids);
+    let mut rng = Rng::stream(exp.seed, "train", &model_ids(which));
     let mut params = prep.arch.init(&mut rng);
+    let mut budget = train::Budget::of(&exp.train);
+    if let crate::config::Schedule::Rewind { rewind_epoch, .. } = exp.prune.schedule {
+        budget.snapshot_epoch = Some(rewind_epoch);
+    }
     let log = train::fit(
         prep.arch.as_ref(),
         &mut params,
         None,
         &train_data,
         &exp.train,
-        train::Budget::of(&exp.train),
+        budget,
         &mut rng,
     )?;
     Ok(Trained {
@@ -159,86 +162,13 @@ pub fn train_dense(exp: &Experiment, prep: &Prepared, which: Which) -> Result<Tr
         standardizer,
         heldout,
         train_data,
+        rewind: log.snapshot,
         diverged: log.diverged,
         seconds: t0.elapsed().as_secs_f64(),
     })
 }
 
-fn model_ids(w: Which) -> Vec<u64> {
-    match w {
-        Which::Fold { repeat, fold } => vec![repeat as u64, fold as u64],
-        Which::Refit => vec![u64::MAX],
-    }
-}
-
-/// A method ready to prune one trained model: its scores, computed once.
-struct Scored {
-    method: Box<dyn PruningMethod>,
-    scores: Vec<LayerScores>,
-}
-
-/// Score one trained model with one method (Taylor gradients and random draws use streams
-/// derived from the seed, the method and the model).
-fn score(exp: &Experiment, prep: &Prepared, t: &Trained, kind: MethodKind) -> Result<Scored> {
-    let layers = prep.arch.layers();
-    let method = prune::build(kind, &exp.prune);
-    let ids = model_ids(t.which);
-    let grads = if method.needs_gradients() {
-        let mut rng = Rng::stream(exp.seed, "taylor-batches", &ids);
-        Some(train::mean_gradients(
-            prep.arch.as_ref(),
-            &t.params,
-            &t.train_data,
-            exp.train.batch_size,
-            exp.prune.taylor_batches,
-            &mut rng,
-        )?)
-    } else {
-        None
-    };
-    let mut ctx = ScoreContext {
-        params: &t.params,
-        layers: &layers,
-        ignore: &exp.prune.ignore,
-        rng: Rng::stream(exp.seed, method.name(), &ids),
-        grads: grads.as_ref(),
-    };
-    let scores = method.scores(&mut ctx)?;
-    Ok(Scored { method, scores })
-}
-
-fn mask_ctx<'a>(
-    exp: &Experiment,
-    t: &'a Trained,
-    layers: &'a [crate::model::LayerInfo],
-) -> MaskContext<'a> {
-    MaskContext {
-        params: &t.params,
-        layers,
-        unit: exp.prune.tau.unit,
-        scope: exp.prune.tau.scope,
-    }
-}
-
-/// A pruned model's evaluation and counts.
-struct Pruned {
-    masks: Masks,
-    eval: Eval,
-}
-
-fn prune_and_eval(
-    exp: &Experiment,
-    prep: &Prepared,
-    t: &Trained,
-    sc: &Scored,
-    tau: f64,
-) -> Result<Pruned> {
-    let layers = prep.arch.layers();
-    let masks = sc.method.masks(&mask_ctx(exp, t, &layers), &sc.scores, tau);
-    let eval = train::evaluate(prep.arch.as_ref(), &masks.apply(&t.params), &t.heldout)?;
-    Ok(Pruned { masks, eval })
-}
-
+#[allow(clippy::too_many_arguments)]
 fn record(
     prep: &Prepared,
     t: &Trained,
@@ -247,6 +177,8 @@ fn record(
     unit: &str,
     masks: &Masks,
     eval: &Eval,
+    regrown: usize,
+    diverged: bool,
 ) -> RunRecord {
     let layers = prep.arch.layers();
     let (repeat, fold) = match t.which {
@@ -265,7 +197,31 @@ fn record(
         flops_left: masks.flops_left(&layers),
         val_loss: eval.loss,
         val_acc: eval.acc,
+        regrown,
+        diverged,
     }
+}
+
+/// The run record of a schedule's outcome.
+fn outcome_record(
+    prep: &Prepared,
+    t: &Trained,
+    method: &str,
+    tau: f64,
+    unit: &str,
+    o: &Outcome,
+) -> RunRecord {
+    record(
+        prep,
+        t,
+        method,
+        Some(tau),
+        unit,
+        &o.masks,
+        &o.eval,
+        o.regrown,
+        o.diverged,
+    )
 }
 
 /// Create the run directory, refusing to replace an existing one unless `force`.
@@ -363,11 +319,18 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
     let mut grids: Vec<(MethodKind, Vec<f64>)> = Vec::new();
     let mut refit_scores: Vec<Scored> = Vec::new();
     for &m in &exp.prune.methods {
-        let sc = score(exp, &prep, &refit, m)?;
+        let sc = score(
+            exp,
+            &prep,
+            &refit.params,
+            &refit.train_data,
+            m,
+            &model_ids(Which::Refit),
+        )?;
         let g = grid::method_grid(
             &exp.prune.tau.grid,
             sc.method.as_ref(),
-            &mask_ctx(exp, &refit, &layers),
+            &mask_ctx(exp, &refit.params, &layers, None),
             &sc.scores,
         );
         grids.push((m, g));
@@ -380,24 +343,37 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
         .flat_map(|i| (0..grids.len()).map(move |m| (i, m)))
         .collect();
     let t_prune = Instant::now();
-    let per_job: Vec<Vec<RunRecord>> = pool.install(|| {
+    let per_job: Vec<Vec<(RunRecord, Vec<TrajectoryRow>)>> = pool.install(|| {
         jobs.par_iter()
             .map(|(i, m)| {
                 let t = &trained[*i];
                 let (kind, taus) = &grids[*m];
-                let sc = score(exp, &prep, t, *kind)?;
+                let sc = score(
+                    exp,
+                    &prep,
+                    &t.params,
+                    &t.train_data,
+                    *kind,
+                    &model_ids(t.which),
+                )?;
                 taus.iter()
                     .map(|&tau| {
-                        let p = prune_and_eval(exp, &prep, t, &sc, tau)?;
-                        Ok(record(
-                            &prep,
-                            t,
-                            kind.as_str(),
-                            Some(tau),
-                            unit,
-                            &p.masks,
-                            &p.eval,
-                        ))
+                        let o = schedule::run(exp, &prep, t, *kind, &sc, tau)?;
+                        let rec = outcome_record(&prep, t, kind.as_str(), tau, unit, &o);
+                        let traj = o
+                            .rounds
+                            .iter()
+                            .map(|r| TrajectoryRow {
+                                repeat: rec.repeat,
+                                fold: rec.fold,
+                                method: rec.method.clone(),
+                                tau,
+                                round: r.round,
+                                sparsity: r.sparsity,
+                                val_acc: r.val_acc,
+                            })
+                            .collect();
+                        Ok((rec, traj))
                     })
                     .collect::<Result<Vec<_>>>()
             })
@@ -408,9 +384,18 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
     for t in &trained {
         let dense = Masks::dense(&t.params);
         let eval = train::evaluate(prep.arch.as_ref(), &t.params, &t.heldout)?;
-        records.push(record(&prep, t, "dense", None, "", &dense, &eval));
+        records.push(record(
+            &prep, t, "dense", None, "", &dense, &eval, 0, t.diverged,
+        ));
     }
-    records.extend(per_job.into_iter().flatten());
+    let mut trajectory: Vec<TrajectoryRow> = Vec::new();
+    for (rec, traj) in per_job.into_iter().flatten() {
+        records.push(rec);
+        trajectory.extend(traj);
+    }
+    if !trajectory.is_empty() {
+        crate::fsio::write_atomic(&dir.join("trajectory.csv"), &csv_bytes(&trajectory)?)?;
+    }
     let order = |m: &str| {
         exp.prune
             .methods
@@ -452,7 +437,7 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
             "dense",
             "none",
             None,
-            &dense,
+            (&refit.params, &dense),
             &eval,
         )?;
     }
@@ -471,7 +456,7 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
                 continue;
             };
             let tau = chosen.tau.expect("pruned rows have τ");
-            let p = prune_and_eval(exp, &prep, &refit, sc, tau)?;
+            let p: Outcome = schedule::run(exp, &prep, &refit, *m, sc, tau)?;
             test_evals += 1;
             let stem = format!("{}_{}", m.as_str(), rule.label().replace('=', "-"));
             selection.push(selection_row(
@@ -507,7 +492,7 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
                 m.as_str(),
                 &rule.label(),
                 Some(tau),
-                &p.masks,
+                (&p.params, &p.masks),
                 &p.eval,
             )?;
         }
@@ -582,7 +567,7 @@ fn selection_row(
     eval: &Eval,
     stem: &str,
 ) -> SelectionRow {
-    let r = record(prep, refit, method, tau, unit, masks, eval);
+    let r = record(prep, refit, method, tau, unit, masks, eval, 0, false);
     SelectionRow {
         method: method.into(),
         rule: rule.into(),
@@ -612,7 +597,7 @@ fn save_model(
     method: &str,
     rule: &str,
     tau: Option<f64>,
-    masks: &Masks,
+    (params, masks): (&Params, &Masks),
     eval: &Eval,
 ) -> Result<()> {
     let card = export::ModelCard {
@@ -640,7 +625,7 @@ fn save_model(
             .map(|p| (p.name.clone(), p.shape.clone()))
             .collect(),
     };
-    export::save(dir, stem, &refit.params, masks, &card)
+    export::save(dir, stem, params, masks, &card)
 }
 
 /// `folds.csv` rows: every test row, then every pool row per repeat, by sample index.

@@ -20,6 +20,22 @@ pub struct RunRecord {
     pub flops_left: usize,
     pub val_loss: f64,
     pub val_acc: f64,
+    /// Masked weights that ended non-zero after retraining (always 0: the mask guarantee).
+    pub regrown: usize,
+    /// The loss became NaN or infinite while (re)training.
+    pub diverged: bool,
+}
+
+/// One round of an iterative schedule on a validation fold.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrajectoryRow {
+    pub repeat: usize,
+    pub fold: usize,
+    pub method: String,
+    pub tau: f64,
+    pub round: usize,
+    pub sparsity: f64,
+    pub val_acc: f64,
 }
 
 /// Aggregate over all (repeat, fold) pairs for one method and τ.

@@ -37,11 +37,13 @@ pub struct Eval {
 }
 
 /// What a training run reports.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FitLog {
     pub steps: usize,
     /// A loss became NaN or infinite; training stopped there.
     pub diverged: bool,
+    /// Parameters after `Budget::snapshot_epoch` epochs, when asked for.
+    pub snapshot: Option<Params>,
 }
 
 /// How long and how fast one training phase runs (dense training, fine-tuning, a round).
@@ -49,6 +51,8 @@ pub struct FitLog {
 pub struct Budget {
     pub epochs: usize,
     pub lr: f64,
+    /// Keep a copy of the parameters after this many epochs (0 = before training), for rewinding.
+    pub snapshot_epoch: Option<usize>,
 }
 
 impl Budget {
@@ -57,6 +61,16 @@ impl Budget {
         Budget {
             epochs: spec.epochs,
             lr: spec.lr,
+            snapshot_epoch: None,
+        }
+    }
+
+    /// `epochs` at `lr`, no snapshot.
+    pub fn new(epochs: usize, lr: f64) -> Self {
+        Budget {
+            epochs,
+            lr,
+            snapshot_epoch: None,
         }
     }
 }
@@ -72,7 +86,11 @@ pub fn fit(
     budget: Budget,
     rng: &mut Rng,
 ) -> Result<FitLog> {
-    let Budget { epochs, lr } = budget;
+    let Budget {
+        epochs,
+        lr,
+        snapshot_epoch,
+    } = budget;
     if let Some(m) = masks {
         *params = m.apply(params);
     }
@@ -88,7 +106,18 @@ pub fn fit(
     let bs = spec.batch_size.min(data.n).max(1);
     let mut steps = 0;
     let mut diverged = false;
-    'outer: for _ in 0..epochs {
+    let mut snapshot = None;
+    let take = |vars: &[Var], like: &Params| -> Result<Params> {
+        let mut p = like.clone();
+        for (q, v) in p.0.iter_mut().zip(vars) {
+            q.data = v.as_tensor().flatten_all()?.to_vec1::<f32>()?;
+        }
+        Ok(p)
+    };
+    'outer: for epoch in 0..epochs {
+        if snapshot_epoch == Some(epoch) {
+            snapshot = Some(take(&vars, params)?);
+        }
         rng.shuffle(&mut order);
         for chunk in order.chunks(bs) {
             let idx = Tensor::from_slice(chunk, chunk.len(), &Device::Cpu)?;
@@ -116,10 +145,15 @@ pub fn fit(
             steps += 1;
         }
     }
-    for (p, v) in params.0.iter_mut().zip(&vars) {
-        p.data = v.as_tensor().flatten_all()?.to_vec1::<f32>()?;
+    *params = take(&vars, params)?;
+    if snapshot_epoch == Some(epochs) {
+        snapshot = Some(params.clone());
     }
-    Ok(FitLog { steps, diverged })
+    Ok(FitLog {
+        steps,
+        diverged,
+        snapshot,
+    })
 }
 
 /// Mean cross-entropy and accuracy of `params` on `data`, in fixed-size chunks.

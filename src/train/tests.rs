@@ -35,7 +35,7 @@ fn sgd_and_adamw_learn_iris() {
             None,
             &data,
             &spec(opt, lr, 30),
-            Budget { epochs: 30, lr },
+            Budget::new(30, lr),
             &mut rng,
         )
         .unwrap();
@@ -72,10 +72,7 @@ fn masked_weights_stay_exactly_zero_and_unmasked_move() {
             Some(&masks),
             &data,
             &s,
-            Budget {
-                epochs: 5,
-                lr: 0.05,
-            },
+            Budget::new(5, 0.05),
             &mut rng,
         )
         .unwrap();
@@ -127,19 +124,7 @@ fn training_is_bit_reproducible() {
         let mut rng = Rng::new(11);
         let mut p = m.init(&mut rng);
         let s = spec(OptimizerKind::Adamw, 0.01, 3);
-        fit(
-            &m,
-            &mut p,
-            None,
-            &data,
-            &s,
-            Budget {
-                epochs: 3,
-                lr: 0.01,
-            },
-            &mut rng,
-        )
-        .unwrap();
+        fit(&m, &mut p, None, &data, &s, Budget::new(3, 0.01), &mut rng).unwrap();
         p
     };
     assert_eq!(run(), run());

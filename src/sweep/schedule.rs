@@ -1,0 +1,236 @@
+//! Pruning one trained model at one τ under the experiment's schedule: one-shot, fine-tuning
+//! with fixed masks, iterative prune → retrain rounds, or lottery-ticket rewinding.
+
+use super::{Prepared, Trained, Which};
+use crate::config::{Experiment, MethodKind, Schedule};
+use crate::error::Result;
+use crate::model::{LayerInfo, Masks, Params};
+use crate::prune::{self, LayerScores, MaskContext, PruningMethod, ScoreContext};
+use crate::rng::Rng;
+use crate::train::{self, Budget, Eval, TensorData};
+
+/// A method ready to prune one model: its scores on that model's weights.
+pub struct Scored {
+    pub method: Box<dyn PruningMethod>,
+    pub scores: Vec<LayerScores>,
+}
+
+/// Stream ids of a model: `[repeat, fold]`, or `[MAX]` for the refit.
+pub fn model_ids(w: Which) -> Vec<u64> {
+    match w {
+        Which::Fold { repeat, fold } => vec![repeat as u64, fold as u64],
+        Which::Refit => vec![u64::MAX],
+    }
+}
+
+/// Score `params` with one method. Taylor gradients and random draws use streams derived from
+/// the seed, the method and `ids`.
+pub fn score(
+    exp: &Experiment,
+    prep: &Prepared,
+    params: &Params,
+    train_data: &TensorData,
+    kind: MethodKind,
+    ids: &[u64],
+) -> Result<Scored> {
+    let layers = prep.arch.layers();
+    let method = prune::build(kind, &exp.prune);
+    let grads = if method.needs_gradients() {
+        let mut rng = Rng::stream(exp.seed, "taylor-batches", ids);
+        Some(train::mean_gradients(
+            prep.arch.as_ref(),
+            params,
+            train_data,
+            exp.train.batch_size,
+            exp.prune.taylor_batches,
+            &mut rng,
+        )?)
+    } else {
+        None
+    };
+    let mut ctx = ScoreContext {
+        params,
+        layers: &layers,
+        ignore: &exp.prune.ignore,
+        rng: Rng::stream(exp.seed, method.name(), ids),
+        grads: grads.as_ref(),
+    };
+    let scores = method.scores(&mut ctx)?;
+    Ok(Scored { method, scores })
+}
+
+/// The threshold context for `params` (with earlier rounds' masks as `prior`).
+pub fn mask_ctx<'a>(
+    exp: &Experiment,
+    params: &'a Params,
+    layers: &'a [LayerInfo],
+    prior: Option<&'a Masks>,
+) -> MaskContext<'a> {
+    MaskContext {
+        params,
+        layers,
+        unit: exp.prune.tau.unit,
+        scope: exp.prune.tau.scope,
+        prior,
+    }
+}
+
+/// One round of an iterative schedule, for `trajectory.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Round {
+    pub round: usize,
+    pub sparsity: f64,
+    pub val_acc: f64,
+}
+
+/// The pruned (and possibly retrained) model and its evaluation on the held-out rows.
+pub struct Outcome {
+    pub masks: Masks,
+    /// Final parameters with masked entries exactly zero.
+    pub params: Params,
+    pub eval: Eval,
+    /// Masked entries that ended non-zero (0 unless the mask guarantee broke).
+    pub regrown: usize,
+    pub diverged: bool,
+    /// Per-round trajectory (iterative schedules; round 0 is the dense model).
+    pub rounds: Vec<Round>,
+}
+
+fn regrown(params: &Params, masks: &Masks) -> usize {
+    params
+        .0
+        .iter()
+        .zip(&masks.0)
+        .map(|(p, m)| {
+            p.data
+                .iter()
+                .zip(m)
+                .filter(|(v, k)| !**k && **v != 0.0)
+                .count()
+        })
+        .sum()
+}
+
+/// Prune `t` at τ with `kind` under the experiment's schedule and evaluate on `t.heldout`.
+/// `scored` holds the method's scores on the dense weights (reused across τ).
+pub fn run(
+    exp: &Experiment,
+    prep: &Prepared,
+    t: &Trained,
+    kind: MethodKind,
+    scored: &Scored,
+    tau: f64,
+) -> Result<Outcome> {
+    let arch = prep.arch.as_ref();
+    let layers = arch.layers();
+    let mut ids = model_ids(t.which);
+    ids.extend([kind as u64, tau.to_bits()]);
+    let lr = exp.train.lr;
+    let one_shot = || {
+        scored.method.masks(
+            &mask_ctx(exp, &t.params, &layers, None),
+            &scored.scores,
+            tau,
+        )
+    };
+    let retrain = |start: &Params, masks: &Masks, epochs: usize, scale: f64, purpose: &str| {
+        let mut p = start.clone();
+        let mut rng = Rng::stream(exp.seed, purpose, &ids);
+        let log = train::fit(
+            arch,
+            &mut p,
+            Some(masks),
+            &t.train_data,
+            &exp.train,
+            Budget::new(epochs, lr * scale),
+            &mut rng,
+        )?;
+        Ok::<_, crate::error::Error>((p, log.diverged))
+    };
+    let (masks, params, diverged, rounds) = match exp.prune.schedule {
+        Schedule::OneShot => {
+            let m = one_shot();
+            let p = m.apply(&t.params);
+            (m, p, false, Vec::new())
+        }
+        Schedule::Finetune { epochs, lr_scale } => {
+            let m = one_shot();
+            let (p, d) = retrain(&t.params, &m, epochs, lr_scale, "finetune")?;
+            (m, p, d, Vec::new())
+        }
+        Schedule::Rewind {
+            epochs, lr_scale, ..
+        } => {
+            let m = one_shot();
+            let start = t.rewind.as_ref().unwrap_or(&t.params);
+            let (p, d) = retrain(start, &m, epochs, lr_scale, "rewind")?;
+            (m, p, d, Vec::new())
+        }
+        Schedule::Iterative {
+            rounds,
+            epochs_per_round,
+            lr_scale,
+            target_sparsity,
+        } => {
+            // Per-round accuracy is validation data for fold models; the refit's held-out rows
+            // are the test split, which is evaluated once at the end and never per round.
+            let is_fold = matches!(t.which, Which::Fold { .. });
+            let mut traj = Vec::new();
+            if is_fold {
+                let dense = train::evaluate(arch, &t.params, &t.heldout)?;
+                traj.push(Round {
+                    round: 0,
+                    sparsity: 0.0,
+                    val_acc: dense.acc,
+                });
+            }
+            let mut masks = Masks::dense(&t.params);
+            let mut p = t.params.clone();
+            let mut diverged = false;
+            for r in 1..=rounds {
+                let mut rids = ids.clone();
+                rids.push(r as u64);
+                let sc = score(exp, prep, &p, &t.train_data, kind, &rids)?;
+                masks = sc
+                    .method
+                    .masks(&mask_ctx(exp, &p, &layers, Some(&masks)), &sc.scores, tau);
+                let mut rng = Rng::stream(exp.seed, "iterative", &rids);
+                let log = train::fit(
+                    arch,
+                    &mut p,
+                    Some(&masks),
+                    &t.train_data,
+                    &exp.train,
+                    Budget::new(epochs_per_round, lr * lr_scale),
+                    &mut rng,
+                )?;
+                let sparsity = masks.sparsity(&layers);
+                if is_fold {
+                    let ev = train::evaluate(arch, &p, &t.heldout)?;
+                    traj.push(Round {
+                        round: r,
+                        sparsity,
+                        val_acc: ev.acc,
+                    });
+                }
+                if log.diverged {
+                    diverged = true;
+                    break;
+                }
+                if target_sparsity.is_some_and(|s| sparsity >= s) {
+                    break;
+                }
+            }
+            (masks, p, diverged, traj)
+        }
+    };
+    let eval = train::evaluate(arch, &params, &t.heldout)?;
+    Ok(Outcome {
+        regrown: regrown(&params, &masks),
+        masks,
+        params,
+        eval,
+        diverged,
+        rounds,
+    })
+}
