@@ -457,3 +457,95 @@ fn auto_grids_span_sparsity_per_method_and_repeats_redraw_folds() {
     };
     assert_ne!(rep("0"), rep("1"));
 }
+
+#[test]
+fn iterative_schedule_stops_at_its_target_and_records_rounds() {
+    let sb = Sandbox::new();
+    sb.write("tiny.yaml", TINY);
+    // Each round prunes 30 % of the survivors: 30 %, 51 %, 65.7 % ... so a 0.5 target stops
+    // after round 2 in every fold.
+    sb.ok(&[
+        "run",
+        "tiny.yaml",
+        "-q",
+        "--set",
+        "prune.methods=[magnitude]",
+        "--set",
+        "prune.tau={unit: quantile, values: [0.3]}",
+        "--set",
+        "prune.schedule={kind: iterative, rounds: 10, epochs_per_round: 2, target_sparsity: 0.5}",
+    ]);
+    let (h, rows) = table(&sb.read("results/tiny/trajectory.csv"));
+    assert_eq!(
+        h,
+        ["repeat", "fold", "method", "tau", "round", "sparsity", "val_acc"]
+    );
+    assert_eq!(rows.len(), 3 * 3, "rounds 0, 1, 2 for each of 3 folds");
+    for r in &rows {
+        let sp = f(&r[5]);
+        match r[4].as_str() {
+            "0" => assert_eq!(sp, 0.0),
+            "1" => assert!((sp - 0.3).abs() < 0.02, "{r:?}"),
+            "2" => assert!((sp - 0.51).abs() < 0.02, "{r:?}"),
+            other => panic!("round {other} ran past the target"),
+        }
+    }
+    let (h, runs) = table(&sb.read("results/tiny/runs.csv"));
+    for r in runs.iter().filter(|r| r[2] == "magnitude") {
+        assert!((f(&r[col(&h, "sparsity")]) - 0.51).abs() < 0.02);
+        assert_eq!(r[col(&h, "regrown")], "0");
+    }
+    // The refit's test accuracy is computed once, at the end: no trajectory rows for it.
+    assert!(rows.iter().all(|r| r[1] != usize::MAX.to_string()));
+}
+
+#[test]
+fn finetune_and_rewind_schedules_run_and_keep_masks() {
+    let sb = Sandbox::new();
+    sb.write("tiny.yaml", TINY);
+    for (i, sch) in [
+        "{kind: finetune, epochs: 3}",
+        "{kind: rewind, rewind_epoch: 1, epochs: 5}",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let out = format!("o{i}");
+        sb.ok(&[
+            "run",
+            "tiny.yaml",
+            "-q",
+            "--out",
+            &out,
+            "--set",
+            &format!("prune.schedule={sch}"),
+            "--set",
+            "prune.tau={unit: quantile, values: [0.0, 0.7]}",
+        ]);
+        let (h, runs) = table(&sb.read(&format!("{out}/tiny/runs.csv")));
+        assert!(runs.iter().all(|r| r[col(&h, "regrown")] == "0"));
+        let (h, sel) = table(&sb.read(&format!("{out}/tiny/selection.csv")));
+        // The exported (retrained) model reproduces its test accuracy.
+        for r in &sel {
+            let model = format!("{out}/tiny/{}", r[col(&h, "model")]);
+            let o = sb.ok(&["eval", &model, "--data", "tiny.yaml"]);
+            assert!(
+                o.contains(&format!("test_acc {} ", r[col(&h, "test_acc")])),
+                "{o}"
+            );
+        }
+    }
+    // A key that does not belong to the schedule kind is rejected with the allowed keys.
+    let out = sb.run(&[
+        "check",
+        "tiny.yaml",
+        "--set",
+        "prune.schedule={kind: finetune, rounds: 3}",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("prune.schedule.rounds") && err.contains("epochs, lr_scale"),
+        "{err}"
+    );
+}

@@ -405,3 +405,34 @@ fn removed_params(m: &Mlp, masks: &Masks) -> usize {
     }
     n - twice
 }
+
+#[test]
+fn prior_masks_only_grow_and_thresholds_use_survivors() {
+    let (m, p, g) = random_model(5, 6);
+    let layers = m.layers();
+    for kind in KINDS {
+        let (method, s) = scores_of(kind, &p, &layers, Some(&g));
+        let first = method.masks(&mctx(&p, &layers, TauUnit::Quantile, Scope::Layer), &s, 0.3);
+        let c = MaskContext {
+            prior: Some(&first),
+            ..mctx(&p, &layers, TauUnit::Quantile, Scope::Layer)
+        };
+        let second = method.masks(&c, &s, 0.3);
+        assert_eq!(
+            second.and(&first),
+            second,
+            "{kind:?}: pruned entries stay pruned"
+        );
+        if kind != MethodKind::Importance && kind != MethodKind::Combined {
+            // 30 % of the survivors again: 1 - 0.7² = 51 % per layer, to within a weight.
+            for l in &layers {
+                let n = second.0[l.weight].len() as f64;
+                assert!(
+                    (second.layer_sparsity(l) * n - 0.51 * n).abs() <= 1.5,
+                    "{kind:?} {}",
+                    l.name
+                );
+            }
+        }
+    }
+}

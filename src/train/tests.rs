@@ -129,3 +129,31 @@ fn training_is_bit_reproducible() {
     };
     assert_eq!(run(), run());
 }
+
+#[test]
+fn snapshot_holds_the_weights_after_epoch_k() {
+    let (t, m) = iris();
+    let data = TensorData::new(&t).unwrap();
+    let s = spec(OptimizerKind::Sgd, 0.05, 5);
+    let run = |epochs: usize, snap: Option<usize>| {
+        let mut rng = Rng::new(21);
+        let mut p = m.init(&mut rng);
+        let init = p.clone();
+        let mut b = Budget::new(epochs, 0.05);
+        b.snapshot_epoch = snap;
+        let log = fit(&m, &mut p, None, &data, &s, b, &mut rng).unwrap();
+        (init, p, log.snapshot)
+    };
+    let (init, _, snap0) = run(5, Some(0));
+    assert_eq!(snap0.unwrap(), init, "epoch 0 is the initialisation");
+    let (_, after2, _) = run(2, None);
+    let (_, after5, snap2) = run(5, Some(2));
+    assert_eq!(
+        snap2.unwrap(),
+        after2,
+        "snapshot equals a 2-epoch run, bit for bit"
+    );
+    assert_ne!(after5, after2);
+    let (_, _, none) = run(5, None);
+    assert!(none.is_none());
+}
