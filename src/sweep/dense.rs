@@ -1,0 +1,76 @@
+//! Dense models: one per (repeat, fold) trained on the other folds, plus the refit on the whole
+//! training pool. Standardisation statistics come from each model's own training rows.
+
+use super::schedule::model_ids;
+use super::Prepared;
+use crate::config::Experiment;
+use crate::data::split;
+use crate::data::standardize::Standardizer;
+use crate::data::Table;
+use crate::error::Result;
+use crate::model::Params;
+use crate::rng::Rng;
+use crate::train::{self, TensorData};
+use std::time::Instant;
+
+/// Which dense model: one (repeat, fold) or the refit on the whole pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    Fold { repeat: usize, fold: usize },
+    Refit,
+}
+
+/// A trained dense model with its preprocessing and held-out evaluation data.
+pub struct Trained {
+    pub which: Which,
+    pub params: Params,
+    pub standardizer: Standardizer,
+    /// Validation rows (fold) or test rows (refit), standardised with training statistics.
+    pub heldout: TensorData,
+    /// The standardised training rows (Taylor gradients and retraining use them).
+    pub train_data: TensorData,
+    /// Weights after dense epoch `rewind_epoch` (rewind schedules only).
+    pub rewind: Option<Params>,
+    pub diverged: bool,
+    pub seconds: f64,
+}
+
+/// Train the dense model `which`. Standardisation is fitted on its training rows only.
+pub fn train_dense(exp: &Experiment, prep: &Prepared, which: Which) -> Result<Trained> {
+    let t0 = Instant::now();
+    let (train_rows, held): (Table, Table) = match which {
+        Which::Fold { repeat, fold } => {
+            let (tr, va) = split::fold_rows(&prep.folds[repeat], fold);
+            (prep.pool.select(&tr), prep.pool.select(&va))
+        }
+        Which::Refit => (prep.pool.clone(), prep.test.clone()),
+    };
+    let standardizer = Standardizer::fit(&train_rows);
+    let train_data = TensorData::new(&standardizer.apply(&train_rows))?;
+    let heldout = TensorData::new(&standardizer.apply(&held))?;
+    let mut rng = Rng::stream(exp.seed, "train", &model_ids(which));
+    let mut params = prep.arch.init(&mut rng);
+    let mut budget = train::Budget::of(&exp.train);
+    if let crate::config::Schedule::Rewind { rewind_epoch, .. } = exp.prune.schedule {
+        budget.snapshot_epoch = Some(rewind_epoch);
+    }
+    let log = train::fit(
+        prep.arch.as_ref(),
+        &mut params,
+        None,
+        &train_data,
+        &exp.train,
+        budget,
+        &mut rng,
+    )?;
+    Ok(Trained {
+        which,
+        params,
+        standardizer,
+        heldout,
+        train_data,
+        rewind: log.snapshot,
+        diverged: log.diverged,
+        seconds: t0.elapsed().as_secs_f64(),
+    })
+}

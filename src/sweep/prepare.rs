@@ -1,0 +1,93 @@
+//! The data of a run: loaded once, the test split carved off, folds assigned per repeat.
+
+use super::records::FoldRow;
+use crate::config::Experiment;
+use crate::data::{split, Table};
+use crate::error::Result;
+use crate::model::Architecture;
+use crate::rng::Rng;
+
+/// The data of a run, split once and shared by every job.
+pub struct Prepared {
+    pub pool: Table,
+    pub test: Table,
+    /// Original row index of every pool / test row.
+    pub pool_ids: Vec<usize>,
+    pub test_ids: Vec<usize>,
+    /// Per repeat: the fold of every pool row.
+    pub folds: Vec<Vec<usize>>,
+    pub arch: Box<dyn Architecture>,
+}
+
+/// Load the data, carve off the test split and assign folds.
+pub fn prepare(exp: &Experiment) -> Result<Prepared> {
+    let ds = crate::data::load(&exp.data)?;
+    let classes = ds.pool.classes;
+    let (pool, test, pool_ids, test_ids) = match ds.test {
+        Some(test) => {
+            let n = ds.pool.n;
+            let tn = test.n;
+            (ds.pool, test, (0..n).collect(), (n..n + tn).collect())
+        }
+        None => {
+            let mut rng = Rng::stream(exp.seed, "holdout", &[]);
+            let h = split::holdout(&ds.pool.y, classes, exp.data.holdout, &mut rng);
+            (
+                ds.pool.select(&h.pool),
+                ds.pool.select(&h.test),
+                h.pool,
+                h.test,
+            )
+        }
+    };
+    let folds = (0..exp.cv.repeats)
+        .map(|r| {
+            let mut rng = Rng::stream(exp.seed, "folds", &[r as u64]);
+            split::stratified_folds(&pool.y, classes, exp.cv.folds, &mut rng)
+        })
+        .collect();
+    let arch = crate::model::build(&exp.model, pool.d, classes);
+    Ok(Prepared {
+        pool,
+        test,
+        pool_ids,
+        test_ids,
+        folds,
+        arch,
+    })
+}
+
+/// `folds.csv` rows: every test row, then every pool row per repeat, by sample index.
+pub fn fold_rows(prep: &Prepared) -> Vec<FoldRow> {
+    let mut rows = Vec::new();
+    for (r, folds) in prep.folds.iter().enumerate() {
+        let mut all: Vec<FoldRow> = prep
+            .pool_ids
+            .iter()
+            .zip(folds)
+            .zip(&prep.pool.y)
+            .map(|((&s, &f), &y)| FoldRow {
+                sample: s,
+                label: y,
+                repeat: r,
+                role: "cv",
+                fold: Some(f),
+            })
+            .chain(
+                prep.test_ids
+                    .iter()
+                    .zip(&prep.test.y)
+                    .map(|(&s, &y)| FoldRow {
+                        sample: s,
+                        label: y,
+                        repeat: r,
+                        role: "test",
+                        fold: None,
+                    }),
+            )
+            .collect();
+        all.sort_by_key(|x| x.sample);
+        rows.extend(all);
+    }
+    rows
+}

@@ -1,0 +1,476 @@
+//! The run itself: dense models → per-method τ grids → (fold, method) prune jobs → tables →
+//! selection, refit and one test evaluation per choice → models and manifest.
+
+use super::dense::{train_dense, Trained, Which};
+use super::prepare::{fold_rows, prepare, Prepared};
+use super::records::*;
+use super::schedule::{self, mask_ctx, model_ids, score, Outcome, Scored};
+use super::{aggregate, grid, select, RunOptions, RunOutcome};
+use crate::config::{Experiment, MethodKind};
+use crate::error::{Error, Result};
+use crate::model::{export, Masks, Params};
+use crate::report::{csv_bytes, manifest};
+use crate::train::{self, Eval};
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+#[allow(clippy::too_many_arguments)]
+fn record(
+    prep: &Prepared,
+    t: &Trained,
+    method: &str,
+    tau: Option<f64>,
+    unit: &str,
+    masks: &Masks,
+    eval: &Eval,
+    regrown: usize,
+    diverged: bool,
+) -> RunRecord {
+    let layers = prep.arch.layers();
+    let (repeat, fold) = match t.which {
+        Which::Fold { repeat, fold } => (repeat, fold),
+        Which::Refit => (usize::MAX, usize::MAX),
+    };
+    RunRecord {
+        repeat,
+        fold,
+        method: method.to_string(),
+        tau,
+        tau_unit: unit.to_string(),
+        sparsity: masks.sparsity(&layers),
+        neurons_removed: masks.neurons_removed(&layers),
+        params_left: masks.params_left(),
+        flops_left: masks.flops_left(&layers),
+        val_loss: eval.loss,
+        val_acc: eval.acc,
+        regrown,
+        diverged,
+    }
+}
+
+/// The run record of a schedule's outcome.
+fn outcome_record(
+    prep: &Prepared,
+    t: &Trained,
+    method: &str,
+    tau: f64,
+    unit: &str,
+    o: &Outcome,
+) -> RunRecord {
+    record(
+        prep,
+        t,
+        method,
+        Some(tau),
+        unit,
+        &o.masks,
+        &o.eval,
+        o.regrown,
+        o.diverged,
+    )
+}
+
+/// Create the run directory, refusing to replace an existing one unless `force`.
+fn prepare_dir(dir: &Path, force: bool) -> Result<()> {
+    if dir.exists() {
+        if !force {
+            return Err(Error::RunExists(dir.to_path_buf()));
+        }
+        std::fs::remove_dir_all(dir).map_err(|e| Error::io("remove", dir, e))?;
+    }
+    crate::fsio::create_dir_all(&dir.join("models"))
+}
+
+fn log(opts: &RunOptions, msg: impl AsRef<str>) {
+    if !opts.quiet {
+        eprintln!("{}", msg.as_ref());
+    }
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// Run a whole experiment and write its run directory.
+pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
+    let started = unix_now();
+    let clock = Instant::now();
+    let root = opts
+        .out_root
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(&exp.output.dir));
+    let dir = root.join(&exp.name);
+    prepare_dir(&dir, opts.force)?;
+    crate::fsio::write_atomic(&dir.join("resolved.yaml"), exp.to_yaml().as_bytes())?;
+
+    let prep = prepare(exp)?;
+    crate::fsio::write_atomic(&dir.join("folds.csv"), &csv_bytes(&fold_rows(&prep))?)?;
+    log(
+        opts,
+        format!(
+            "{}: {} training rows, {} test rows, {} × {} folds, model {}",
+            exp.name,
+            prep.pool.n,
+            prep.test.n,
+            exp.cv.repeats,
+            exp.cv.folds,
+            prep.arch.describe()
+        ),
+    );
+
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.jobs.max(1))
+        .build()
+        .map_err(|e| Error::Invalid(format!("cannot start {} worker threads: {e}", opts.jobs)))?;
+
+    // Stage 1: dense models, one per (repeat, fold), plus the refit on the whole pool.
+    let mut which: Vec<Which> = (0..exp.cv.repeats)
+        .flat_map(|r| (0..exp.cv.folds).map(move |f| Which::Fold { repeat: r, fold: f }))
+        .collect();
+    which.push(Which::Refit);
+    let mut trained: Vec<Trained> = pool.install(|| {
+        which
+            .par_iter()
+            .map(|w| {
+                let t = train_dense(exp, &prep, *w)?;
+                if let Which::Fold { repeat, fold } = w {
+                    log(
+                        opts,
+                        format!(
+                            "  dense model repeat {repeat} fold {fold}: {:.1} s",
+                            t.seconds
+                        ),
+                    );
+                }
+                Ok(t)
+            })
+            .collect::<Result<Vec<_>>>()
+    })?;
+    let refit = trained.pop().expect("refit model");
+    for t in trained.iter().filter(|t| t.diverged) {
+        log(
+            opts,
+            format!(
+                "  warning: dense model {:?} diverged (non-finite loss)",
+                t.which
+            ),
+        );
+    }
+
+    // The τ grid of every method (auto grids come from the refit model).
+    let layers = prep.arch.layers();
+    let mut grids: Vec<(MethodKind, Vec<f64>)> = Vec::new();
+    let mut refit_scores: Vec<Scored> = Vec::new();
+    for &m in &exp.prune.methods {
+        let sc = score(
+            exp,
+            &prep,
+            &refit.params,
+            &refit.train_data,
+            m,
+            &model_ids(Which::Refit),
+        )?;
+        let g = grid::method_grid(
+            &exp.prune.tau.grid,
+            sc.method.as_ref(),
+            &mask_ctx(exp, &refit.params, &layers, None),
+            &sc.scores,
+        );
+        grids.push((m, g));
+        refit_scores.push(sc);
+    }
+
+    // Stage 2: every (fold, method) prunes its fold's dense model at every τ.
+    let unit = exp.prune.tau.unit.as_str();
+    let jobs: Vec<(usize, usize)> = (0..trained.len())
+        .flat_map(|i| (0..grids.len()).map(move |m| (i, m)))
+        .collect();
+    let t_prune = Instant::now();
+    let per_job: Vec<Vec<(RunRecord, Vec<TrajectoryRow>)>> = pool.install(|| {
+        jobs.par_iter()
+            .map(|(i, m)| {
+                let t = &trained[*i];
+                let (kind, taus) = &grids[*m];
+                let sc = score(
+                    exp,
+                    &prep,
+                    &t.params,
+                    &t.train_data,
+                    *kind,
+                    &model_ids(t.which),
+                )?;
+                taus.iter()
+                    .map(|&tau| {
+                        let o = schedule::run(exp, &prep, t, *kind, &sc, tau)?;
+                        let rec = outcome_record(&prep, t, kind.as_str(), tau, unit, &o);
+                        let traj = o
+                            .rounds
+                            .iter()
+                            .map(|r| TrajectoryRow {
+                                repeat: rec.repeat,
+                                fold: rec.fold,
+                                method: rec.method.clone(),
+                                tau,
+                                round: r.round,
+                                sparsity: r.sparsity,
+                                val_acc: r.val_acc,
+                            })
+                            .collect();
+                        Ok((rec, traj))
+                    })
+                    .collect::<Result<Vec<_>>>()
+            })
+            .collect::<Result<Vec<_>>>()
+    })?;
+    let prune_seconds = t_prune.elapsed().as_secs_f64();
+    let mut records: Vec<RunRecord> = Vec::new();
+    for t in &trained {
+        let dense = Masks::dense(&t.params);
+        let eval = train::evaluate(prep.arch.as_ref(), &t.params, &t.heldout)?;
+        records.push(record(
+            &prep, t, "dense", None, "", &dense, &eval, 0, t.diverged,
+        ));
+    }
+    let mut trajectory: Vec<TrajectoryRow> = Vec::new();
+    for (rec, traj) in per_job.into_iter().flatten() {
+        records.push(rec);
+        trajectory.extend(traj);
+    }
+    if !trajectory.is_empty() {
+        crate::fsio::write_atomic(&dir.join("trajectory.csv"), &csv_bytes(&trajectory)?)?;
+    }
+    let order = |m: &str| {
+        exp.prune
+            .methods
+            .iter()
+            .position(|k| k.as_str() == m)
+            .map_or(0, |p| p + 1)
+    };
+    records.sort_by(|a, b| {
+        (a.repeat, a.fold, order(&a.method))
+            .cmp(&(b.repeat, b.fold, order(&b.method)))
+            .then(a.tau.unwrap_or(-1.0).total_cmp(&b.tau.unwrap_or(-1.0)))
+    });
+    crate::fsio::write_atomic(&dir.join("runs.csv"), &csv_bytes(&records)?)?;
+    let summary = aggregate::summarize(&records);
+    crate::fsio::write_atomic(&dir.join("summary.csv"), &csv_bytes(&summary)?)?;
+
+    // Stage 3: choose τ per method and rule on validation numbers only, then touch the test
+    // split once per choice with the refit model.
+    let dense_row = summary.iter().find(|s| s.method == "dense");
+    let dense_mean = dense_row.map_or(0.0, |d| d.mean_val_acc);
+    let models_dir = dir.join("models");
+    let mut selection = Vec::new();
+    let mut layer_rows = Vec::new();
+    let mut test_evals = 0;
+    {
+        let dense = Masks::dense(&refit.params);
+        let eval = train::evaluate(prep.arch.as_ref(), &refit.params, &refit.heldout)?;
+        test_evals += 1;
+        let d = dense_row.expect("dense summary row");
+        selection.push(selection_row(
+            &prep, &refit, "dense", "none", None, "", d, &dense, &eval, "dense",
+        ));
+        save_model(
+            exp,
+            &prep,
+            &refit,
+            &models_dir,
+            "dense",
+            "dense",
+            "none",
+            None,
+            (&refit.params, &dense),
+            &eval,
+        )?;
+    }
+    for (m, sc) in exp.prune.methods.iter().zip(&refit_scores) {
+        let rows: Vec<&SummaryRow> = summary.iter().filter(|s| s.method == m.as_str()).collect();
+        for rule in &exp.cv.select {
+            let Some(chosen) = select::choose(rule, &rows, dense_mean) else {
+                log(
+                    opts,
+                    format!(
+                        "  {} / {}: no τ satisfies the rule",
+                        m.as_str(),
+                        rule.label()
+                    ),
+                );
+                continue;
+            };
+            let tau = chosen.tau.expect("pruned rows have τ");
+            let p: Outcome = schedule::run(exp, &prep, &refit, *m, sc, tau)?;
+            test_evals += 1;
+            let stem = format!("{}_{}", m.as_str(), rule.label().replace('=', "-"));
+            selection.push(selection_row(
+                &prep,
+                &refit,
+                m.as_str(),
+                &rule.label(),
+                Some(tau),
+                unit,
+                chosen,
+                &p.masks,
+                &p.eval,
+                &stem,
+            ));
+            for l in &layers {
+                let w = p.masks.0[l.weight].len();
+                layer_rows.push(LayerRow {
+                    method: m.as_str().into(),
+                    rule: rule.label(),
+                    tau: Some(tau),
+                    layer: l.name.clone(),
+                    weights: w,
+                    weights_left: p.masks.0[l.weight].iter().filter(|k| **k).count(),
+                    sparsity: p.masks.layer_sparsity(l),
+                });
+            }
+            save_model(
+                exp,
+                &prep,
+                &refit,
+                &models_dir,
+                &stem,
+                m.as_str(),
+                &rule.label(),
+                Some(tau),
+                (&p.params, &p.masks),
+                &p.eval,
+            )?;
+        }
+    }
+    crate::fsio::write_atomic(&dir.join("selection.csv"), &csv_bytes(&selection)?)?;
+    crate::fsio::write_atomic(&dir.join("layers.csv"), &csv_bytes(&layer_rows)?)?;
+
+    let mut timings: Vec<TimingRow> = trained
+        .iter()
+        .chain(std::iter::once(&refit))
+        .map(|t| {
+            let (r, f) = match t.which {
+                Which::Fold { repeat, fold } => (Some(repeat), Some(fold)),
+                Which::Refit => (None, None),
+            };
+            TimingRow {
+                stage: "train_dense".into(),
+                repeat: r,
+                fold: f,
+                method: "dense".into(),
+                seconds: t.seconds,
+            }
+        })
+        .collect();
+    timings.push(TimingRow {
+        stage: "prune_and_evaluate".into(),
+        repeat: None,
+        fold: None,
+        method: "all".into(),
+        seconds: prune_seconds,
+    });
+    crate::fsio::write_atomic(&dir.join("timings.csv"), &csv_bytes(&timings)?)?;
+
+    let finished = unix_now();
+    let m = manifest::Manifest {
+        prunecv_version: env!("CARGO_PKG_VERSION").into(),
+        git_commit: manifest::git_commit(),
+        experiment_file: opts.experiment_file.clone(),
+        config_hash: exp.hash(),
+        seed: exp.seed,
+        command: opts.command.clone(),
+        jobs: opts.jobs,
+        candle_threads_per_job: 1,
+        started_unix: started,
+        finished_unix: finished,
+        wall_seconds: clock.elapsed().as_secs_f64(),
+        dense_models_trained: trained.len() + 1,
+        validation_evaluations: records.len(),
+        test_evaluations: test_evals,
+        os: std::env::consts::OS.into(),
+        arch: std::env::consts::ARCH.into(),
+    };
+    crate::fsio::write_atomic(&dir.join("manifest.json"), &m.to_json())?;
+    Ok(RunOutcome {
+        dir,
+        records,
+        summary,
+        selection,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn selection_row(
+    prep: &Prepared,
+    refit: &Trained,
+    method: &str,
+    rule: &str,
+    tau: Option<f64>,
+    unit: &str,
+    cv: &SummaryRow,
+    masks: &Masks,
+    eval: &Eval,
+    stem: &str,
+) -> SelectionRow {
+    let r = record(prep, refit, method, tau, unit, masks, eval, 0, false);
+    SelectionRow {
+        method: method.into(),
+        rule: rule.into(),
+        tau,
+        tau_unit: unit.into(),
+        cv_mean_val_acc: cv.mean_val_acc,
+        cv_se_val_acc: cv.se_val_acc,
+        cv_mean_sparsity: cv.mean_sparsity,
+        test_acc: eval.acc,
+        test_loss: eval.loss,
+        test_sparsity: r.sparsity,
+        neurons_removed: r.neurons_removed,
+        params_left: r.params_left,
+        shrunk_params: prep.arch.shrunk_param_count(&refit.params, masks),
+        flops_left: r.flops_left,
+        model: format!("models/{stem}.safetensors"),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn save_model(
+    exp: &Experiment,
+    prep: &Prepared,
+    refit: &Trained,
+    dir: &Path,
+    stem: &str,
+    method: &str,
+    rule: &str,
+    tau: Option<f64>,
+    (params, masks): (&Params, &Masks),
+    eval: &Eval,
+) -> Result<()> {
+    let card = export::ModelCard {
+        format: "prunecv-model-1".into(),
+        model: exp.to_raw().model.expect("model section"),
+        input_dim: prep.pool.d,
+        classes: prep.pool.classes,
+        standardizer: refit.standardizer.clone(),
+        method: method.into(),
+        rule: rule.into(),
+        tau,
+        tau_unit: if tau.is_some() {
+            exp.prune.tau.unit.as_str().into()
+        } else {
+            String::new()
+        },
+        sparsity: masks.sparsity(&prep.arch.layers()),
+        test_acc: eval.acc,
+        test_correct: eval.correct,
+        test_n: eval.n,
+        params: refit
+            .params
+            .0
+            .iter()
+            .map(|p| (p.name.clone(), p.shape.clone()))
+            .collect(),
+    };
+    export::save(dir, stem, params, masks, &card)
+}
