@@ -12,7 +12,7 @@ const EXAMPLES: &str = "Examples:
   prunecv check experiments/digits-mlp.yaml
   prunecv eval results/digits-mlp/models/magnitude_one_se.safetensors --data experiments/digits-mlp.yaml
 
-Exit codes: 0 success, 1 the run failed, 2 bad input or usage.";
+Exit codes: 0 success, 1 the run failed, 2 bad input or usage, 130 interrupted (resumable).";
 
 #[derive(Parser, Debug)]
 #[command(name = "prunecv", version, about = "Pruning sweeps with threshold cross-validation", after_help = EXAMPLES)]
@@ -43,8 +43,14 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
         /// Replace an existing run directory.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "resume")]
         force: bool,
+        /// Continue an interrupted run: journalled jobs are kept, the rest run.
+        #[arg(long)]
+        resume: bool,
+        /// Neither read nor write the dense-model cache (<out>/.cache).
+        #[arg(long)]
+        no_cache: bool,
         /// Print nothing but errors.
         #[arg(long, short = 'q')]
         quiet: bool,
@@ -90,6 +96,8 @@ pub fn run(cli: Cli) -> Result<()> {
             jobs,
             out,
             force,
+            resume,
+            no_cache,
             quiet,
         } => {
             let e = load(&exp.experiment, &exp.set)?;
@@ -99,6 +107,8 @@ pub fn run(cli: Cli) -> Result<()> {
                 out_root: out,
                 jobs,
                 force,
+                resume,
+                cache: !no_cache,
                 quiet,
                 experiment_file: exp.experiment.display().to_string(),
                 command: std::env::args().collect(),

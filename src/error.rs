@@ -28,6 +28,18 @@ pub enum Error {
     )]
     RunExists(PathBuf),
 
+    /// Another live process holds the run directory's lock.
+    #[error("run directory {dir} is in use by process {pid} (lock file {dir}/.lock); wait for it or stop it")]
+    Locked { dir: PathBuf, pid: u32 },
+
+    /// The run was interrupted; finished jobs are journalled.
+    #[error("interrupted after {done} of {total} jobs; finished jobs are saved. Resume with:\n  {resume}")]
+    Interrupted {
+        done: usize,
+        total: usize,
+        resume: String,
+    },
+
     /// A tensor operation failed.
     #[error("tensor operation failed: {0}")]
     Candle(#[from] candle_core::Error),
@@ -71,7 +83,11 @@ impl Error {
     pub fn is_input_error(&self) -> bool {
         matches!(
             self,
-            Error::Config { .. } | Error::Data { .. } | Error::RunExists(_) | Error::Invalid(_)
+            Error::Config { .. }
+                | Error::Data { .. }
+                | Error::RunExists(_)
+                | Error::Invalid(_)
+                | Error::Locked { .. }
         )
     }
 }

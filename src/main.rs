@@ -8,6 +8,7 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     prunecv::sweep::init_threads();
     let args = cli::Cli::parse();
+    prunecv::sweep::interrupt::install();
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -16,7 +17,14 @@ fn main() -> ExitCode {
                 eprint!(": {cause}");
             }
             eprintln!();
-            if e.chain().any(|c| c.is::<cli::InputError>()) {
+            if e.chain().any(|c| {
+                matches!(
+                    c.downcast_ref::<prunecv::Error>(),
+                    Some(prunecv::Error::Interrupted { .. })
+                )
+            }) {
+                ExitCode::from(130)
+            } else if e.chain().any(|c| c.is::<cli::InputError>()) {
                 ExitCode::from(2)
             } else {
                 ExitCode::from(1)

@@ -16,6 +16,9 @@ pub struct Manifest {
     pub finished_unix: f64,
     pub wall_seconds: f64,
     pub dense_models_trained: usize,
+    pub dense_models_from_cache: usize,
+    /// (fold, method) jobs taken from the journal of an interrupted run.
+    pub jobs_resumed: usize,
     pub validation_evaluations: usize,
     pub test_evaluations: usize,
     pub os: String,

@@ -1,6 +1,7 @@
 //! Dense models: one per (repeat, fold) trained on the other folds, plus the refit on the whole
 //! training pool. Standardisation statistics come from each model's own training rows.
 
+use super::cache::{key_material, DenseCache, Entry};
 use super::schedule::model_ids;
 use super::Prepared;
 use crate::config::Experiment;
@@ -33,10 +34,22 @@ pub struct Trained {
     pub rewind: Option<Params>,
     pub diverged: bool,
     pub seconds: f64,
+    /// Loaded from the dense-model cache rather than trained.
+    pub cached: bool,
 }
 
 /// Train the dense model `which`. Standardisation is fitted on its training rows only.
 pub fn train_dense(exp: &Experiment, prep: &Prepared, which: Which) -> Result<Trained> {
+    dense_model(exp, prep, which, None)
+}
+
+/// Like [`train_dense`], but reuse a cached model when one exists and store what is trained.
+pub fn dense_model(
+    exp: &Experiment,
+    prep: &Prepared,
+    which: Which,
+    cache: Option<&DenseCache>,
+) -> Result<Trained> {
     let t0 = Instant::now();
     let (train_rows, held): (Table, Table) = match which {
         Which::Fold { repeat, fold } => {
@@ -50,6 +63,22 @@ pub fn train_dense(exp: &Experiment, prep: &Prepared, which: Which) -> Result<Tr
     let heldout = TensorData::new(&standardizer.apply(&held))?;
     let mut rng = Rng::stream(exp.seed, "train", &model_ids(which));
     let mut params = prep.arch.init(&mut rng);
+    let material = cache.map(|_| key_material(exp, prep, which));
+    if let (Some(c), Some(m)) = (cache, &material) {
+        if let Some(e) = c.load(m, &params)? {
+            return Ok(Trained {
+                which,
+                params: e.params,
+                standardizer,
+                heldout,
+                train_data,
+                rewind: e.rewind,
+                diverged: e.diverged,
+                seconds: t0.elapsed().as_secs_f64(),
+                cached: true,
+            });
+        }
+    }
     let mut budget = train::Budget::of(&exp.train);
     if let crate::config::Schedule::Rewind { rewind_epoch, .. } = exp.prune.schedule {
         budget.snapshot_epoch = Some(rewind_epoch);
@@ -63,6 +92,16 @@ pub fn train_dense(exp: &Experiment, prep: &Prepared, which: Which) -> Result<Tr
         budget,
         &mut rng,
     )?;
+    if let (Some(c), Some(m)) = (cache, &material) {
+        c.store(
+            m,
+            &Entry {
+                params: params.clone(),
+                rewind: log.snapshot.clone(),
+                diverged: log.diverged,
+            },
+        )?;
+    }
     Ok(Trained {
         which,
         params,
@@ -72,5 +111,6 @@ pub fn train_dense(exp: &Experiment, prep: &Prepared, which: Which) -> Result<Tr
         rewind: log.snapshot,
         diverged: log.diverged,
         seconds: t0.elapsed().as_secs_f64(),
+        cached: false,
     })
 }

@@ -4,9 +4,14 @@
 //! the run directory.
 
 pub mod aggregate;
+pub mod cache;
 pub mod dense;
 pub mod grid;
+pub mod interrupt;
+pub mod journal;
+pub mod lock;
 pub mod prepare;
+pub mod progress;
 pub mod records;
 pub mod runner;
 pub mod schedule;
@@ -32,6 +37,10 @@ pub struct RunOptions {
     pub jobs: usize,
     /// Replace an existing run directory.
     pub force: bool,
+    /// Continue an interrupted run in its existing directory.
+    pub resume: bool,
+    /// Reuse and store trained dense models in `<root>/.cache`.
+    pub cache: bool,
     pub quiet: bool,
     /// Shown in the manifest.
     pub experiment_file: String,

@@ -17,6 +17,28 @@ pub struct Prepared {
     /// Per repeat: the fold of every pool row.
     pub folds: Vec<Vec<usize>>,
     pub arch: Box<dyn Architecture>,
+    /// SHA-256 of the data's content (features, labels, split membership).
+    pub fingerprint: String,
+}
+
+/// Hash the tables' bytes and the split membership.
+fn fingerprint(pool: &Table, test: &Table, pool_ids: &[usize], test_ids: &[usize]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for t in [pool, test] {
+        h.update((t.n as u64).to_le_bytes());
+        h.update((t.d as u64).to_le_bytes());
+        for v in &t.x {
+            h.update(v.to_le_bytes());
+        }
+        for y in &t.y {
+            h.update(y.to_le_bytes());
+        }
+    }
+    for i in pool_ids.iter().chain(test_ids) {
+        h.update((*i as u64).to_le_bytes());
+    }
+    crate::config::hex(&h.finalize())
 }
 
 /// Load the data, carve off the test split and assign folds.
@@ -47,7 +69,9 @@ pub fn prepare(exp: &Experiment) -> Result<Prepared> {
         })
         .collect();
     let arch = crate::model::build(&exp.model, pool.d, classes);
+    let fingerprint = fingerprint(&pool, &test, &pool_ids, &test_ids);
     Ok(Prepared {
+        fingerprint,
         pool,
         test,
         pool_ids,

@@ -1,9 +1,9 @@
 //! The rows a sweep produces. Each struct is one CSV row; column order is field order.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One evaluation on a validation fold: a dense model or one (method, τ).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {
     pub repeat: usize,
     pub fold: usize,
@@ -27,7 +27,7 @@ pub struct RunRecord {
 }
 
 /// One round of an iterative schedule on a validation fold.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrajectoryRow {
     pub repeat: usize,
     pub fold: usize,

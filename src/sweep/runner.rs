@@ -1,8 +1,13 @@
 //! The run itself: dense models → per-method τ grids → (fold, method) prune jobs → tables →
 //! selection, refit and one test evaluation per choice → models and manifest.
 
-use super::dense::{train_dense, Trained, Which};
+use super::cache::DenseCache;
+use super::dense::{dense_model, Trained, Which};
+use super::interrupt;
+use super::journal::{self, Journal};
+use super::lock::{self, RunLock};
 use super::prepare::{fold_rows, prepare, Prepared};
+use super::progress::Progress;
 use super::records::*;
 use super::schedule::{self, mask_ctx, model_ids, score, Outcome, Scored};
 use super::{aggregate, grid, select, RunOptions, RunOutcome};
@@ -71,15 +76,63 @@ fn outcome_record(
     )
 }
 
-/// Create the run directory, refusing to replace an existing one unless `force`.
-fn prepare_dir(dir: &Path, force: bool) -> Result<()> {
+/// Open the run directory: refuse to touch one another live process holds; on `--resume`,
+/// require the same resolved configuration; otherwise refuse an existing directory unless
+/// `--force`. Returns the lock, held until the run ends.
+fn open_run_dir(dir: &Path, exp: &Experiment, opts: &RunOptions) -> Result<RunLock> {
     if dir.exists() {
-        if !force {
+        if let Some(pid) = lock::holder(dir) {
+            return Err(Error::Locked {
+                dir: dir.to_path_buf(),
+                pid,
+            });
+        }
+        if opts.resume {
+            let resolved = dir.join("resolved.yaml");
+            let before = std::fs::read_to_string(&resolved).unwrap_or_default();
+            if before != exp.to_yaml() {
+                return Err(Error::Invalid(format!(
+                    "cannot resume {}: its resolved.yaml differs from this experiment (the \
+                     configuration changed); use --force to start over or --out for a new directory",
+                    dir.display()
+                )));
+            }
+        } else if opts.force {
+            std::fs::remove_dir_all(dir).map_err(|e| Error::io("remove", dir, e))?;
+        } else {
             return Err(Error::RunExists(dir.to_path_buf()));
         }
-        std::fs::remove_dir_all(dir).map_err(|e| Error::io("remove", dir, e))?;
     }
-    crate::fsio::create_dir_all(&dir.join("models"))
+    crate::fsio::create_dir_all(&dir.join("models"))?;
+    let lock = RunLock::acquire(dir)?;
+    crate::fsio::write_atomic(&dir.join("resolved.yaml"), exp.to_yaml().as_bytes())?;
+    Ok(lock)
+}
+
+/// The command that resumes this run.
+fn resume_command(opts: &RunOptions) -> String {
+    let mut args: Vec<String> = opts
+        .command
+        .iter()
+        .filter(|a| *a != "--force" && *a != "--resume")
+        .cloned()
+        .collect();
+    if args.is_empty() {
+        args = vec!["prunecv".into(), "run".into(), opts.experiment_file.clone()];
+    }
+    args.push("--resume".into());
+    args.iter()
+        .map(|a| {
+            if a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./=:,".contains(c))
+            {
+                a.clone()
+            } else {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn log(opts: &RunOptions, msg: impl AsRef<str>) {
@@ -104,8 +157,9 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
         .clone()
         .unwrap_or_else(|| PathBuf::from(&exp.output.dir));
     let dir = root.join(&exp.name);
-    prepare_dir(&dir, opts.force)?;
-    crate::fsio::write_atomic(&dir.join("resolved.yaml"), exp.to_yaml().as_bytes())?;
+    let _lock = open_run_dir(&dir, exp, opts)?;
+    let (journal, journalled) = Journal::open(&dir)?;
+    let cache = opts.cache.then(|| DenseCache::new(&root));
 
     let prep = prepare(exp)?;
     crate::fsio::write_atomic(&dir.join("folds.csv"), &csv_bytes(&fold_rows(&prep))?)?;
@@ -132,33 +186,39 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
         .flat_map(|r| (0..exp.cv.folds).map(move |f| Which::Fold { repeat: r, fold: f }))
         .collect();
     which.push(Which::Refit);
-    let mut trained: Vec<Trained> = pool.install(|| {
+    let n_models = which.len();
+    let total = n_models + (n_models - 1) * exp.prune.methods.len();
+    let progress = Progress::new(total, opts.quiet);
+    let interrupted = |done: usize| Error::Interrupted {
+        done,
+        total,
+        resume: resume_command(opts),
+    };
+    let maybe_trained: Vec<Option<Trained>> = pool.install(|| {
         which
             .par_iter()
             .map(|w| {
-                let t = train_dense(exp, &prep, *w)?;
-                if let Which::Fold { repeat, fold } = w {
-                    log(
-                        opts,
-                        format!(
-                            "  dense model repeat {repeat} fold {fold}: {:.1} s",
-                            t.seconds
-                        ),
-                    );
+                if interrupt::requested() {
+                    return Ok(None);
                 }
-                Ok(t)
+                let t = dense_model(exp, &prep, *w, cache.as_ref())?;
+                progress.inc(1, "dense model");
+                Ok(Some(t))
             })
             .collect::<Result<Vec<_>>>()
     })?;
+    if maybe_trained.iter().any(Option::is_none) {
+        progress.finish();
+        return Err(interrupted(maybe_trained.iter().flatten().count()));
+    }
+    let mut trained: Vec<Trained> = maybe_trained.into_iter().flatten().collect();
+    let from_cache = trained.iter().filter(|t| t.cached).count();
     let refit = trained.pop().expect("refit model");
     for t in trained.iter().filter(|t| t.diverged) {
-        log(
-            opts,
-            format!(
-                "  warning: dense model {:?} diverged (non-finite loss)",
-                t.which
-            ),
-        );
+        progress.println(&format!(
+            "  warning: dense model {:?} diverged (non-finite loss)",
+            t.which
+        ));
     }
 
     // The τ grid of every method (auto grids come from the refit model).
@@ -184,17 +244,39 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
         refit_scores.push(sc);
     }
 
-    // Stage 2: every (fold, method) prunes its fold's dense model at every τ.
+    // Stage 2: every (fold, method) prunes its fold's dense model at every τ. Finished jobs
+    // are journalled; on --resume the journalled ones are not run again.
     let unit = exp.prune.tau.unit.as_str();
+    let job_name = |i: usize, m: usize| {
+        let (r, f) = match trained[i].which {
+            Which::Fold { repeat, fold } => (repeat, fold),
+            Which::Refit => (usize::MAX, usize::MAX),
+        };
+        format!("repeat {r} fold {f} {}", grids[m].0.as_str())
+    };
     let jobs: Vec<(usize, usize)> = (0..trained.len())
         .flat_map(|i| (0..grids.len()).map(move |m| (i, m)))
         .collect();
+    let resumed: Vec<&journal::Entry> = jobs
+        .iter()
+        .filter_map(|&(i, m)| journalled.get(&job_name(i, m)))
+        .collect();
+    let n_resumed = resumed.len();
+    progress.inc(n_resumed, "journalled");
+    let todo: Vec<(usize, usize)> = jobs
+        .iter()
+        .copied()
+        .filter(|&(i, m)| !journalled.contains_key(&job_name(i, m)))
+        .collect();
     let t_prune = Instant::now();
-    let per_job: Vec<Vec<(RunRecord, Vec<TrajectoryRow>)>> = pool.install(|| {
-        jobs.par_iter()
-            .map(|(i, m)| {
-                let t = &trained[*i];
-                let (kind, taus) = &grids[*m];
+    let new_entries: Vec<Option<journal::Entry>> = pool.install(|| {
+        todo.par_iter()
+            .map(|&(i, m)| {
+                if interrupt::requested() {
+                    return Ok(None);
+                }
+                let t = &trained[i];
+                let (kind, taus) = &grids[m];
                 let sc = score(
                     exp,
                     &prep,
@@ -203,29 +285,38 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
                     *kind,
                     &model_ids(t.which),
                 )?;
-                taus.iter()
-                    .map(|&tau| {
-                        let o = schedule::run(exp, &prep, t, *kind, &sc, tau)?;
-                        let rec = outcome_record(&prep, t, kind.as_str(), tau, unit, &o);
-                        let traj = o
-                            .rounds
-                            .iter()
-                            .map(|r| TrajectoryRow {
-                                repeat: rec.repeat,
-                                fold: rec.fold,
-                                method: rec.method.clone(),
-                                tau,
-                                round: r.round,
-                                sparsity: r.sparsity,
-                                val_acc: r.val_acc,
-                            })
-                            .collect();
-                        Ok((rec, traj))
-                    })
-                    .collect::<Result<Vec<_>>>()
+                let mut entry = journal::Entry {
+                    job: job_name(i, m),
+                    records: Vec::new(),
+                    trajectory: Vec::new(),
+                };
+                for &tau in taus {
+                    let o = schedule::run(exp, &prep, t, *kind, &sc, tau)?;
+                    let rec = outcome_record(&prep, t, kind.as_str(), tau, unit, &o);
+                    entry
+                        .trajectory
+                        .extend(o.rounds.iter().map(|r| TrajectoryRow {
+                            repeat: rec.repeat,
+                            fold: rec.fold,
+                            method: rec.method.clone(),
+                            tau,
+                            round: r.round,
+                            sparsity: r.sparsity,
+                            val_acc: r.val_acc,
+                        }));
+                    entry.records.push(rec);
+                }
+                journal.append(&entry)?;
+                progress.inc(1, &entry.job);
+                Ok(Some(entry))
             })
             .collect::<Result<Vec<_>>>()
     })?;
+    progress.finish();
+    if new_entries.iter().any(Option::is_none) {
+        let done = n_models + n_resumed + new_entries.iter().flatten().count();
+        return Err(interrupted(done));
+    }
     let prune_seconds = t_prune.elapsed().as_secs_f64();
     let mut records: Vec<RunRecord> = Vec::new();
     for t in &trained {
@@ -236,12 +327,9 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
         ));
     }
     let mut trajectory: Vec<TrajectoryRow> = Vec::new();
-    for (rec, traj) in per_job.into_iter().flatten() {
-        records.push(rec);
-        trajectory.extend(traj);
-    }
-    if !trajectory.is_empty() {
-        crate::fsio::write_atomic(&dir.join("trajectory.csv"), &csv_bytes(&trajectory)?)?;
+    for e in resumed.into_iter().chain(new_entries.iter().flatten()) {
+        records.extend(e.records.iter().cloned());
+        trajectory.extend(e.trajectory.iter().cloned());
     }
     let order = |m: &str| {
         exp.prune
@@ -255,6 +343,15 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
             .cmp(&(b.repeat, b.fold, order(&b.method)))
             .then(a.tau.unwrap_or(-1.0).total_cmp(&b.tau.unwrap_or(-1.0)))
     });
+    trajectory.sort_by(|a, b| {
+        (a.repeat, a.fold, order(&a.method))
+            .cmp(&(b.repeat, b.fold, order(&b.method)))
+            .then(a.tau.total_cmp(&b.tau))
+            .then(a.round.cmp(&b.round))
+    });
+    if !trajectory.is_empty() {
+        crate::fsio::write_atomic(&dir.join("trajectory.csv"), &csv_bytes(&trajectory)?)?;
+    }
     crate::fsio::write_atomic(&dir.join("runs.csv"), &csv_bytes(&records)?)?;
     let summary = aggregate::summarize(&records);
     crate::fsio::write_atomic(&dir.join("summary.csv"), &csv_bytes(&summary)?)?;
@@ -386,7 +483,9 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
         started_unix: started,
         finished_unix: finished,
         wall_seconds: clock.elapsed().as_secs_f64(),
-        dense_models_trained: trained.len() + 1,
+        dense_models_trained: trained.len() + 1 - from_cache,
+        dense_models_from_cache: from_cache,
+        jobs_resumed: n_resumed,
         validation_evaluations: records.len(),
         test_evaluations: test_evals,
         os: std::env::consts::OS.into(),

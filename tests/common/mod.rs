@@ -78,3 +78,15 @@ prune:
   tau: {unit: std, scope: layer, linspace: [0.0, 2.0, 5]}
 cv: {folds: 3, select: [best, one_se]}
 ";
+
+/// Assert two texts are equal, reporting the first differing line instead of both texts.
+pub fn assert_same(a: &str, b: &str, what: &str) {
+    if a == b {
+        return;
+    }
+    let (la, lb): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
+    for (i, (x, y)) in la.iter().zip(&lb).enumerate() {
+        assert_eq!(x, y, "{what}: first difference at line {}", i + 1);
+    }
+    panic!("{what}: {} lines vs {} lines", la.len(), lb.len());
+}

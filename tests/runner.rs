@@ -1,0 +1,243 @@
+//! The runner's guarantees through the real binary: resume after SIGKILL and after Ctrl-C gives
+//! the same tables as an uninterrupted run; a lock stops a second writer; the dense-model cache
+//! is reused.
+
+mod common;
+
+use common::{assert_same, Sandbox};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Slow enough (fine-tuning at every τ, one job at a time) to be interrupted mid-sweep.
+const SLOW: &str = "name: slow
+seed: 5
+data: {source: builtin, name: digits, holdout: 0.2}
+model: {kind: mlp, hidden: [32]}
+train: {optimizer: sgd, lr: 0.05, epochs: 4, batch_size: 32}
+prune:
+  methods: [magnitude, random, taylor]
+  schedule: {kind: finetune, epochs: 3}
+  tau: {unit: quantile, linspace: [0.0, 0.9, 10]}
+cv: {folds: 4}
+";
+
+const TABLES: [&str; 5] = [
+    "runs.csv",
+    "summary.csv",
+    "selection.csv",
+    "folds.csv",
+    "layers.csv",
+];
+
+fn spawn(sb: &Sandbox, args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_prunecv"))
+        .args(args)
+        .current_dir(sb.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn prunecv")
+}
+
+fn journal_lines(sb: &Sandbox, dir: &str) -> usize {
+    std::fs::read_to_string(sb.path().join(dir).join("slow/journal.jsonl"))
+        .map(|t| t.lines().count())
+        .unwrap_or(0)
+}
+
+/// Wait until the child has journalled at least one job, then return (it is still running).
+fn wait_for_first_job(sb: &Sandbox, dir: &str, child: &mut Child) {
+    let t0 = Instant::now();
+    while journal_lines(sb, dir) == 0 {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("run ended ({status}) before it could be interrupted");
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "no job finished in 2 minutes"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "run finished before the interrupt"
+    );
+}
+
+#[test]
+fn sigkill_then_resume_matches_an_uninterrupted_run() {
+    let sb = Sandbox::new();
+    sb.write("slow.yaml", SLOW);
+    sb.ok(&[
+        "run",
+        "slow.yaml",
+        "-q",
+        "--jobs",
+        "1",
+        "--out",
+        "full",
+        "--no-cache",
+    ]);
+
+    let mut child = spawn(
+        &sb,
+        &["run", "slow.yaml", "-q", "--jobs", "1", "--out", "cut"],
+    );
+    wait_for_first_job(&sb, "cut", &mut child);
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let journalled = journal_lines(&sb, "cut");
+    assert!(
+        journalled >= 1 && journalled < 12,
+        "{journalled} of 12 jobs journalled"
+    );
+    assert!(!sb.path().join("cut/slow/summary.csv").exists());
+
+    // Without --resume the directory is protected.
+    let out = sb.run(&["run", "slow.yaml", "-q", "--out", "cut"]);
+    assert_eq!(out.status.code(), Some(2));
+    sb.ok(&[
+        "run",
+        "slow.yaml",
+        "-q",
+        "--jobs",
+        "2",
+        "--out",
+        "cut",
+        "--resume",
+    ]);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&sb.read("cut/slow/manifest.json")).unwrap();
+    assert_eq!(manifest["jobs_resumed"], journalled as u64);
+    for t in TABLES {
+        assert_same(
+            &sb.read(&format!("full/slow/{t}")),
+            &sb.read(&format!("cut/slow/{t}")),
+            t,
+        );
+    }
+}
+
+#[test]
+fn ctrl_c_stops_cleanly_and_prints_the_resume_command() {
+    let sb = Sandbox::new();
+    sb.write("slow.yaml", SLOW);
+    let mut child = spawn(
+        &sb,
+        &["run", "slow.yaml", "-q", "--jobs", "1", "--out", "r"],
+    );
+    wait_for_first_job(&sb, "r", &mut child);
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("--resume") && err.contains("slow.yaml"),
+        "{err}"
+    );
+    assert!(!sb.path().join("r/slow/.lock").exists(), "lock released");
+    let before = journal_lines(&sb, "r");
+    assert!(before >= 1);
+    // The printed command resumes the run.
+    sb.ok(&[
+        "run",
+        "slow.yaml",
+        "-q",
+        "--jobs",
+        "1",
+        "--out",
+        "r",
+        "--resume",
+    ]);
+    sb.ok(&["run", "slow.yaml", "-q", "--out", "full"]);
+    for t in TABLES {
+        assert_same(
+            &sb.read(&format!("full/slow/{t}")),
+            &sb.read(&format!("r/slow/{t}")),
+            t,
+        );
+    }
+}
+
+#[test]
+fn a_second_process_cannot_write_a_locked_run_directory() {
+    let sb = Sandbox::new();
+    sb.write("slow.yaml", SLOW);
+    let mut first = spawn(
+        &sb,
+        &["run", "slow.yaml", "-q", "--jobs", "1", "--out", "r"],
+    );
+    wait_for_first_job(&sb, "r", &mut first);
+    let out = sb.run(&["run", "slow.yaml", "-q", "--out", "r", "--resume"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(&format!("process {}", first.id())), "{err}");
+    let out = sb.run(&["run", "slow.yaml", "-q", "--out", "r", "--force"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "--force must not remove a directory in use"
+    );
+    first.kill().unwrap();
+    first.wait().unwrap();
+    // The dead process left a stale lock: it is taken over.
+    assert!(sb.path().join("r/slow/.lock").exists());
+    sb.ok(&["run", "slow.yaml", "-q", "--out", "r", "--resume"]);
+}
+
+#[test]
+fn dense_models_come_from_the_cache_when_only_pruning_changes() {
+    let sb = Sandbox::new();
+    sb.write("tiny.yaml", common::TINY);
+    sb.ok(&["run", "tiny.yaml", "-q"]);
+    let m: serde_json::Value =
+        serde_json::from_str(&sb.read("results/tiny/manifest.json")).unwrap();
+    assert_eq!(
+        (
+            m["dense_models_trained"].as_u64(),
+            m["dense_models_from_cache"].as_u64()
+        ),
+        (Some(4), Some(0))
+    );
+    let first = sb.read("results/tiny/runs.csv");
+    // A different τ grid and method list: no dense model is retrained.
+    sb.ok(&[
+        "run",
+        "tiny.yaml",
+        "-q",
+        "--force",
+        "--set",
+        "prune.tau.linspace=[0, 1, 3]",
+        "--set",
+        "prune.methods=[random]",
+    ]);
+    let m: serde_json::Value =
+        serde_json::from_str(&sb.read("results/tiny/manifest.json")).unwrap();
+    assert_eq!(
+        (
+            m["dense_models_trained"].as_u64(),
+            m["dense_models_from_cache"].as_u64()
+        ),
+        (Some(0), Some(4))
+    );
+    // Back to the original grid: byte-identical to the trained run.
+    sb.ok(&["run", "tiny.yaml", "-q", "--force"]);
+    assert_same(&sb.read("results/tiny/runs.csv"), &first, "runs.csv");
+    // A training change misses the cache.
+    sb.ok(&[
+        "run",
+        "tiny.yaml",
+        "-q",
+        "--force",
+        "--set",
+        "train.epochs=21",
+    ]);
+    let m: serde_json::Value =
+        serde_json::from_str(&sb.read("results/tiny/manifest.json")).unwrap();
+    assert_eq!(m["dense_models_from_cache"].as_u64(), Some(0));
+}
