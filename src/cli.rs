@@ -60,6 +60,12 @@ pub enum Command {
         #[command(flatten)]
         exp: ExpArgs,
     },
+    /// Measure training throughput and sweep speed (build with --release); prints JSON.
+    Bench {
+        /// Small, fast measurements (a smoke test, not for reporting).
+        #[arg(long)]
+        quick: bool,
+    },
     /// Re-evaluate an exported model on its experiment's test split.
     Eval {
         /// A model written by `run` (models/<method>_<rule>.safetensors).
@@ -118,6 +124,16 @@ pub fn run(cli: Cli) -> Result<()> {
                 println!("{}", sweep::text_summary(&outcome));
                 println!("results in {}", outcome.dir.display());
             }
+            Ok(())
+        }
+        Command::Bench { quick } => {
+            if cfg!(debug_assertions) {
+                eprintln!(
+                    "warning: this is a debug build; timings are meaningless (use --release)"
+                );
+            }
+            let ms = prunecv::bench::run_all(quick)?;
+            println!("{}", serde_json::to_string_pretty(&ms)?);
             Ok(())
         }
         Command::Check { exp } => {

@@ -4,6 +4,7 @@
 //! settings ([`train`]), pruning methods and a τ grid ([`prune`]) and a cross-validation plan.
 //! [`sweep`] runs it and [`report`] turns its records into CSV tables and a manifest.
 
+pub mod bench;
 pub mod config;
 pub mod data;
 pub mod error;

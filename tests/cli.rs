@@ -549,3 +549,43 @@ fn finetune_and_rewind_schedules_run_and_keep_masks() {
         "{err}"
     );
 }
+
+#[test]
+fn diverging_runs_are_recorded_and_excluded_while_the_sweep_continues() {
+    let sb = Sandbox::new();
+    sb.write("tiny.yaml", TINY);
+    // Fine-tuning at 1e6 × lr blows up; the dense models (normal lr) are fine.
+    let out = sb.run(&[
+        "run",
+        "tiny.yaml",
+        "--set",
+        "prune.schedule={kind: finetune, epochs: 2, lr_scale: 1000000}",
+        "--set",
+        "prune.methods=[magnitude]",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("diverged"), "{err}");
+    let (h, runs) = table(&sb.read("results/tiny/runs.csv"));
+    let div = runs
+        .iter()
+        .filter(|r| r[col(&h, "diverged")] == "true")
+        .count();
+    assert!(div > 0, "expected diverged rows");
+    assert!(runs
+        .iter()
+        .filter(|r| r[2] == "dense")
+        .all(|r| r[col(&h, "diverged")] == "false"));
+    let (h, summary) = table(&sb.read("results/tiny/summary.csv"));
+    let total: usize = summary
+        .iter()
+        .filter(|r| r[0] == "magnitude")
+        .map(|r| r[col(&h, "n_diverged")].parse::<usize>().unwrap())
+        .sum();
+    assert_eq!(total, div);
+    for r in summary.iter().filter(|r| r[0] == "magnitude") {
+        let n: usize = r[col(&h, "n")].parse().unwrap();
+        let nd: usize = r[col(&h, "n_diverged")].parse().unwrap();
+        assert_eq!(n + nd, 3);
+    }
+}

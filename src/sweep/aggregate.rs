@@ -1,4 +1,6 @@
 //! From per-fold records to the per method × τ summary (sklearn `cv_results_` style).
+//! Diverged runs (non-finite loss) are left out of every statistic and counted in
+//! `n_diverged`; a τ whose runs all diverged has no mean and cannot be selected.
 
 use super::records::{RunRecord, SummaryRow};
 
@@ -14,10 +16,11 @@ pub fn summarize(records: &[RunRecord]) -> Vec<SummaryRow> {
     let mut rows: Vec<SummaryRow> = keys
         .into_iter()
         .map(|(method, tau, tau_unit)| {
-            let g: Vec<&RunRecord> = records
+            let all: Vec<&RunRecord> = records
                 .iter()
                 .filter(|r| r.method == method && r.tau == tau)
                 .collect();
+            let g: Vec<&RunRecord> = all.iter().copied().filter(|r| !r.diverged).collect();
             let n = g.len();
             let mean =
                 |f: &dyn Fn(&RunRecord) -> f64| g.iter().map(|r| f(r)).sum::<f64>() / n as f64;
@@ -32,6 +35,7 @@ pub fn summarize(records: &[RunRecord]) -> Vec<SummaryRow> {
                 tau,
                 tau_unit,
                 n,
+                n_diverged: all.len() - n,
                 mean_val_acc: m,
                 std_val_acc: std,
                 se_val_acc: std / (n as f64).sqrt(),
@@ -49,6 +53,7 @@ pub fn summarize(records: &[RunRecord]) -> Vec<SummaryRow> {
         r.rank_val_acc = 1 + snapshot
             .iter()
             .filter(|o| o.method == r.method && o.mean_val_acc > r.mean_val_acc)
+            .filter(|_| r.n > 0)
             .count();
     }
     rows
@@ -95,5 +100,19 @@ mod tests {
         assert!((s[1].mean_sparsity - 0.6).abs() < 1e-12);
         assert_eq!((s[0].rank_val_acc, s[1].rank_val_acc), (2, 1));
         assert_eq!(s[0].n, 3);
+    }
+
+    #[test]
+    fn diverged_runs_are_left_out() {
+        let mut bad = rec(2, "m", Some(0.0), 0.1, 0.0);
+        bad.diverged = true;
+        let rs = vec![
+            rec(0, "m", Some(0.0), 0.9, 0.0),
+            rec(1, "m", Some(0.0), 0.8, 0.0),
+            bad,
+        ];
+        let s = summarize(&rs);
+        assert_eq!((s[0].n, s[0].n_diverged), (2, 1));
+        assert!((s[0].mean_val_acc - 0.85).abs() < 1e-12);
     }
 }

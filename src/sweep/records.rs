@@ -44,7 +44,9 @@ pub struct SummaryRow {
     pub method: String,
     pub tau: Option<f64>,
     pub tau_unit: String,
+    /// Runs that entered the statistics (diverged ones excluded).
     pub n: usize,
+    pub n_diverged: usize,
     pub mean_val_acc: f64,
     /// Sample standard deviation (ddof = 1) across folds.
     pub std_val_acc: f64,

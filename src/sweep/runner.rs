@@ -353,6 +353,24 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
         crate::fsio::write_atomic(&dir.join("trajectory.csv"), &csv_bytes(&trajectory)?)?;
     }
     crate::fsio::write_atomic(&dir.join("runs.csv"), &csv_bytes(&records)?)?;
+    let diverged: Vec<String> = records
+        .iter()
+        .filter(|r| r.diverged)
+        .map(|r| {
+            let tau = r.tau.map_or(String::new(), |t| format!(" τ={t}"));
+            format!("repeat {} fold {} {}{tau}", r.repeat, r.fold, r.method)
+        })
+        .collect();
+    if !diverged.is_empty() {
+        log(
+            opts,
+            format!(
+                "warning: {} run(s) diverged (non-finite loss) and are excluded from the summary and selection: {}",
+                diverged.len(),
+                diverged.join("; ")
+            ),
+        );
+    }
     let summary = aggregate::summarize(&records);
     crate::fsio::write_atomic(&dir.join("summary.csv"), &csv_bytes(&summary)?)?;
 

@@ -21,6 +21,12 @@ pub fn choose<'a>(
     rows: &[&'a SummaryRow],
     dense_mean: f64,
 ) -> Option<&'a SummaryRow> {
+    // A τ with no finished (non-diverged) run has no estimate and is never chosen.
+    let rows: Vec<&SummaryRow> = rows
+        .iter()
+        .copied()
+        .filter(|r| r.n > 0 && r.mean_val_acc.is_finite())
+        .collect();
     let best = rows.iter().copied().max_by(|a, b| {
         a.mean_val_acc
             .total_cmp(&b.mean_val_acc)
@@ -54,6 +60,7 @@ mod tests {
             tau: Some(tau),
             tau_unit: "std".into(),
             n: 5,
+            n_diverged: 0,
             mean_val_acc: acc,
             std_val_acc: se * 5f64.sqrt(),
             se_val_acc: se,

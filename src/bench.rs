@@ -1,0 +1,146 @@
+//! `prunecv bench`: speed measured in one process, reported as numbers and ratios (never asserted
+//! in tests). Build with `--release`.
+//!
+//! (a) training throughput of LeNet-300-100 (784-300-100-10), batch 128, on MNIST-shaped
+//!     synthetic data, SGD-momentum and AdamW, with candle kernels on 1 and 2 threads;
+//! (b) a whole one-shot sweep (built-in digits, 5 folds, 5 methods, 26 τ) end to end;
+//! (c) the same sweep with `--jobs 1` and `--jobs 2`.
+
+use crate::config::{Activation, OptimizerKind, TrainSpec};
+use crate::data::Table;
+use crate::error::Result;
+use crate::model::mlp::Mlp;
+use crate::model::Architecture;
+use crate::rng::Rng;
+use crate::sweep::{self, RunOptions};
+use crate::train::{self, Budget, TensorData};
+use serde::Serialize;
+use std::time::Instant;
+
+/// One measured number.
+#[derive(Debug, Clone, Serialize)]
+pub struct Measurement {
+    pub name: String,
+    pub value: f64,
+    pub unit: String,
+}
+
+/// Synthetic MNIST-shaped data: `n` rows of 784 features in [0, 1), 10 classes.
+fn synthetic(n: usize, seed: u64) -> Table {
+    let mut rng = Rng::new(seed);
+    Table {
+        x: (0..n * 784).map(|_| rng.next_f32()).collect(),
+        y: (0..n).map(|_| rng.below(10) as u32).collect(),
+        n,
+        d: 784,
+        classes: 10,
+    }
+}
+
+/// Samples per second of LeNet-300-100 training (best of `reps` runs of `epochs` epochs).
+pub fn training_throughput(
+    opt: OptimizerKind,
+    threads: usize,
+    n: usize,
+    epochs: usize,
+    reps: usize,
+) -> Result<f64> {
+    std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
+    std::env::set_var("CANDLE_NUM_THREADS", threads.to_string());
+    let data = TensorData::new(&synthetic(n, 1))?;
+    let arch = Mlp::new(784, &[300, 100], 10, Activation::Relu);
+    let spec = TrainSpec {
+        optimizer: opt,
+        lr: if opt == OptimizerKind::Sgd {
+            0.05
+        } else {
+            0.001
+        },
+        momentum: 0.9,
+        weight_decay: 1e-4,
+        betas: [0.9, 0.999],
+        epochs,
+        batch_size: 128,
+    };
+    let mut best = 0f64;
+    for r in 0..reps {
+        let mut rng = Rng::new(r as u64);
+        let mut p = arch.init(&mut rng);
+        let t0 = Instant::now();
+        train::fit(
+            &arch,
+            &mut p,
+            None,
+            &data,
+            &spec,
+            Budget::new(epochs, spec.lr),
+            &mut rng,
+        )?;
+        best = best.max((n * epochs) as f64 / t0.elapsed().as_secs_f64());
+    }
+    crate::sweep::init_threads();
+    Ok(best)
+}
+
+/// The benchmark sweep: digits, 5 folds, all five methods, 26 τ, one-shot.
+pub const SWEEP: &str = "name: bench-sweep
+seed: 1
+data: {source: builtin, name: digits, holdout: 0.2}
+model: {kind: mlp, hidden: [128, 64]}
+train: {optimizer: sgd, lr: 0.05, momentum: 0.9, weight_decay: 0.0001, epochs: 30, batch_size: 64}
+prune:
+  methods: [magnitude, taylor, importance, combined, random]
+  tau: {unit: quantile, scope: layer, linspace: [0.0, 0.96, 26]}
+cv: {folds: 5, select: [best, one_se]}
+";
+
+/// Wall seconds of the benchmark sweep with `jobs` workers (no cache, fresh directory).
+pub fn sweep_seconds(jobs: usize) -> Result<f64> {
+    let exp = crate::config::parse(SWEEP, "bench-sweep", &[])?;
+    let dir = std::env::temp_dir().join(format!("prunecv-bench-{}-{jobs}", std::process::id()));
+    let opts = RunOptions {
+        out_root: Some(dir.clone()),
+        jobs,
+        force: true,
+        resume: false,
+        cache: false,
+        quiet: true,
+        experiment_file: "bench-sweep".into(),
+        command: vec![],
+    };
+    let t0 = Instant::now();
+    sweep::run(&exp, &opts)?;
+    let s = t0.elapsed().as_secs_f64();
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(s)
+}
+
+/// Run every measurement; `quick` shrinks the training runs.
+pub fn run_all(quick: bool) -> Result<Vec<Measurement>> {
+    let (n, epochs, reps) = if quick { (2048, 1, 1) } else { (16384, 2, 3) };
+    let mut out = Vec::new();
+    let mut m = |name: String, value: f64, unit: &str| {
+        eprintln!("  {name}: {value:.3} {unit}");
+        out.push(Measurement {
+            name,
+            value,
+            unit: unit.into(),
+        });
+    };
+    for opt in [OptimizerKind::Sgd, OptimizerKind::Adamw] {
+        for threads in [1, 2] {
+            let v = training_throughput(opt, threads, n, epochs, reps)?;
+            m(
+                format!("train_lenet300_{opt:?}_threads{threads}").to_lowercase(),
+                v,
+                "samples/s",
+            );
+        }
+    }
+    let s1 = sweep_seconds(1)?;
+    m("sweep_digits_jobs1".into(), s1, "s");
+    let s2 = sweep_seconds(2)?;
+    m("sweep_digits_jobs2".into(), s2, "s");
+    m("sweep_scaling_jobs1_over_jobs2".into(), s1 / s2, "x");
+    Ok(out)
+}
