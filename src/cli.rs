@@ -55,6 +55,12 @@ pub enum Command {
         #[arg(long, short = 'q')]
         quiet: bool,
     },
+    /// Write a commented starter experiment (NAME.yaml) that runs as is.
+    Init {
+        /// Experiment name (also the file name).
+        #[arg(default_value = "experiment")]
+        name: String,
+    },
     /// Validate an experiment and print the resolved plan.
     Check {
         #[command(flatten)]
@@ -134,6 +140,21 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             let ms = prunecv::bench::run_all(quick)?;
             println!("{}", serde_json::to_string_pretty(&ms)?);
+            Ok(())
+        }
+        Command::Init { name } => {
+            let file = format!("{name}.yaml");
+            let text = prunecv::starter::starter(&name, &file);
+            // Validate before writing: the name must be a valid experiment name.
+            config::parse(&text, &file, &[]).map_err(|e| InputError(e.to_string()))?;
+            let path = std::path::Path::new(&file);
+            if path.exists() {
+                return Err(
+                    InputError(format!("{file} already exists; not overwriting it")).into(),
+                );
+            }
+            prunecv::fsio::write_atomic(path, text.as_bytes())?;
+            println!("wrote {file}; run it with: prunecv run {file}");
             Ok(())
         }
         Command::Check { exp } => {

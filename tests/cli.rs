@@ -589,3 +589,30 @@ fn diverging_runs_are_recorded_and_excluded_while_the_sweep_continues() {
         assert_eq!(n + nd, 3);
     }
 }
+
+#[test]
+fn init_writes_a_starter_that_runs_as_is_and_never_overwrites() {
+    let sb = Sandbox::new();
+    let out = sb.ok(&["init", "mine"]);
+    assert!(out.contains("mine.yaml"));
+    let text = sb.read("mine.yaml");
+    assert!(
+        text.contains("name: mine") && text.contains("# "),
+        "commented starter"
+    );
+    sb.ok(&["check", "mine.yaml"]);
+    sb.ok(&[
+        "run",
+        "mine.yaml",
+        "-q",
+        "--set",
+        "train.epochs=3",
+        "--set",
+        "cv.folds=2",
+    ]);
+    assert!(sb.path().join("results/mine/summary.csv").exists());
+    let again = sb.run(&["init", "mine"]);
+    assert_eq!(again.status.code(), Some(2));
+    assert_eq!(sb.read("mine.yaml"), text);
+    assert_eq!(sb.run(&["init", "bad name"]).status.code(), Some(2));
+}
