@@ -25,9 +25,13 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<Experiment> {
     let mut exp = parse(&text, &path.display().to_string(), overrides)?;
     // Data paths are relative to the experiment file.
     let base = path.parent().unwrap_or(Path::new(""));
-    for p in [&mut exp.data.path, &mut exp.data.test_path]
-        .into_iter()
-        .flatten()
+    for p in [
+        &mut exp.data.path,
+        &mut exp.data.test_path,
+        &mut exp.data.dir,
+    ]
+    .into_iter()
+    .flatten()
     {
         if Path::new(p.as_str()).is_relative() {
             *p = base.join(&*p).display().to_string();
@@ -255,5 +259,116 @@ mod tests {
         assert_eq!(resolve::linear(0.0, 1.0, 3), vec![0.0, 0.5, 1.0]);
         let g = resolve::geometric(0.01, 1.0, 3);
         assert!((g[1] - 0.1).abs() < 1e-12);
+    }
+
+    #[test]
+    fn lenet_kinds_forbid_hidden_and_round_trip() {
+        let e = parse(
+            "name: t\nmodel: {kind: lenet5}\nprune: {ignore: [conv1, fc1]}\n",
+            "t.yaml",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(e.model.kind, ModelKind::Lenet5);
+        assert!(e.model.hidden.is_empty());
+        let yaml = e.to_yaml();
+        assert!(!yaml.contains("hidden"), "{yaml}");
+        assert_eq!(parse(&yaml, "resolved.yaml", &[]).unwrap(), e);
+        for kind in ["lenet5", "lenet300"] {
+            let err = parse(
+                &format!("name: t\nmodel: {{kind: {kind}, hidden: [10]}}\n"),
+                "exp.yaml",
+                &[],
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(err.starts_with("exp.yaml: field `model.hidden`"), "{err}");
+            assert!(err.contains(kind), "{err}");
+        }
+        let err = parse(
+            "name: t\nmodel: {kind: lenet5, activation: tanh}\n",
+            "exp.yaml",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("model.activation"), "{err}");
+        // lenet300 keeps its activation choice; layer names drive prune.ignore.
+        let e = parse(
+            "name: t\nmodel: {kind: lenet300, activation: tanh}\nprune: {ignore: [fc3]}\n",
+            "t.yaml",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(e.model.activation, Activation::Tanh);
+        let err = parse(
+            "name: t\nmodel: {kind: lenet5}\nprune: {ignore: [fc3]}\n",
+            "exp.yaml",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("prune.ignore[0]"), "{err}");
+        assert!(err.contains("conv1, conv2, fc1, fc2"), "{err}");
+    }
+
+    #[test]
+    fn idx_fields_are_validated() {
+        let ok = "name: t\ndata:\n  source: idx\n  dir: mnist\n  limit: 500\n  sha256:\n    \
+                  t10k-labels-idx1-ubyte: FF7BCFD416DE33731A308C3F266CC351222C34898ECBEAF847F06E48F7EC33F2\n";
+        let e = parse(ok, "t.yaml", &[]).unwrap();
+        assert_eq!(e.data.source, DataSource::Idx);
+        assert_eq!(e.data.dir.as_deref(), Some("mnist"));
+        assert_eq!(e.data.limit, Some(500));
+        assert_eq!(
+            e.data.sha256["t10k-labels-idx1-ubyte"],
+            "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"
+        );
+        assert_eq!(parse(&e.to_yaml(), "resolved.yaml", &[]).unwrap(), e);
+        let bad = |text: &str, field: &str| {
+            let err = parse(text, "exp.yaml", &[]).unwrap_err().to_string();
+            assert!(err.contains(&format!("field `{field}`")), "{err}");
+        };
+        bad("name: t\ndata: {source: idx}\n", "data.dir");
+        bad(
+            "name: t\ndata: {source: idx, dir: d, limit: 0}\n",
+            "data.limit",
+        );
+        bad(
+            "name: t\ndata: {source: idx, dir: d, path: a.csv}\n",
+            "data.path",
+        );
+        bad("name: t\ndata: {source: builtin, dir: d}\n", "data.dir");
+        bad(
+            "name: t\ndata: {source: csv, path: a.csv, limit: 5}\n",
+            "data.limit",
+        );
+        bad(
+            "name: t\ndata: {source: idx, dir: d, sha256: {train-images-idx3-ubyte.gz: ab}}\n",
+            "data.sha256.train-images-idx3-ubyte.gz",
+        );
+        bad(
+            "name: t\ndata: {source: idx, dir: d, sha256: {train-images-idx3-ubyte: abc}}\n",
+            "data.sha256.train-images-idx3-ubyte",
+        );
+    }
+
+    #[test]
+    fn idx_dir_is_relative_to_the_experiment_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let sub = tmp.path().join("experiments");
+        std::fs::create_dir(&sub).unwrap();
+        let file = sub.join("e.yaml");
+        std::fs::write(&file, "name: t\ndata: {source: idx, dir: ../data/mnist}\n").unwrap();
+        let e = load(&file, &[]).unwrap();
+        assert_eq!(
+            Path::new(e.data.dir.as_deref().unwrap()),
+            sub.join("../data/mnist")
+        );
+        std::fs::write(&file, "name: t\ndata: {source: idx, dir: /abs/mnist}\n").unwrap();
+        assert_eq!(
+            load(&file, &[]).unwrap().data.dir.as_deref(),
+            Some("/abs/mnist")
+        );
     }
 }

@@ -4,6 +4,7 @@
 
 use super::types::*;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -45,6 +46,17 @@ pub struct RawData {
     /// CSV label column: `last` (default), a 0-based index, or a header name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// Directory of the IDX files (source `idx`), relative to the experiment file's directory
+    /// or absolute.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dir: Option<String>,
+    /// Expected SHA-256 (hex) of the uncompressed content of IDX files, keyed by file name
+    /// without `.gz` (source `idx`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<BTreeMap<String, String>>,
+    /// Use only the first N training images (source `idx`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]

@@ -5,6 +5,7 @@ use super::raw::*;
 use super::types::*;
 use crate::error::{Error, Result};
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Experiment {
@@ -29,6 +30,13 @@ pub struct DataSpec {
     pub test_path: Option<String>,
     /// CSV label column: `last`, an index or a header name.
     pub label: String,
+    /// Directory of the IDX files (source `idx`).
+    pub dir: Option<String>,
+    /// Expected SHA-256 (lower-case hex) of the uncompressed IDX files, by file name without
+    /// `.gz` (source `idx`); files not named are not checked.
+    pub sha256: BTreeMap<String, String>,
+    /// Use only the first N training images (source `idx`).
+    pub limit: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -164,18 +172,32 @@ pub fn resolve(raw: RawExperiment, file: &str) -> Result<Experiment> {
         path: d.path,
         test_path: d.test_path,
         label: d.label.unwrap_or_else(|| "last".into()),
+        dir: d.dir,
+        sha256: d.sha256.unwrap_or_default(),
+        limit: d.limit,
     };
     if data.source == DataSource::Csv && data.path.is_none() {
         return Err(c.bad("data.path", "the CSV file to read (source: csv)", "nothing"));
     }
+    check_idx_fields(&data, &c)?;
+    let data = DataSpec {
+        sha256: data
+            .sha256
+            .into_iter()
+            .map(|(k, v)| (k, v.to_ascii_lowercase()))
+            .collect(),
+        ..data
+    };
     if !(data.holdout > 0.0 && data.holdout < 1.0) {
         return Err(c.bad("data.holdout", "a fraction in (0, 1)", data.holdout));
     }
 
-    let model = model_from_raw(&raw.model.unwrap_or_default());
+    let raw_model = raw.model.unwrap_or_default();
+    let model = model_from_raw(&raw_model);
     if let Some(i) = model.hidden.iter().position(|&h| h == 0) {
         return Err(c.bad(&format!("model.hidden[{i}]"), "a positive layer width", 0));
     }
+    check_fixed_model(&raw_model, &c)?;
 
     let t = raw.train.unwrap_or_default();
     let optimizer = t.optimizer.unwrap_or(OptimizerKind::Sgd);
@@ -399,12 +421,111 @@ fn resolve_schedule(s: RawSchedule, dense_epochs: usize, c: &Ctx) -> Result<Sche
 }
 
 /// The model section with defaults filled in (also used to rebuild exported models).
+/// `hidden` is only meaningful for `mlp`; the fixed-width LeNets get an empty list.
 pub fn model_from_raw(m: &RawModel) -> ModelSpec {
+    let kind = m.kind.unwrap_or(ModelKind::Mlp);
     ModelSpec {
-        kind: m.kind.unwrap_or(ModelKind::Mlp),
-        hidden: m.hidden.clone().unwrap_or_else(|| vec![128, 64]),
+        kind,
+        hidden: match kind {
+            ModelKind::Mlp => m.hidden.clone().unwrap_or_else(|| vec![128, 64]),
+            ModelKind::Lenet300 | ModelKind::Lenet5 => Vec::new(),
+        },
         activation: m.activation.unwrap_or(Activation::Relu),
     }
+}
+
+/// The LeNets have fixed layer widths: `hidden` is an error for them, and LeNet-5's only
+/// activation is the ReLU after fc1.
+fn check_fixed_model(m: &RawModel, c: &Ctx) -> Result<()> {
+    let kind = m.kind.unwrap_or(ModelKind::Mlp);
+    let widths = match kind {
+        ModelKind::Mlp => return Ok(()),
+        ModelKind::Lenet300 => "784-300-100-10",
+        ModelKind::Lenet5 => "conv 20, conv 50, fc 500, fc 10",
+    };
+    if let Some(h) = &m.hidden {
+        return Err(c.bad(
+            "model.hidden",
+            &format!(
+                "no `hidden` for model kind `{}` (its layer widths are fixed: {widths}); \
+                 remove the field or use kind `mlp`",
+                kind.as_str()
+            ),
+            format!("{h:?}"),
+        ));
+    }
+    if kind == ModelKind::Lenet5 && m.activation.is_some_and(|a| a != Activation::Relu) {
+        return Err(c.bad(
+            "model.activation",
+            "`relu` for model kind `lenet5` (its only activation is the ReLU after fc1)",
+            serde_yaml_ng::to_string(&m.activation)
+                .unwrap_or_default()
+                .trim(),
+        ));
+    }
+    Ok(())
+}
+
+/// `dir`, `sha256` and `limit` belong to `source: idx`, which in turn needs `dir` and takes no
+/// CSV paths; hashes must name one of the four MNIST-format files and be 64 hex digits.
+fn check_idx_fields(d: &DataSpec, c: &Ctx) -> Result<()> {
+    if d.source != DataSource::Idx {
+        let given = [
+            ("dir", d.dir.is_some()),
+            ("sha256", !d.sha256.is_empty()),
+            ("limit", d.limit.is_some()),
+        ];
+        if let Some((name, _)) = given.iter().find(|(_, set)| *set) {
+            return Err(c.bad(
+                &format!("data.{name}"),
+                &format!("no `{name}` for this data source (it belongs to `source: idx`)"),
+                "it set",
+            ));
+        }
+        return Ok(());
+    }
+    if d.dir.is_none() {
+        return Err(c.bad(
+            "data.dir",
+            "the directory holding the IDX files (source: idx)",
+            "nothing",
+        ));
+    }
+    for (name, set) in [
+        ("path", d.path.is_some()),
+        ("test_path", d.test_path.is_some()),
+    ] {
+        if set {
+            return Err(c.bad(
+                &format!("data.{name}"),
+                &format!("no `{name}` for `source: idx` (it reads the four files in `data.dir`)"),
+                "it set",
+            ));
+        }
+    }
+    for (k, v) in &d.sha256 {
+        if !crate::data::idx::FILES.contains(&k.as_str()) {
+            return Err(c.bad(
+                &format!("data.sha256.{k}"),
+                &format!(
+                    "a file name, one of {} (hashes are of the uncompressed content, so no `.gz`)",
+                    crate::data::idx::FILES.join(", ")
+                ),
+                format!("{k:?}"),
+            ));
+        }
+        if v.len() != 64 || !v.chars().all(|ch| ch.is_ascii_hexdigit()) {
+            return Err(c.bad(
+                &format!("data.sha256.{k}"),
+                "a SHA-256 digest of 64 hex digits",
+                format!("{v:?}"),
+            ));
+        }
+    }
+    if d.limit == Some(0) {
+        return Err(c.bad("data.limit", "at least 1 training image", 0));
+    }
+    Ok(())
 }
 
 fn resolve_tau(t: RawTau, c: &Ctx) -> Result<TauSpec> {
@@ -502,20 +623,26 @@ pub fn geometric(a: f64, b: f64, n: usize) -> Vec<f64> {
 impl Experiment {
     /// The experiment as an experiment file with every default written out.
     pub fn to_raw(&self) -> RawExperiment {
+        let idx = self.data.source == DataSource::Idx;
         RawExperiment {
             name: Some(self.name.clone()),
             seed: Some(self.seed),
             data: Some(RawData {
                 source: Some(self.data.source),
-                name: Some(self.data.name),
-                holdout: Some(self.data.holdout),
+                // IDX data has its own test split and no CSV label column: leave out what it
+                // does not use (the defaults fill them in again).
+                name: (!idx).then_some(self.data.name),
+                holdout: (!idx).then_some(self.data.holdout),
                 path: self.data.path.clone(),
                 test_path: self.data.test_path.clone(),
-                label: Some(self.data.label.clone()),
+                label: (!idx).then(|| self.data.label.clone()),
+                dir: self.data.dir.clone(),
+                sha256: (!self.data.sha256.is_empty()).then(|| self.data.sha256.clone()),
+                limit: self.data.limit,
             }),
             model: Some(RawModel {
                 kind: Some(self.model.kind),
-                hidden: Some(self.model.hidden.clone()),
+                hidden: (self.model.kind == ModelKind::Mlp).then(|| self.model.hidden.clone()),
                 activation: Some(self.model.activation),
             }),
             train: Some(RawTrain {

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 pub enum DataSource {
     Builtin,
     Csv,
+    /// MNIST-format IDX image and label files in `data.dir`.
+    Idx,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -21,6 +23,21 @@ pub enum BuiltinName {
 #[serde(rename_all = "snake_case")]
 pub enum ModelKind {
     Mlp,
+    /// LeNet-300-100 (Han et al. 2015): an MLP 784-300-100-10.
+    Lenet300,
+    /// Han et al.'s Caffe LeNet-5: conv 20 5×5, max-pool 2, conv 50 5×5, max-pool 2, fc 500, ReLU,
+    /// fc 10 on 1×28×28 inputs.
+    Lenet5,
+}
+
+impl ModelKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModelKind::Mlp => "mlp",
+            ModelKind::Lenet300 => "lenet300",
+            ModelKind::Lenet5 => "lenet5",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]

@@ -1,8 +1,9 @@
-//! Data: an in-memory labelled table, the built-in data sets, stratified splits and
-//! standardisation fitted on training rows only.
+//! Data: an in-memory labelled table, the built-in data sets, CSV and MNIST-format IDX files,
+//! stratified splits and standardisation fitted on training rows only.
 
 pub mod builtin;
 pub mod csv;
+pub mod idx;
 pub mod split;
 pub mod standardize;
 
@@ -81,5 +82,10 @@ pub fn load(spec: &crate::config::DataSpec) -> crate::error::Result<Dataset> {
             }
             Ok(ds)
         }
+        crate::config::DataSource::Idx => idx::load(
+            std::path::Path::new(spec.dir.as_deref().unwrap_or_default()),
+            &spec.sha256,
+            spec.limit,
+        ),
     }
 }

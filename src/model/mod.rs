@@ -3,6 +3,7 @@
 //! the experiment's `model` section.
 
 pub mod export;
+pub mod lenet;
 pub mod mask;
 pub mod mlp;
 pub mod shrink;
@@ -90,6 +91,13 @@ pub fn build(spec: &ModelSpec, input_dim: usize, classes: usize) -> Box<dyn Arch
             classes,
             spec.activation,
         )),
+        ModelKind::Lenet300 => Box::new(mlp::Mlp::new(
+            input_dim,
+            &lenet::LENET300_HIDDEN,
+            classes,
+            spec.activation,
+        )),
+        ModelKind::Lenet5 => Box::new(lenet::LeNet5::new(classes)),
     }
 }
 
@@ -99,5 +107,29 @@ pub fn layer_names(spec: &ModelSpec) -> Vec<String> {
         ModelKind::Mlp => (1..=spec.hidden.len() + 1)
             .map(|i| format!("fc{i}"))
             .collect(),
+        ModelKind::Lenet300 => (1..=lenet::LENET300_HIDDEN.len() + 1)
+            .map(|i| format!("fc{i}"))
+            .collect(),
+        ModelKind::Lenet5 => ["conv1", "conv2", "fc1", "fc2"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    }
+}
+
+/// Check that rows of `input_dim` features suit the model `spec` names: the LeNets read 28×28
+/// single-channel images, i.e. 784 features (MNIST); an MLP takes any width. Call it once the
+/// data is loaded, before building the model.
+pub fn check_input(spec: &ModelSpec, input_dim: usize) -> crate::error::Result<()> {
+    match spec.kind {
+        ModelKind::Mlp => Ok(()),
+        ModelKind::Lenet300 | ModelKind::Lenet5 if input_dim == lenet::INPUT_DIM => Ok(()),
+        ModelKind::Lenet300 | ModelKind::Lenet5 => Err(crate::error::Error::Invalid(format!(
+            "model.kind `{}` expects {} input features (1×{side}×{side} images such as MNIST), \
+             but the data has {input_dim} features per row",
+            spec.kind.as_str(),
+            lenet::INPUT_DIM,
+            side = lenet::SIDE,
+        ))),
     }
 }
