@@ -104,6 +104,7 @@ pub fn sweep_seconds(jobs: usize) -> Result<f64> {
         force: true,
         resume: false,
         cache: false,
+        mode: crate::sweep::Mode::Full,
         quiet: true,
         experiment_file: "bench-sweep".into(),
         command: vec![],

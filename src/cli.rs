@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use prunecv::config;
-use prunecv::sweep::{self, RunOptions};
+use prunecv::sweep::{self, Mode, RunOptions};
 use std::path::PathBuf;
 
 const EXAMPLES: &str = "Examples:
@@ -51,6 +51,9 @@ pub enum Command {
         /// Neither read nor write the dense-model cache (<out>/.cache).
         #[arg(long)]
         no_cache: bool,
+        /// Run only shard I of N (0-based), e.g. `--shard 2/8`; finish with `prunecv merge`.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<prunecv::sweep::shard::Shard>,
         /// Print nothing but errors.
         #[arg(long, short = 'q')]
         quiet: bool,
@@ -60,6 +63,37 @@ pub enum Command {
         /// Experiment name (also the file name).
         #[arg(default_value = "experiment")]
         name: String,
+    },
+    /// Merge the shards of a sharded run: check all finished, then summarise, select, refit, test.
+    Merge {
+        /// The run directory (`<out>/<name>`).
+        run_dir: PathBuf,
+        #[arg(long, short = 'j')]
+        jobs: Option<usize>,
+        #[arg(long, short = 'q')]
+        quiet: bool,
+    },
+    /// Write sbatch scripts for a sharded run (a job array plus a merge job); --submit submits them.
+    Slurm {
+        #[command(flatten)]
+        exp: ExpArgs,
+        /// Number of shards (array tasks).
+        #[arg(long, default_value_t = 4)]
+        array_size: usize,
+        #[arg(long)]
+        partition: Option<String>,
+        /// Time limit per task, e.g. 01:00:00.
+        #[arg(long)]
+        time: Option<String>,
+        /// CPUs per task (= --jobs of each shard).
+        #[arg(long, default_value_t = 1)]
+        cpus: usize,
+        /// Results root (default: the experiment's output.dir).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Call sbatch and print the job ids.
+        #[arg(long)]
+        submit: bool,
     },
     /// Validate an experiment and print the resolved plan.
     Check {
@@ -110,6 +144,7 @@ pub fn run(cli: Cli) -> Result<()> {
             force,
             resume,
             no_cache,
+            shard,
             quiet,
         } => {
             let e = load(&exp.experiment, &exp.set)?;
@@ -121,12 +156,13 @@ pub fn run(cli: Cli) -> Result<()> {
                 force,
                 resume,
                 cache: !no_cache,
+                mode: shard.map_or(Mode::Full, Mode::Shard),
                 quiet,
                 experiment_file: exp.experiment.display().to_string(),
                 command: std::env::args().collect(),
             };
             let outcome = sweep::run(&e, &opts).map_err(input_or_run)?;
-            if !quiet {
+            if !quiet && shard.is_none() {
                 println!("{}", sweep::text_summary(&outcome));
                 println!("results in {}", outcome.dir.display());
             }
@@ -155,6 +191,84 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             prunecv::fsio::write_atomic(path, text.as_bytes())?;
             println!("wrote {file}; run it with: prunecv run {file}");
+            Ok(())
+        }
+        Command::Merge {
+            run_dir,
+            jobs,
+            quiet,
+        } => {
+            let resolved = run_dir.join("resolved.yaml");
+            let e = load(&resolved, &[])?;
+            let root = run_dir.parent().map(PathBuf::from).unwrap_or_default();
+            if root.join(&e.name) != run_dir
+                && run_dir.file_name() != Some(std::ffi::OsStr::new(&e.name))
+            {
+                return Err(InputError(format!(
+                    "{}: directory name differs from the run name {:?}",
+                    run_dir.display(),
+                    e.name
+                ))
+                .into());
+            }
+            let opts = RunOptions {
+                out_root: Some(root),
+                jobs: jobs
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+                force: false,
+                resume: false,
+                cache: true,
+                mode: Mode::Merge,
+                quiet,
+                experiment_file: resolved.display().to_string(),
+                command: std::env::args().collect(),
+            };
+            let outcome = sweep::run(&e, &opts).map_err(input_or_run)?;
+            if !quiet {
+                println!("{}", sweep::text_summary(&outcome));
+                println!("results in {}", outcome.dir.display());
+            }
+            Ok(())
+        }
+        Command::Slurm {
+            exp,
+            array_size,
+            partition,
+            time,
+            cpus,
+            out,
+            submit,
+        } => {
+            let e = load(&exp.experiment, &exp.set)?;
+            if array_size == 0 || cpus == 0 {
+                return Err(InputError("--array-size and --cpus must be at least 1".into()).into());
+            }
+            let abs =
+                |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+            let out = abs(&out.unwrap_or_else(|| PathBuf::from(&e.output.dir)));
+            let plan = prunecv::slurm::SlurmPlan {
+                binary: std::env::current_exe().context("locating the prunecv binary")?,
+                experiment: abs(&exp.experiment),
+                overrides: exp.set.clone(),
+                run_dir: out.join(&e.name),
+                out,
+                array_size,
+                partition,
+                time,
+                cpus,
+            };
+            let (a, m) = prunecv::slurm::write(&plan)?;
+            println!("wrote {} and {}", a.display(), m.display());
+            if submit {
+                let (ja, jm) = prunecv::slurm::submit(&a, &m)?;
+                println!("submitted array job {ja} ({array_size} shards) and merge job {jm} (afterany:{ja})");
+            } else {
+                println!(
+                    "submit with: sbatch {} && sbatch --dependency=afterany:<array id> {}",
+                    a.display(),
+                    m.display()
+                );
+            }
             Ok(())
         }
         Command::Check { exp } => {

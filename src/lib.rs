@@ -13,6 +13,7 @@ pub mod model;
 pub mod prune;
 pub mod report;
 pub mod rng;
+pub mod slurm;
 pub mod starter;
 pub mod sweep;
 pub mod train;

@@ -241,3 +241,43 @@ fn dense_models_come_from_the_cache_when_only_pruning_changes() {
         serde_json::from_str(&sb.read("results/tiny/manifest.json")).unwrap();
     assert_eq!(m["dense_models_from_cache"].as_u64(), Some(0));
 }
+
+#[test]
+fn shards_merge_into_the_same_tables_as_a_single_run() {
+    let sb = Sandbox::new();
+    sb.write("tiny.yaml", common::TINY);
+    sb.ok(&["run", "tiny.yaml", "-q", "--out", "single", "--no-cache"]);
+    // Shards 0 and 2 of 3; the merge must name the missing shard 1.
+    sb.ok(&["run", "tiny.yaml", "-q", "--out", "sh", "--shard", "0/3"]);
+    sb.ok(&["run", "tiny.yaml", "-q", "--out", "sh", "--shard", "2/3"]);
+    let out = sb.run(&["merge", "sh/tiny", "-q"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("shard 1/3 is missing"), "{err}");
+    assert!(
+        !sb.path().join("sh/tiny/summary.csv").exists(),
+        "no partial table"
+    );
+    // A shard that started but did not finish is named too.
+    std::fs::create_dir_all(sb.path().join("sh/tiny/shards/1-of-3")).unwrap();
+    let err = String::from_utf8_lossy(&sb.run(&["merge", "sh/tiny", "-q"]).stderr).into_owned();
+    assert!(err.contains("shard 1/3 did not finish"), "{err}");
+    sb.ok(&[
+        "run",
+        "tiny.yaml",
+        "-q",
+        "--out",
+        "sh",
+        "--shard",
+        "1/3",
+        "--resume",
+    ]);
+    sb.ok(&["merge", "sh/tiny", "-q"]);
+    for t in TABLES {
+        assert_same(
+            &sb.read(&format!("single/tiny/{t}")),
+            &sb.read(&format!("sh/tiny/{t}")),
+            t,
+        );
+    }
+}

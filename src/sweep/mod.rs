@@ -16,6 +16,7 @@ pub mod records;
 pub mod runner;
 pub mod schedule;
 pub mod select;
+pub mod shard;
 
 pub use dense::{train_dense, Trained, Which};
 pub use prepare::{prepare, Prepared};
@@ -41,10 +42,23 @@ pub struct RunOptions {
     pub resume: bool,
     /// Reuse and store trained dense models in `<root>/.cache`.
     pub cache: bool,
+    /// A whole run, one shard of it, or the merge of finished shards.
+    pub mode: Mode,
     pub quiet: bool,
     /// Shown in the manifest.
     pub experiment_file: String,
     pub command: Vec<String>,
+}
+
+/// What a `run` call does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Every job, then tables, selection, refit and test.
+    Full,
+    /// Only this shard's jobs, journalled into `shards/<i>-of-<n>/`.
+    Shard(shard::Shard),
+    /// Collect every shard's journal, then tables, selection, refit and test.
+    Merge,
 }
 
 /// What a finished run produced.

@@ -10,7 +10,8 @@ use super::prepare::{fold_rows, prepare, Prepared};
 use super::progress::Progress;
 use super::records::*;
 use super::schedule::{self, mask_ctx, model_ids, score, Outcome, Scored};
-use super::{aggregate, grid, select, RunOptions, RunOutcome};
+use super::shard::{self, Shard};
+use super::{aggregate, grid, select, Mode, RunOptions, RunOutcome};
 use crate::config::{Experiment, MethodKind};
 use crate::error::{Error, Result};
 use crate::model::{export, Masks, Params};
@@ -109,6 +110,42 @@ fn open_run_dir(dir: &Path, exp: &Experiment, opts: &RunOptions) -> Result<RunLo
     Ok(lock)
 }
 
+/// Open a shard's directory inside the shared run directory. The run directory may already
+/// exist (other shards) if its configuration is the same; the shard's own directory follows the
+/// --resume / --force rules.
+fn open_shard_dir(
+    dir: &Path,
+    sh: Shard,
+    exp: &Experiment,
+    opts: &RunOptions,
+) -> Result<(PathBuf, RunLock)> {
+    let resolved = dir.join("resolved.yaml");
+    if let Ok(before) = std::fs::read_to_string(&resolved) {
+        if before != exp.to_yaml() {
+            return Err(Error::Invalid(format!(
+                "{} holds a run of a different configuration; shards must share one experiment",
+                dir.display()
+            )));
+        }
+    }
+    let sd = sh.dir(dir);
+    if sd.exists() {
+        if let Some(pid) = lock::holder(&sd) {
+            return Err(Error::Locked { dir: sd, pid });
+        }
+        if opts.force {
+            std::fs::remove_dir_all(&sd).map_err(|e| Error::io("remove", &sd, e))?;
+        } else if !opts.resume {
+            return Err(Error::RunExists(sd));
+        }
+    }
+    crate::fsio::create_dir_all(&sd)?;
+    crate::fsio::create_dir_all(&dir.join("models"))?;
+    let lock = RunLock::acquire(&sd)?;
+    crate::fsio::write_atomic(&resolved, exp.to_yaml().as_bytes())?;
+    Ok((sd, lock))
+}
+
 /// The command that resumes this run.
 fn resume_command(opts: &RunOptions) -> String {
     let mut args: Vec<String> = opts
@@ -157,10 +194,30 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
         .clone()
         .unwrap_or_else(|| PathBuf::from(&exp.output.dir));
     let dir = root.join(&exp.name);
-    let _lock = open_run_dir(&dir, exp, opts)?;
-    let (journal, journalled) = Journal::open(&dir)?;
+    let (work_dir, _lock) = match opts.mode {
+        Mode::Full => (dir.clone(), open_run_dir(&dir, exp, opts)?),
+        Mode::Shard(sh) => open_shard_dir(&dir, sh, exp, opts)?,
+        Mode::Merge => {
+            if !dir.join("resolved.yaml").is_file() {
+                return Err(Error::Invalid(format!(
+                    "{} is not a run directory (no resolved.yaml)",
+                    dir.display()
+                )));
+            }
+            if let Some(pid) = lock::holder(&dir) {
+                return Err(Error::Locked {
+                    dir: dir.clone(),
+                    pid,
+                });
+            }
+            (dir.clone(), RunLock::acquire(&dir)?)
+        }
+    };
+    let (journal, mut journalled) = Journal::open(&work_dir)?;
+    if opts.mode == Mode::Merge {
+        journalled.extend(shard::collect(&dir, &exp.hash())?);
+    }
     let cache = opts.cache.then(|| DenseCache::new(&root));
-
     let prep = prepare(exp)?;
     crate::fsio::write_atomic(&dir.join("folds.csv"), &csv_bytes(&fold_rows(&prep))?)?;
     log(
@@ -181,13 +238,31 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
         .build()
         .map_err(|e| Error::Invalid(format!("cannot start {} worker threads: {e}", opts.jobs)))?;
 
-    // Stage 1: dense models, one per (repeat, fold), plus the refit on the whole pool.
-    let mut which: Vec<Which> = (0..exp.cv.repeats)
+    // The job list: every (fold model, method), in a fixed order. A shard owns every n-th job.
+    let folds: Vec<Which> = (0..exp.cv.repeats)
         .flat_map(|r| (0..exp.cv.folds).map(move |f| Which::Fold { repeat: r, fold: f }))
+        .collect();
+    let n_methods = exp.prune.methods.len();
+    let owned = |j: usize| match opts.mode {
+        Mode::Shard(sh) => sh.owns(j),
+        Mode::Full | Mode::Merge => true,
+    };
+    // Full runs and merges need every fold's dense model; a shard only those of its jobs.
+    let needed: Vec<bool> = (0..folds.len())
+        .map(|i| (0..n_methods).any(|m| owned(i * n_methods + m)))
+        .collect();
+
+    // Stage 1: dense models (those this process needs), plus the refit on the whole pool.
+    let mut which: Vec<Which> = folds
+        .iter()
+        .zip(&needed)
+        .filter(|(_, n)| **n)
+        .map(|(w, _)| *w)
         .collect();
     which.push(Which::Refit);
     let n_models = which.len();
-    let total = n_models + (n_models - 1) * exp.prune.methods.len();
+    let n_jobs = (0..folds.len() * n_methods).filter(|&j| owned(j)).count();
+    let total = n_models + if opts.mode == Mode::Merge { 0 } else { n_jobs };
     let progress = Progress::new(total, opts.quiet);
     let interrupted = |done: usize| Error::Interrupted {
         done,
@@ -211,10 +286,16 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
         progress.finish();
         return Err(interrupted(maybe_trained.iter().flatten().count()));
     }
-    let mut trained: Vec<Trained> = maybe_trained.into_iter().flatten().collect();
-    let from_cache = trained.iter().filter(|t| t.cached).count();
-    let refit = trained.pop().expect("refit model");
-    for t in trained.iter().filter(|t| t.diverged) {
+    let mut trained_list: Vec<Trained> = maybe_trained.into_iter().flatten().collect();
+    let from_cache = trained_list.iter().filter(|t| t.cached).count();
+    let refit = trained_list.pop().expect("refit model");
+    // Fold models by fold index (None where a shard does not need one).
+    let mut trained_iter = trained_list.into_iter();
+    let trained: Vec<Option<Trained>> = needed
+        .iter()
+        .map(|n| if *n { trained_iter.next() } else { None })
+        .collect();
+    for t in trained.iter().flatten().filter(|t| t.diverged) {
         progress.println(&format!(
             "  warning: dense model {:?} diverged (non-finite loss)",
             t.which
@@ -248,14 +329,15 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
     // are journalled; on --resume the journalled ones are not run again.
     let unit = exp.prune.tau.unit.as_str();
     let job_name = |i: usize, m: usize| {
-        let (r, f) = match trained[i].which {
+        let (r, f) = match folds[i] {
             Which::Fold { repeat, fold } => (repeat, fold),
             Which::Refit => (usize::MAX, usize::MAX),
         };
         format!("repeat {r} fold {f} {}", grids[m].0.as_str())
     };
-    let jobs: Vec<(usize, usize)> = (0..trained.len())
+    let jobs: Vec<(usize, usize)> = (0..folds.len())
         .flat_map(|i| (0..grids.len()).map(move |m| (i, m)))
+        .filter(|&(i, m)| owned(i * n_methods + m))
         .collect();
     let resumed: Vec<&journal::Entry> = jobs
         .iter()
@@ -268,6 +350,14 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
         .copied()
         .filter(|&(i, m)| !journalled.contains_key(&job_name(i, m)))
         .collect();
+    if opts.mode == Mode::Merge && !todo.is_empty() {
+        let missing: Vec<String> = todo.iter().map(|&(i, m)| job_name(i, m)).collect();
+        return Err(Error::Invalid(format!(
+            "the shards' journals lack {} job(s): {}",
+            missing.len(),
+            missing.join("; ")
+        )));
+    }
     let t_prune = Instant::now();
     let new_entries: Vec<Option<journal::Entry>> = pool.install(|| {
         todo.par_iter()
@@ -275,7 +365,9 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
                 if interrupt::requested() {
                     return Ok(None);
                 }
-                let t = &trained[i];
+                let t = trained[i]
+                    .as_ref()
+                    .expect("a shard trains the models its jobs need");
                 let (kind, taus) = &grids[m];
                 let sc = score(
                     exp,
@@ -318,6 +410,32 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
         return Err(interrupted(done));
     }
     let prune_seconds = t_prune.elapsed().as_secs_f64();
+    if let Mode::Shard(sh) = opts.mode {
+        let mut done_jobs: Vec<String> = jobs.iter().map(|&(i, m)| job_name(i, m)).collect();
+        done_jobs.sort();
+        shard::write_done(
+            &work_dir,
+            &shard::Done {
+                config_hash: exp.hash(),
+                jobs: done_jobs,
+            },
+        )?;
+        log(
+            opts,
+            format!(
+                "shard {sh} finished {} job(s); when all shards are done: prunecv merge {}",
+                jobs.len(),
+                dir.display()
+            ),
+        );
+        return Ok(RunOutcome {
+            dir,
+            records: Vec::new(),
+            summary: Vec::new(),
+            selection: Vec::new(),
+        });
+    }
+    let trained: Vec<Trained> = trained.into_iter().flatten().collect();
     let mut records: Vec<RunRecord> = Vec::new();
     for t in &trained {
         let dense = Masks::dense(&t.params);
