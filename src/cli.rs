@@ -95,6 +95,8 @@ pub enum Command {
         #[arg(long)]
         submit: bool,
     },
+    /// Print the JSON Schema of experiment files (for editor validation and completion).
+    Schema,
     /// Validate an experiment and print the resolved plan.
     Check {
         #[command(flatten)]
@@ -269,6 +271,10 @@ pub fn run(cli: Cli) -> Result<()> {
                     m.display()
                 );
             }
+            Ok(())
+        }
+        Command::Schema => {
+            println!("{}", serde_json::to_string_pretty(&config::json_schema())?);
             Ok(())
         }
         Command::Check { exp } => {
