@@ -95,6 +95,10 @@ pub enum Command {
         #[arg(long)]
         submit: bool,
     },
+    /// Re-render every plot of a run from its CSV files alone (no model, no retraining).
+    Plot { run_dir: PathBuf },
+    /// Print a Markdown summary of a run (from its CSV files).
+    Report { run_dir: PathBuf },
     /// Print the JSON Schema of experiment files (for editor validation and completion).
     Schema,
     /// Validate an experiment and print the resolved plan.
@@ -271,6 +275,20 @@ pub fn run(cli: Cli) -> Result<()> {
                     m.display()
                 );
             }
+            Ok(())
+        }
+        Command::Plot { run_dir } => {
+            let files = prunecv::report::plot::render_all(&run_dir).map_err(input_or_run)?;
+            for f in files {
+                println!("{}", f.display());
+            }
+            Ok(())
+        }
+        Command::Report { run_dir } => {
+            print!(
+                "{}",
+                prunecv::report::markdown::markdown(&run_dir).map_err(input_or_run)?
+            );
             Ok(())
         }
         Command::Schema => {

@@ -1,7 +1,10 @@
-//! Turning records into bytes: CSV tables and the run manifest. Nothing here touches the file
-//! system; the sweep writes what these functions return.
+//! Reporting: CSV tables and the manifest as bytes ([`csv_bytes`], [`manifest`]), the Markdown
+//! report ([`markdown`]) and the figures ([`plot`]), all derived from a run's CSV files. Only
+//! `plot::render_all` writes (atomically, into `<run dir>/plots/`); the rest return bytes.
 
 pub mod manifest;
+pub mod markdown;
+pub mod plot;
 
 use crate::error::Result;
 use serde::Serialize;

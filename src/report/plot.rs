@@ -1,0 +1,353 @@
+//! Paper-ready plots of a finished run, drawn from its CSV tables alone (no model is loaded and
+//! nothing is retrained).
+//!
+//! [`render_all`] writes `plots/<stem>.svg` and `plots/<stem>.png` (900 × 600 px) into a run
+//! directory for every chart in [`planned`]:
+//!
+//! - `accuracy_vs_sparsity`: mean CV accuracy (± 1 SE) against mean sparsity, every method on one
+//!   chart, the dense baseline as a dashed line, compression ratio on the top axis, and an inset
+//!   magnifying the region within three points of the dense accuracy (when it fits over empty
+//!   space);
+//! - `cv_<method>`: one per method, in the style of `cv.glmnet`: mean CV accuracy (± 1 SE) against
+//!   τ (log10 τ for grids spanning orders of magnitude), dashed vertical lines at the τ the `best`
+//!   and `one_se` rules chose, a dotted line at best − 1 SE, mean sparsity at τ on the top axis,
+//!   and an inset magnifying the plateau around the chosen τ;
+//! - `layer_sparsity`: per-layer sparsity of each method's selected model (rule `one_se` if
+//!   present, else the first rule in `layers.csv`), when `layers.csv` has rows;
+//! - `trajectory`: sparsity and accuracy by pruning round (mean over folds), when
+//!   `trajectory.csv` exists.
+//!
+//! Every chart function draws into any plotters [`DrawingArea`], so callers can compose them
+//! into their own figures. Text uses the embedded DejaVu Sans (registered once as
+//! `sans-serif`), so rendering needs no system font. Output is deterministic: the same tables
+//! give byte-identical SVG and PNG files. Series are told apart by Okabe–Ito colours and by
+//! marker shapes, so the charts survive greyscale printing.
+
+mod charts;
+pub mod data;
+mod png;
+mod style;
+
+pub use data::RunData;
+
+use crate::error::{Error, Result};
+use crate::fsio;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::path::{Path, PathBuf};
+
+/// Width of every rendered chart, in pixels.
+pub const WIDTH: u32 = 900;
+/// Height of every rendered chart, in pixels.
+pub const HEIGHT: u32 = 600;
+
+/// One chart of a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plot {
+    AccuracyVsSparsity,
+    /// The cv.glmnet-style curve of one method.
+    Cv(String),
+    LayerSparsity,
+    Trajectory,
+}
+
+impl Plot {
+    /// The file name without extension (`accuracy_vs_sparsity`, `cv_magnitude`, …).
+    pub fn stem(&self) -> String {
+        match self {
+            Plot::AccuracyVsSparsity => "accuracy_vs_sparsity".into(),
+            Plot::Cv(m) => format!("cv_{}", file_safe(m)),
+            Plot::LayerSparsity => "layer_sparsity".into(),
+            Plot::Trajectory => "trajectory".into(),
+        }
+    }
+
+    /// A short human description (used as alt text in the Markdown report).
+    pub fn describe(&self) -> String {
+        match self {
+            Plot::AccuracyVsSparsity => "CV accuracy vs sparsity, all methods".into(),
+            Plot::Cv(m) => format!("CV accuracy vs τ for {m}, with the chosen τ"),
+            Plot::LayerSparsity => "per-layer sparsity of the selected models".into(),
+            Plot::Trajectory => "sparsity and accuracy by pruning round".into(),
+        }
+    }
+}
+
+fn file_safe(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The charts a run's tables support, in a fixed order.
+pub fn planned(data: &RunData) -> Vec<Plot> {
+    let mut out = vec![Plot::AccuracyVsSparsity];
+    for m in data.methods() {
+        if !data.curve(&m).is_empty() {
+            out.push(Plot::Cv(m));
+        }
+    }
+    if !data.layers.is_empty() {
+        out.push(Plot::LayerSparsity);
+    }
+    if !charts::trajectory_series(data).is_empty() {
+        out.push(Plot::Trajectory);
+    }
+    out
+}
+
+/// Draw `plot` into `area` (any plotters backend; the chart is laid out for about 900 × 600 px).
+pub fn draw<DB: DrawingBackend>(
+    plot: &Plot,
+    data: &RunData,
+    area: &DrawingArea<DB, Shift>,
+) -> Result<()> {
+    style::ensure_font()?;
+    match plot {
+        Plot::AccuracyVsSparsity => charts::accuracy_vs_sparsity(area, data),
+        Plot::Cv(m) => charts::cv_curve(area, data, m),
+        Plot::LayerSparsity => charts::layer_sparsity(area, data),
+        Plot::Trajectory => charts::trajectory(area, data),
+    }
+}
+
+/// Render `plot` as an SVG document of [`WIDTH`] × [`HEIGHT`].
+pub fn render_svg(plot: &Plot, data: &RunData) -> Result<String> {
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, (WIDTH, HEIGHT)).into_drawing_area();
+        draw(plot, data, &root)?;
+        root.present().map_err(style::perr)?;
+    }
+    Ok(out)
+}
+
+/// Render `plot` as PNG bytes of [`WIDTH`] × [`HEIGHT`] pixels (8-bit RGB).
+pub fn render_png(plot: &Plot, data: &RunData) -> Result<Vec<u8>> {
+    let mut rgb = vec![0u8; WIDTH as usize * HEIGHT as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, (WIDTH, HEIGHT)).into_drawing_area();
+        draw(plot, data, &root)?;
+        root.present().map_err(style::perr)?;
+    }
+    png::encode_rgb(&rgb, WIDTH, HEIGHT)
+}
+
+/// Read `run_dir`'s tables and write every planned chart as `run_dir/plots/<stem>.svg` and
+/// `.png` (each written atomically). Returns the written paths, SVG then PNG per chart.
+pub fn render_all(run_dir: &Path) -> Result<Vec<PathBuf>> {
+    let data = RunData::load(run_dir)?;
+    let dir = run_dir.join("plots");
+    fsio::create_dir_all(&dir)?;
+    let mut written = Vec::new();
+    for plot in planned(&data) {
+        let stem = plot.stem();
+        let svg =
+            render_svg(&plot, &data).map_err(|e| Error::Invalid(format!("{stem}.svg: {e}")))?;
+        let p = dir.join(format!("{stem}.svg"));
+        fsio::write_atomic(&p, svg.as_bytes())?;
+        written.push(p);
+        let png =
+            render_png(&plot, &data).map_err(|e| Error::Invalid(format!("{stem}.png: {e}")))?;
+        let p = dir.join(format!("{stem}.png"));
+        fsio::write_atomic(&p, &png)?;
+        written.push(p);
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::data::*;
+    use super::*;
+
+    fn row(method: &str, tau: Option<f64>, acc: f64, sp: f64) -> SummaryRow {
+        SummaryRow {
+            method: method.into(),
+            tau,
+            tau_unit: if tau.is_some() {
+                "quantile".into()
+            } else {
+                String::new()
+            },
+            n: 3,
+            mean_val_acc: acc,
+            std_val_acc: 0.02,
+            se_val_acc: 0.01,
+            mean_sparsity: sp,
+            mean_params_left: 100.0 * (1.0 - sp),
+            mean_flops_left: 90.0 * (1.0 - sp),
+        }
+    }
+
+    fn selection(method: &str, rule: &str, tau: Option<f64>) -> SelectionRow {
+        SelectionRow {
+            method: method.into(),
+            rule: rule.into(),
+            tau,
+            tau_unit: "quantile".into(),
+            cv_mean_val_acc: 0.9,
+            cv_se_val_acc: 0.01,
+            cv_mean_sparsity: tau.unwrap_or(0.0),
+            test_acc: 0.91,
+            test_sparsity: tau.unwrap_or(0.0),
+            neurons_removed: 0,
+            params_left: 50,
+            shrunk_params: 100,
+            flops_left: 45,
+        }
+    }
+
+    fn sample() -> RunData {
+        let mut summary = vec![row("dense", None, 0.95, 0.0)];
+        for m in ["magnitude", "random"] {
+            for i in 0..5 {
+                let t = i as f64 * 0.2;
+                let acc = if m == "random" {
+                    0.95 - 0.5 * t
+                } else {
+                    0.95 - 0.1 * t * t
+                };
+                summary.push(row(m, Some(t), acc, t));
+            }
+        }
+        let selection = vec![
+            selection("dense", "none", None),
+            selection("magnitude", "best", Some(0.0)),
+            selection("magnitude", "one_se", Some(0.4)),
+            selection("random", "best", Some(0.0)),
+            selection("random", "one_se", Some(0.0)),
+        ];
+        let layers = ["magnitude", "random"]
+            .iter()
+            .flat_map(|m| {
+                ["fc1", "fc2"].map(|l| LayerRow {
+                    method: m.to_string(),
+                    rule: "one_se".into(),
+                    tau: Some(0.4),
+                    layer: l.into(),
+                    weights: 64,
+                    weights_left: 40,
+                    sparsity: 0.375,
+                })
+            })
+            .collect();
+        RunData {
+            name: "sample".into(),
+            summary,
+            selection,
+            layers,
+            trajectory: None,
+        }
+    }
+
+    #[test]
+    fn plan_follows_the_tables() {
+        let mut d = sample();
+        let stems: Vec<String> = planned(&d).iter().map(Plot::stem).collect();
+        assert_eq!(
+            stems,
+            [
+                "accuracy_vs_sparsity",
+                "cv_magnitude",
+                "cv_random",
+                "layer_sparsity"
+            ]
+        );
+        d.layers.clear();
+        d.trajectory = Some(vec![TrajectoryRow {
+            repeat: 0,
+            fold: 0,
+            method: "magnitude".into(),
+            tau: 0.4,
+            round: 1,
+            sparsity: 0.2,
+            val_acc: 0.9,
+        }]);
+        let stems: Vec<String> = planned(&d).iter().map(Plot::stem).collect();
+        assert_eq!(stems.last().map(String::as_str), Some("trajectory"));
+        assert!(!stems.contains(&"layer_sparsity".to_string()));
+        assert_eq!(Plot::Cv("a b/c".into()).stem(), "cv_a_b_c");
+    }
+
+    #[test]
+    fn every_chart_renders_deterministically() {
+        let mut d = sample();
+        d.trajectory = Some(
+            (0..2)
+                .flat_map(|fold| {
+                    (0..4).map(move |round| TrajectoryRow {
+                        repeat: 0,
+                        fold,
+                        method: "magnitude".into(),
+                        tau: 0.4,
+                        round,
+                        sparsity: 0.1 * round as f64,
+                        val_acc: 0.9 - 0.01 * round as f64 - 0.01 * fold as f64,
+                    })
+                })
+                .collect(),
+        );
+        for plot in planned(&d) {
+            let a = render_svg(&plot, &d).unwrap();
+            assert_eq!(a, render_svg(&plot, &d).unwrap(), "{plot:?}");
+            assert!(a.contains("<svg"), "{plot:?}");
+            let png = render_png(&plot, &d).unwrap();
+            assert!(png.starts_with(b"\x89PNG"));
+        }
+    }
+
+    #[test]
+    fn trajectory_is_averaged_over_folds() {
+        let mut d = sample();
+        d.trajectory = Some(
+            [(0, 0.2, 0.9), (1, 0.4, 0.7)]
+                .iter()
+                .map(|&(fold, sp, acc)| TrajectoryRow {
+                    repeat: 0,
+                    fold,
+                    method: "random".into(),
+                    tau: 0.4,
+                    round: 2,
+                    sparsity: sp,
+                    val_acc: acc,
+                })
+                .collect(),
+        );
+        let s = charts::trajectory_series(&d);
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].method, "random");
+        let (round, sp, acc, n) = s[0].rounds[0];
+        assert_eq!((round, n), (2, 2));
+        assert!((sp - 0.3).abs() < 1e-12 && (acc - 0.8).abs() < 1e-12);
+    }
+
+    #[test]
+    fn trajectory_keeps_the_selected_tau_of_long_grids() {
+        let mut d = sample();
+        d.trajectory = Some(
+            (0..5)
+                .map(|i| TrajectoryRow {
+                    repeat: 0,
+                    fold: 0,
+                    method: "magnitude".into(),
+                    tau: i as f64 * 0.2,
+                    round: 1,
+                    sparsity: 0.1,
+                    val_acc: 0.9,
+                })
+                .collect(),
+        );
+        let taus: Vec<f64> = charts::trajectory_series(&d)
+            .iter()
+            .map(|s| s.tau)
+            .collect();
+        assert_eq!(taus, [0.0, 0.4]);
+    }
+}

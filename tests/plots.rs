@@ -1,0 +1,300 @@
+//! Plots and the Markdown report, rendered from a real run directory: the binary runs the tiny
+//! experiment, then the library renders from the CSV files it wrote.
+
+mod common;
+
+use common::{table, Sandbox, TINY};
+use prunecv::report::markdown::markdown;
+use prunecv::report::plot::{render_all, HEIGHT, WIDTH};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+const METHODS: [&str; 2] = ["magnitude", "random"];
+/// Okabe–Ito blue and vermillion: the first two methods' colours.
+const COLOURS: [&str; 2] = ["#0072B2", "#D55E00"];
+
+/// Run the tiny experiment through the binary; returns the sandbox and its run directory.
+fn tiny_run() -> (Sandbox, PathBuf) {
+    let sb = Sandbox::new();
+    sb.write("tiny.yaml", TINY);
+    sb.ok(&["run", "tiny.yaml", "--quiet"]);
+    let dir = sb.path().join("results/tiny");
+    (sb, dir)
+}
+
+fn stems(paths: &[PathBuf]) -> BTreeSet<String> {
+    paths
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect()
+}
+
+fn expected_files(extra: &[&str]) -> BTreeSet<String> {
+    let mut names = vec![
+        "accuracy_vs_sparsity",
+        "cv_magnitude",
+        "cv_random",
+        "layer_sparsity",
+    ];
+    names.extend_from_slice(extra);
+    names
+        .iter()
+        .flat_map(|n| [format!("{n}.svg"), format!("{n}.png")])
+        .collect()
+}
+
+/// Decode a PNG and check its size and that it holds a drawing, not a blank canvas.
+fn check_png(path: &Path) {
+    let img = image::open(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .to_rgb8();
+    assert_eq!(img.dimensions(), (WIDTH, HEIGHT), "{}", path.display());
+    let colours: BTreeSet<[u8; 3]> = img.pixels().map(|p| p.0).collect();
+    let ink = img.pixels().filter(|p| p.0 != [255, 255, 255]).count();
+    let share = ink as f64 / (WIDTH * HEIGHT) as f64;
+    assert!(
+        colours.len() > 30,
+        "{}: only {} colours",
+        path.display(),
+        colours.len()
+    );
+    assert!(
+        (0.02..0.6).contains(&share),
+        "{}: {:.1} % non-white pixels",
+        path.display(),
+        share * 100.0
+    );
+}
+
+fn svg(dir: &Path, stem: &str) -> String {
+    std::fs::read_to_string(dir.join("plots").join(format!("{stem}.svg"))).unwrap()
+}
+
+#[test]
+fn render_all_writes_every_chart_as_png_and_svg() {
+    let (_sb, dir) = tiny_run();
+    let written = render_all(&dir).unwrap();
+    assert_eq!(stems(&written), expected_files(&[]));
+    for p in &written {
+        assert_eq!(p.parent().unwrap(), dir.join("plots"));
+        if p.extension().unwrap() == "png" {
+            check_png(p);
+        }
+    }
+    // No temporary files left behind by the atomic writes.
+    let on_disk: Vec<PathBuf> = std::fs::read_dir(dir.join("plots"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(stems(&on_disk), expected_files(&[]));
+
+    // Axis titles with units, and one series per method (legend label and its colour).
+    let acc = svg(&dir, "accuracy_vs_sparsity");
+    for needle in [
+        "sparsity (% of prunable weights removed)",
+        "validation accuracy (%)",
+        "compression ratio 1 / (1 − sparsity)",
+        "dense baseline",
+    ] {
+        assert!(
+            acc.contains(needle),
+            "accuracy_vs_sparsity.svg lacks {needle:?}"
+        );
+    }
+    for (m, c) in METHODS.iter().zip(COLOURS) {
+        assert!(
+            acc.contains(&format!(">\n{m}\n</text>")),
+            "legend lacks {m}"
+        );
+        assert!(acc.contains(c), "no series in {m}'s colour {c}");
+    }
+    for m in METHODS {
+        let cv = svg(&dir, &format!("cv_{m}"));
+        for needle in [
+            "threshold τ (multiples of the score std)",
+            "validation accuracy (%)",
+            "mean sparsity at τ (% of prunable weights removed)",
+        ] {
+            assert!(cv.contains(needle), "cv_{m}.svg lacks {needle:?}");
+        }
+        // The τ chosen by the rules, labelled on the chart (TINY picks one τ for both rules,
+        // or two distinct ones).
+        assert!(
+            cv.contains("best = one-SE: τ = ")
+                || (cv.contains("best: τ = ") && cv.contains("one-SE: τ = ")),
+            "cv_{m}.svg has no chosen-τ labels"
+        );
+    }
+    let layers = svg(&dir, "layer_sparsity");
+    for needle in [
+        "sparsity (% of layer weights removed)",
+        "fc1",
+        "fc2",
+        "one-SE",
+    ] {
+        assert!(
+            layers.contains(needle),
+            "layer_sparsity.svg lacks {needle:?}"
+        );
+    }
+    for m in METHODS {
+        assert!(
+            layers.contains(&format!(">\n{m}\n</text>")),
+            "legend lacks {m}"
+        );
+    }
+}
+
+#[test]
+fn rendering_twice_gives_identical_files() {
+    let (_sb, dir) = tiny_run();
+    let first: Vec<(PathBuf, Vec<u8>)> = render_all(&dir)
+        .unwrap()
+        .into_iter()
+        .map(|p| {
+            let b = std::fs::read(&p).unwrap();
+            (p, b)
+        })
+        .collect();
+    let again = render_all(&dir).unwrap();
+    assert_eq!(again.len(), first.len());
+    for (p, bytes) in first {
+        assert_eq!(std::fs::read(&p).unwrap(), bytes, "{} changed", p.display());
+    }
+}
+
+#[test]
+fn trajectory_chart_appears_only_with_trajectory_csv() {
+    let (_sb, dir) = tiny_run();
+    let traj = dir.join("trajectory.csv");
+    if !traj.exists() {
+        // Two folds, three rounds of an iterative schedule per method at τ = 1.5.
+        let mut csv = String::from("repeat,fold,method,tau,round,sparsity,val_acc\n");
+        for m in METHODS {
+            for fold in 0..2 {
+                for round in 1..=3 {
+                    let sp = 0.2 * round as f64;
+                    let acc = 0.95 - 0.05 * round as f64 + 0.01 * fold as f64;
+                    csv.push_str(&format!("0,{fold},{m},1.5,{round},{sp},{acc}\n"));
+                }
+            }
+        }
+        std::fs::write(&traj, csv).unwrap();
+    }
+    let written = render_all(&dir).unwrap();
+    assert_eq!(stems(&written), expected_files(&["trajectory"]));
+    check_png(&dir.join("plots/trajectory.png"));
+    let t = svg(&dir, "trajectory");
+    for needle in ["pruning round", "sparsity (%)", "validation accuracy (%)"] {
+        assert!(t.contains(needle), "trajectory.svg lacks {needle:?}");
+    }
+    for m in METHODS {
+        assert!(t.contains(&format!(">\n{m}\n</text>")), "legend lacks {m}");
+    }
+    std::fs::remove_file(&traj).unwrap();
+    std::fs::remove_dir_all(dir.join("plots")).unwrap();
+    assert_eq!(stems(&render_all(&dir).unwrap()), expected_files(&[]));
+}
+
+#[test]
+fn render_all_without_tables_is_a_data_error() {
+    let sb = Sandbox::new();
+    let e = render_all(sb.path()).unwrap_err();
+    assert!(e.is_input_error(), "{e}");
+    assert!(e.to_string().contains("summary.csv"), "{e}");
+}
+
+/// Rendering must not depend on system fonts: the embedded DejaVu Sans is used. The check runs
+/// in a child process (this test binary, filtered to `child_renders_with_empty_fontconfig`)
+/// whose environment points fontconfig at an empty configuration and empty font directories, so
+/// the environment of the other tests is left alone.
+#[test]
+fn renders_without_system_fonts() {
+    let (sb, dir) = tiny_run();
+    let empty_conf = sb.write("empty-fonts.conf", "");
+    let no_fonts = sb.path().join("no-fonts");
+    std::fs::create_dir_all(&no_fonts).unwrap();
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_renders_with_empty_fontconfig",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("FONTCONFIG_FILE", &empty_conf)
+        .env("FONTCONFIG_PATH", &no_fonts)
+        .env("XDG_DATA_HOME", &no_fonts)
+        .env("XDG_DATA_DIRS", &no_fonts)
+        .env("HOME", &no_fonts)
+        .env("PRUNECV_PLOT_TEST_RUN_DIR", &dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "child failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("1 passed"),
+        "child test did not run:\n{stdout}"
+    );
+    assert!(stdout.contains("rendered without system fonts"), "{stdout}");
+    for name in expected_files(&[]) {
+        if name.ends_with(".png") {
+            check_png(&dir.join("plots").join(name));
+        }
+    }
+}
+
+/// The child half of `renders_without_system_fonts`; does nothing when run on its own.
+#[test]
+#[ignore = "run by renders_without_system_fonts in a child process"]
+fn child_renders_with_empty_fontconfig() {
+    let Some(dir) = std::env::var_os("PRUNECV_PLOT_TEST_RUN_DIR") else {
+        return;
+    };
+    assert!(std::env::var_os("FONTCONFIG_FILE").is_some());
+    let written = render_all(Path::new(&dir)).unwrap();
+    assert_eq!(stems(&written), expected_files(&[]));
+    println!("rendered without system fonts");
+}
+
+#[test]
+fn markdown_reports_the_selection() {
+    let (_sb, dir) = tiny_run();
+    let md = markdown(&dir).unwrap();
+    assert_eq!(md, markdown(&dir).unwrap(), "not deterministic");
+    assert!(md.starts_with("# Pruning report: tiny\n"), "{md}");
+    let (h, rows) = table(&std::fs::read_to_string(dir.join("selection.csv")).unwrap());
+    let col = |name: &str| h.iter().position(|c| c == name).unwrap();
+    let f = |s: &str| s.parse::<f64>().unwrap();
+    let dense = &rows[0];
+    assert_eq!(dense[col("method")], "dense");
+    assert!(md.contains(&format!(
+        "- Test accuracy: {:.4}",
+        f(&dense[col("test_acc")])
+    )));
+    for r in &rows[1..] {
+        let line = format!(
+            "| {} | `{}` | {} ({}) | {:.4} ± {:.4} | {:.1} % | {:.4} | {:.1} % | {} (",
+            r[col("method")],
+            r[col("rule")],
+            r[col("tau")],
+            r[col("tau_unit")],
+            f(&r[col("cv_mean_val_acc")]),
+            f(&r[col("cv_se_val_acc")]),
+            f(&r[col("cv_mean_sparsity")]) * 100.0,
+            f(&r[col("test_acc")]),
+            f(&r[col("test_sparsity")]) * 100.0,
+            r[col("params_left")],
+        );
+        assert!(md.contains(&line), "no row {line:?} in\n{md}");
+    }
+    for m in METHODS {
+        assert!(md.contains(&format!("](plots/cv_{m}.png)")), "{md}");
+    }
+    assert!(md.contains("](plots/accuracy_vs_sparsity.png)"));
+    assert!(md.contains("](plots/layer_sparsity.png)"));
+}
