@@ -521,6 +521,7 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
             &eval,
         )?;
     }
+    let mut outcomes: Vec<(MethodKind, f64, Outcome)> = Vec::new();
     for (m, sc) in exp.prune.methods.iter().zip(&refit_scores) {
         let rows: Vec<&SummaryRow> = summary.iter().filter(|s| s.method == m.as_str()).collect();
         for rule in &exp.cv.select {
@@ -536,8 +537,17 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
                 continue;
             };
             let tau = chosen.tau.expect("pruned rows have τ");
-            let p: Outcome = schedule::run(exp, &prep, &refit, *m, sc, tau)?;
-            test_evals += 1;
+            // Rules that choose the same τ share one refit (and one test evaluation).
+            if !outcomes.iter().any(|(k, t, _)| k == m && *t == tau) {
+                let o: Outcome = schedule::run(exp, &prep, &refit, *m, sc, tau)?;
+                test_evals += 1;
+                outcomes.push((*m, tau, o));
+            }
+            let p = &outcomes
+                .iter()
+                .find(|(k, t, _)| k == m && *t == tau)
+                .expect("outcome just computed")
+                .2;
             let stem = format!("{}_{}", m.as_str(), rule.label().replace('=', "-"));
             selection.push(selection_row(
                 &prep,
