@@ -45,8 +45,20 @@ pub fn training_throughput(
     epochs: usize,
     reps: usize,
 ) -> Result<f64> {
+    // candle sizes its matmuls from RAYON_NUM_THREADS and runs them on the calling rayon pool,
+    // so train inside a pool of `threads` threads with the variable set to match.
     std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
     std::env::set_var("CANDLE_NUM_THREADS", threads.to_string());
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| crate::error::Error::Invalid(format!("thread pool: {e}")))?;
+    let result = pool.install(|| train_loop(opt, n, epochs, reps));
+    crate::sweep::init_threads();
+    result
+}
+
+fn train_loop(opt: OptimizerKind, n: usize, epochs: usize, reps: usize) -> Result<f64> {
     let data = TensorData::new(&synthetic(n, 1))?;
     let arch = Mlp::new(784, &[300, 100], 10, Activation::Relu);
     let spec = TrainSpec {
@@ -78,7 +90,6 @@ pub fn training_throughput(
         )?;
         best = best.max((n * epochs) as f64 / t0.elapsed().as_secs_f64());
     }
-    crate::sweep::init_threads();
     Ok(best)
 }
 

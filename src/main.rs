@@ -2,6 +2,11 @@
 
 mod cli;
 
+/// mimalloc: the training loop allocates and frees tensors every step; glibc's allocator spent
+/// measurable system time returning that memory (see docs/benchmarks.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 use std::process::ExitCode;
 

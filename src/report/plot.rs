@@ -145,21 +145,25 @@ pub fn render_all(run_dir: &Path) -> Result<Vec<PathBuf>> {
     let data = RunData::load(run_dir)?;
     let dir = run_dir.join("plots");
     fsio::create_dir_all(&dir)?;
-    let mut written = Vec::new();
-    for plot in planned(&data) {
-        let stem = plot.stem();
-        let svg =
-            render_svg(&plot, &data).map_err(|e| Error::Invalid(format!("{stem}.svg: {e}")))?;
-        let p = dir.join(format!("{stem}.svg"));
-        fsio::write_atomic(&p, svg.as_bytes())?;
-        written.push(p);
-        let png =
-            render_png(&plot, &data).map_err(|e| Error::Invalid(format!("{stem}.png: {e}")))?;
-        let p = dir.join(format!("{stem}.png"));
-        fsio::write_atomic(&p, &png)?;
-        written.push(p);
-    }
-    Ok(written)
+    // Charts are independent: render them on the current rayon pool (the run's `--jobs` pool
+    // when called from a run), keeping the plan's order in the returned list.
+    use rayon::prelude::*;
+    let per_plot: Vec<Vec<PathBuf>> = planned(&data)
+        .par_iter()
+        .map(|plot| {
+            let stem = plot.stem();
+            let svg =
+                render_svg(plot, &data).map_err(|e| Error::Invalid(format!("{stem}.svg: {e}")))?;
+            let ps = dir.join(format!("{stem}.svg"));
+            fsio::write_atomic(&ps, svg.as_bytes())?;
+            let png =
+                render_png(plot, &data).map_err(|e| Error::Invalid(format!("{stem}.png: {e}")))?;
+            let pp = dir.join(format!("{stem}.png"));
+            fsio::write_atomic(&pp, &png)?;
+            Ok(vec![ps, pp])
+        })
+        .collect::<Result<_>>()?;
+    Ok(per_plot.into_iter().flatten().collect())
 }
 
 #[cfg(test)]

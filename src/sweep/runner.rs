@@ -639,7 +639,7 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
     };
     crate::fsio::write_atomic(&dir.join("manifest.json"), &m.to_json())?;
     // Figures and the Markdown report, from the tables just written.
-    crate::report::plot::render_all(&dir)?;
+    pool.install(|| crate::report::plot::render_all(&dir))?;
     let md = crate::report::markdown::markdown(&dir)?;
     crate::fsio::write_atomic(&dir.join("report.md"), md.as_bytes())?;
     Ok(RunOutcome {
