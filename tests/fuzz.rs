@@ -129,7 +129,7 @@ proptest! {
         let (n, r, c) = (6u32, 2u32, 3u32);
         let labels: Vec<u8> = (0..n as u8).map(|i| i % 3).collect();
         let pixels: Vec<u8> = (0..(n * r * c) as u8).collect();
-        let mut files = vec![
+        let mut files = [
             ("train-images-idx3-ubyte", idx(0x803, &[n, r, c], &pixels)),
             ("train-labels-idx1-ubyte", idx(0x801, &[n], &labels)),
             ("t10k-images-idx3-ubyte", idx(0x803, &[n, r, c], &pixels)),
