@@ -281,3 +281,33 @@ fn shards_merge_into_the_same_tables_as_a_single_run() {
         );
     }
 }
+
+#[test]
+fn a_second_ctrl_c_exits_at_once_keeping_the_journal() {
+    let sb = Sandbox::new();
+    sb.write("slow.yaml", SLOW);
+    let mut child = spawn(
+        &sb,
+        &["run", "slow.yaml", "-q", "--jobs", "1", "--out", "r"],
+    );
+    wait_for_first_job(&sb, "r", &mut child);
+    let pid = child.id().to_string();
+    for _ in 0..2 {
+        assert!(Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("second interrupt: exiting now"), "{err}");
+    let kept = journal_lines(&sb, "r");
+    assert!(kept >= 1);
+    // What was journalled is reused: the resumed run reports it.
+    sb.ok(&["run", "slow.yaml", "-q", "--out", "r", "--resume"]);
+    let m: serde_json::Value = serde_json::from_str(&sb.read("r/slow/manifest.json")).unwrap();
+    assert!(m["jobs_resumed"].as_u64().unwrap() >= kept as u64);
+}
