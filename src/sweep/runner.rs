@@ -521,28 +521,52 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
             &eval,
         )?;
     }
-    let mut outcomes: Vec<(MethodKind, f64, Outcome)> = Vec::new();
-    for (m, sc) in exp.prune.methods.iter().zip(&refit_scores) {
+    // Every rule's choice, on validation numbers only; then one refit per distinct
+    // (method, τ) — rules that agree share it — run in parallel on the job pool, each touching
+    // the test split once.
+    let mut choices: Vec<(usize, &crate::config::SelectRule, &SummaryRow, f64)> = Vec::new();
+    for (mi, m) in exp.prune.methods.iter().enumerate() {
         let rows: Vec<&SummaryRow> = summary.iter().filter(|s| s.method == m.as_str()).collect();
         for rule in &exp.cv.select {
-            let Some(chosen) = select::choose(rule, &rows, dense_mean) else {
-                log(
+            match select::choose(rule, &rows, dense_mean) {
+                Some(chosen) => {
+                    choices.push((mi, rule, chosen, chosen.tau.expect("pruned rows have τ")))
+                }
+                None => log(
                     opts,
                     format!(
                         "  {} / {}: no τ satisfies the rule",
                         m.as_str(),
                         rule.label()
                     ),
-                );
-                continue;
-            };
-            let tau = chosen.tau.expect("pruned rows have τ");
-            // Rules that choose the same τ share one refit (and one test evaluation).
-            if !outcomes.iter().any(|(k, t, _)| k == m && *t == tau) {
-                let o: Outcome = schedule::run(exp, &prep, &refit, *m, sc, tau)?;
-                test_evals += 1;
-                outcomes.push((*m, tau, o));
+                ),
             }
+        }
+    }
+    let mut distinct: Vec<(usize, f64)> = Vec::new();
+    for &(mi, _, _, tau) in &choices {
+        if !distinct.contains(&(mi, tau)) {
+            distinct.push((mi, tau));
+        }
+    }
+    let refits: Vec<Outcome> = pool.install(|| {
+        distinct
+            .par_iter()
+            .map(|&(mi, tau)| {
+                let m = exp.prune.methods[mi];
+                schedule::run(exp, &prep, &refit, m, &refit_scores[mi], tau)
+            })
+            .collect::<Result<Vec<_>>>()
+    })?;
+    test_evals += refits.len();
+    let outcomes: Vec<(MethodKind, f64, Outcome)> = distinct
+        .iter()
+        .zip(refits)
+        .map(|(&(mi, tau), o)| (exp.prune.methods[mi], tau, o))
+        .collect();
+    for &(mi, rule, chosen, tau) in &choices {
+        let m = &exp.prune.methods[mi];
+        {
             let p = &outcomes
                 .iter()
                 .find(|(k, t, _)| k == m && *t == tau)
