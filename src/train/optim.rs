@@ -128,38 +128,46 @@ impl InplaceOp2 for Update<'_> {
         if w.len() != g.len() || m.len() != w.len() {
             candle_core::bail!("prunecv optimizer: size mismatch");
         }
+        // Iterator zips (no index bounds checks) so the element-wise updates vectorise; the
+        // arithmetic per element is unchanged.
+        let m: &mut [f32] = &mut m[..];
+        let (lr, wd) = (self.lr, self.wd);
         match self.kind {
             OptimizerKind::Sgd => {
-                for i in 0..w.len() {
-                    let gi = g[i] + self.wd * w[i];
-                    let mi = self.momentum * m[i] + gi;
-                    m[i] = mi;
-                    w[i] -= self.lr * mi;
+                let mu = self.momentum;
+                for ((w, &g), m) in w.iter_mut().zip(g).zip(m.iter_mut()) {
+                    let gi = g + wd * *w;
+                    let mi = mu * *m + gi;
+                    *m = mi;
+                    *w -= lr * mi;
                 }
             }
             OptimizerKind::Adamw => {
-                let v = v.as_deref_mut().expect("adam second moment");
+                let v: &mut [f32] = v.as_deref_mut().expect("adam second moment");
                 let (b1, b2) = self.betas;
                 let (bc1, bc2) = self.bias_corr;
-                let decay = 1.0 - self.lr * self.wd;
-                for i in 0..w.len() {
-                    let gi = g[i];
-                    let mi = b1 * m[i] + (1.0 - b1) * gi;
-                    let vi = b2 * v[i] + (1.0 - b2) * gi * gi;
-                    m[i] = mi;
-                    v[i] = vi;
+                let decay = 1.0 - lr * wd;
+                for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+                    let mi = b1 * *m + (1.0 - b1) * g;
+                    let vi = b2 * *v + (1.0 - b2) * g * g;
+                    *m = mi;
+                    *v = vi;
                     let upd = (mi / bc1) / ((vi / bc2).sqrt() + 1e-8);
-                    w[i] = w[i] * decay - self.lr * upd;
+                    *w = *w * decay - lr * upd;
                 }
             }
         }
         if let Some(mask) = self.mask {
-            for i in 0..w.len() {
-                if !mask[i] {
-                    w[i] = 0.0;
-                    m[i] = 0.0;
-                    if let Some(v) = v.as_deref_mut() {
-                        v[i] = 0.0;
+            for ((w, m), &k) in w.iter_mut().zip(m.iter_mut()).zip(mask) {
+                if !k {
+                    *w = 0.0;
+                    *m = 0.0;
+                }
+            }
+            if let Some(v) = v.as_deref_mut() {
+                for (v, &k) in v.iter_mut().zip(mask) {
+                    if !k {
+                        *v = 0.0;
                     }
                 }
             }
