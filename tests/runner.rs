@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{assert_same, Sandbox};
+use common::{assert_same, assert_same_tables, Sandbox};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -20,14 +20,6 @@ prune:
   tau: {unit: quantile, linspace: [0.0, 0.9, 10]}
 cv: {folds: 4}
 ";
-
-const TABLES: [&str; 5] = [
-    "runs.csv",
-    "summary.csv",
-    "selection.csv",
-    "folds.csv",
-    "layers.csv",
-];
 
 fn spawn(sb: &Sandbox, args: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_prunecv"))
@@ -109,13 +101,7 @@ fn sigkill_then_resume_matches_an_uninterrupted_run() {
     let manifest: serde_json::Value =
         serde_json::from_str(&sb.read("cut/slow/manifest.json")).unwrap();
     assert_eq!(manifest["jobs_resumed"], journalled as u64);
-    for t in TABLES {
-        assert_same(
-            &sb.read(&format!("full/slow/{t}")),
-            &sb.read(&format!("cut/slow/{t}")),
-            t,
-        );
-    }
+    assert_same_tables(&sb, "full/slow", "cut/slow");
 }
 
 #[test]
@@ -155,13 +141,7 @@ fn ctrl_c_stops_cleanly_and_prints_the_resume_command() {
         "--resume",
     ]);
     sb.ok(&["run", "slow.yaml", "-q", "--out", "full"]);
-    for t in TABLES {
-        assert_same(
-            &sb.read(&format!("full/slow/{t}")),
-            &sb.read(&format!("r/slow/{t}")),
-            t,
-        );
-    }
+    assert_same_tables(&sb, "full/slow", "r/slow");
 }
 
 #[test]
@@ -273,13 +253,7 @@ fn shards_merge_into_the_same_tables_as_a_single_run() {
         "--resume",
     ]);
     sb.ok(&["merge", "sh/tiny", "-q"]);
-    for t in TABLES {
-        assert_same(
-            &sb.read(&format!("single/tiny/{t}")),
-            &sb.read(&format!("sh/tiny/{t}")),
-            t,
-        );
-    }
+    assert_same_tables(&sb, "single/tiny", "sh/tiny");
 }
 
 #[test]

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{assert_same, table, Sandbox, TINY};
+use common::{assert_same_tables, table, Sandbox, TINY};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -44,14 +44,6 @@ fn job_ids(stdout: &str) -> (String, String) {
     (a, m)
 }
 
-const TABLES: [&str; 5] = [
-    "runs.csv",
-    "summary.csv",
-    "selection.csv",
-    "folds.csv",
-    "layers.csv",
-];
-
 #[test]
 fn slurm_array_and_merge_match_a_local_run_and_name_a_failed_shard() {
     if !slurm_available() {
@@ -77,13 +69,7 @@ fn slurm_array_and_merge_match_a_local_run_and_name_a_failed_shard() {
         cluster.join("tiny/summary.csv").exists(),
         "merge did not finish; merge.log:\n{log}"
     );
-    for t in TABLES {
-        assert_same(
-            &sb.read(&format!("local/tiny/{t}")),
-            &sb.read(&format!("cluster/tiny/{t}")),
-            t,
-        );
-    }
+    assert_same_tables(&sb, "local/tiny", "cluster/tiny");
     let (_, shards) = table(&sb.read("cluster/tiny/folds.csv"));
     assert_eq!(shards.len(), 150);
 

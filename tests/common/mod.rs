@@ -90,3 +90,23 @@ pub fn assert_same(a: &str, b: &str, what: &str) {
     }
     panic!("{what}: {} lines vs {} lines", la.len(), lb.len());
 }
+
+/// The tables a run must reproduce exactly (timings and the manifest excluded).
+pub const TABLES: [&str; 5] = [
+    "runs.csv",
+    "summary.csv",
+    "selection.csv",
+    "folds.csv",
+    "layers.csv",
+];
+
+/// Assert two run directories (relative to the sandbox) hold byte-identical tables.
+pub fn assert_same_tables(sb: &Sandbox, a: &str, b: &str) {
+    for t in TABLES {
+        assert_same(
+            &sb.read(&format!("{a}/{t}")),
+            &sb.read(&format!("{b}/{t}")),
+            t,
+        );
+    }
+}
