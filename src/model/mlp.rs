@@ -78,6 +78,10 @@ impl Architecture for Mlp {
         super::shrink::shrink_mlp(self, params, masks).1.count()
     }
 
+    fn as_mlp(&self) -> Option<&Mlp> {
+        Some(self)
+    }
+
     fn layers(&self) -> Vec<LayerInfo> {
         let n = self.n_layers();
         (0..n)

@@ -80,6 +80,11 @@ pub trait Architecture: Send + Sync {
     fn layers(&self) -> Vec<LayerInfo>;
     /// Parameter count of the physically shrunk model (removed units cut out).
     fn shrunk_param_count(&self, params: &Params, masks: &Masks) -> usize;
+    /// The model as a plain MLP, when it is one: training then runs on the hand-written MLP
+    /// kernels instead of candle's autograd.
+    fn as_mlp(&self) -> Option<&mlp::Mlp> {
+        None
+    }
 }
 
 /// Build the architecture an experiment names (the registry: one match arm per model).

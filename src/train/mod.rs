@@ -1,6 +1,10 @@
-//! Training and evaluation on CPU with candle: seeded mini-batch order, the fused optimizer of
-//! [`optim`], masks enforced after every step, and a divergence check on every loss.
+//! Training and evaluation on CPU: seeded mini-batch order, an [`engine::Engine`] for the loss
+//! and gradients (hand-written kernels for MLPs, candle autograd for other models), the fused
+//! optimizer of [`optim`], masks enforced after every step, and a divergence check on every loss.
 
+pub mod engine;
+pub mod matmul;
+pub mod mlp_engine;
 pub mod optim;
 
 use crate::config::TrainSpec;
@@ -8,22 +12,42 @@ use crate::data::Table;
 use crate::error::Result;
 use crate::model::{Architecture, Masks, Params};
 use crate::rng::Rng;
-use candle_core::{DType, Device, Tensor, Var};
 
-/// A table moved into tensors once, so batches are gathered without re-converting.
+/// A standardised table held as contiguous host rows, from which batches are gathered.
 pub struct TensorData {
-    pub x: Tensor,
-    pub y: Tensor,
+    x: Vec<f32>,
+    y: Vec<u32>,
     pub n: usize,
+    d: usize,
 }
 
 impl TensorData {
     pub fn new(t: &Table) -> Result<Self> {
         Ok(TensorData {
-            x: Tensor::from_slice(&t.x, (t.n, t.d), &Device::Cpu)?,
-            y: Tensor::from_slice(&t.y, t.n, &Device::Cpu)?,
+            x: t.x.clone(),
+            y: t.y.clone(),
             n: t.n,
+            d: t.d,
         })
+    }
+
+    /// Copy the rows `idx` into `xb` and `yb` (cleared first).
+    fn gather(&self, idx: &[u32], xb: &mut Vec<f32>, yb: &mut Vec<u32>) {
+        xb.clear();
+        yb.clear();
+        for &i in idx {
+            let i = i as usize;
+            xb.extend_from_slice(&self.x[i * self.d..(i + 1) * self.d]);
+            yb.push(self.y[i]);
+        }
+    }
+
+    /// Rows `start..start + len`, without copying.
+    fn rows(&self, start: usize, len: usize) -> (&[f32], &[u32]) {
+        (
+            &self.x[start * self.d..(start + len) * self.d],
+            &self.y[start..start + len],
+        )
     }
 }
 
@@ -94,58 +118,42 @@ pub fn fit(
     if let Some(m) = masks {
         *params = m.apply(params);
     }
-    let vars: Vec<Var> = params
-        .tensors()?
-        .iter()
-        .map(Var::from_tensor)
-        .collect::<candle_core::Result<_>>()?;
-    let sizes: Vec<usize> = params.0.iter().map(|p| p.data.len()).collect();
+    let mut engine = engine::for_arch(arch, params);
+    let mut ws: Vec<Vec<f32>> = params.0.iter().map(|p| p.data.clone()).collect();
+    let mut grads: Vec<Vec<f32>> = ws.iter().map(|w| vec![0.0; w.len()]).collect();
+    let sizes: Vec<usize> = ws.iter().map(Vec::len).collect();
     let mut opt = optim::Optimizer::new(spec, lr, &sizes);
     let mask_slices = masks.map(|m| m.0.as_slice());
     let mut order: Vec<u32> = (0..data.n as u32).collect();
     let bs = spec.batch_size.min(data.n).max(1);
+    let (mut xb, mut yb) = (Vec::new(), Vec::new());
     let mut steps = 0;
     let mut diverged = false;
     let mut snapshot = None;
-    let take = |vars: &[Var], like: &Params| -> Result<Params> {
-        let mut p = like.clone();
-        for (q, v) in p.0.iter_mut().zip(vars) {
-            q.data = v.as_tensor().flatten_all()?.to_vec1::<f32>()?;
+    let take = |ws: &[Vec<f32>]| -> Params {
+        let mut p = params.clone();
+        for (q, w) in p.0.iter_mut().zip(ws) {
+            q.data.clone_from(w);
         }
-        Ok(p)
+        p
     };
     'outer: for epoch in 0..epochs {
         if snapshot_epoch == Some(epoch) {
-            snapshot = Some(take(&vars, params)?);
+            snapshot = Some(take(&ws));
         }
         rng.shuffle(&mut order);
         for chunk in order.chunks(bs) {
-            let idx = Tensor::from_slice(chunk, chunk.len(), &Device::Cpu)?;
-            let xb = data.x.index_select(&idx, 0)?;
-            let yb = data.y.index_select(&idx, 0)?;
-            let ts: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
-            let logits = arch.forward(&ts, &xb)?;
-            let loss = candle_nn::loss::cross_entropy(&logits, &yb)?;
-            let lv = loss.to_scalar::<f32>()?;
-            if !lv.is_finite() {
+            data.gather(chunk, &mut xb, &mut yb);
+            let loss = engine.loss_and_grads(&ws, &xb, &yb, &mut grads)?;
+            if !loss.is_finite() {
                 diverged = true;
                 break 'outer;
             }
-            let grads = loss.backward()?;
-            let gs: Vec<Tensor> = vars
-                .iter()
-                .map(|v| {
-                    grads
-                        .get(v.as_tensor())
-                        .cloned()
-                        .unwrap_or_else(|| v.as_tensor().zeros_like().expect("zeros"))
-                })
-                .collect();
-            opt.step(&vars, &gs, mask_slices)?;
+            opt.step(&mut ws, &grads, mask_slices)?;
             steps += 1;
         }
     }
-    *params = take(&vars, params)?;
+    *params = take(&ws);
     if snapshot_epoch == Some(epochs) {
         snapshot = Some(params.clone());
     }
@@ -158,7 +166,8 @@ pub fn fit(
 
 /// Mean cross-entropy and accuracy of `params` on `data`, in fixed-size chunks.
 pub fn evaluate(arch: &dyn Architecture, params: &Params, data: &TensorData) -> Result<Eval> {
-    let ts = params.tensors()?;
+    let mut engine = engine::for_arch(arch, params);
+    let ws: Vec<Vec<f32>> = params.0.iter().map(|p| p.data.clone()).collect();
     // Fixed chunk size: results do not depend on how many rows are evaluated together, and
     // memory stays bounded (conv activations of 1024 rows are ~250 MB).
     let chunk = 1024;
@@ -166,17 +175,10 @@ pub fn evaluate(arch: &dyn Architecture, params: &Params, data: &TensorData) -> 
     let mut start = 0;
     while start < data.n {
         let len = chunk.min(data.n - start);
-        let xb = data.x.narrow(0, start, len)?;
-        let yb = data.y.narrow(0, start, len)?;
-        let logits = arch.forward(&ts, &xb)?;
-        let loss = candle_nn::loss::cross_entropy(&logits, &yb)?.to_scalar::<f32>()?;
-        loss_sum += loss as f64 * len as f64;
-        let pred = logits.argmax(1)?;
-        correct += pred
-            .eq(&yb)?
-            .to_dtype(DType::U32)?
-            .sum_all()?
-            .to_scalar::<u32>()? as usize;
+        let (x, y) = data.rows(start, len);
+        let (l, c) = engine.eval(&ws, x, y)?;
+        loss_sum += l;
+        correct += c;
         start += len;
     }
     let n = data.n.max(1);
@@ -201,28 +203,20 @@ pub fn mean_gradients(
     batches: usize,
     rng: &mut Rng,
 ) -> Result<Params> {
-    let vars: Vec<Var> = params
-        .tensors()?
-        .iter()
-        .map(Var::from_tensor)
-        .collect::<candle_core::Result<_>>()?;
-    let ts: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
+    let mut engine = engine::for_arch(arch, params);
+    let ws: Vec<Vec<f32>> = params.0.iter().map(|p| p.data.clone()).collect();
+    let mut grads: Vec<Vec<f32>> = ws.iter().map(|w| vec![0.0; w.len()]).collect();
     let mut order: Vec<u32> = (0..data.n as u32).collect();
     rng.shuffle(&mut order);
     let bs = batch_size.min(data.n).max(1);
-    let mut sums: Vec<Vec<f64>> = params.0.iter().map(|p| vec![0.0; p.data.len()]).collect();
+    let mut sums: Vec<Vec<f64>> = ws.iter().map(|w| vec![0.0; w.len()]).collect();
+    let (mut xb, mut yb) = (Vec::new(), Vec::new());
     let mut used = 0;
     for chunk in order.chunks(bs).take(batches) {
-        let idx = Tensor::from_slice(chunk, chunk.len(), &Device::Cpu)?;
-        let logits = arch.forward(&ts, &data.x.index_select(&idx, 0)?)?;
-        let loss = candle_nn::loss::cross_entropy(&logits, &data.y.index_select(&idx, 0)?)?;
-        let grads = loss.backward()?;
-        for (s, v) in sums.iter_mut().zip(&vars) {
-            if let Some(g) = grads.get(v.as_tensor()) {
-                for (a, b) in s.iter_mut().zip(g.flatten_all()?.to_vec1::<f32>()?) {
-                    *a += b as f64;
-                }
-            }
+        data.gather(chunk, &mut xb, &mut yb);
+        engine.loss_and_grads(&ws, &xb, &yb, &mut grads)?;
+        for (s, g) in sums.iter_mut().zip(&grads) {
+            s.iter_mut().zip(g).for_each(|(a, &b)| *a += b as f64);
         }
         used += 1;
     }

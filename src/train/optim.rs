@@ -1,12 +1,11 @@
 //! Fused, in-place optimizer updates (SGD with momentum and weight decay; AdamW) that also keep
 //! pruned weights — and their optimizer state — at exactly zero.
 //!
-//! Each step runs one pass over a parameter's storage through candle's in-place custom-op hook,
-//! instead of the dozen allocating tensor ops of `candle_nn::AdamW`.
+//! Each step is one pass over a parameter's host buffer, instead of the dozen allocating tensor
+//! ops of `candle_nn::AdamW`.
 
 use crate::config::{OptimizerKind, TrainSpec};
-use candle_core::{CpuStorage, InplaceOp2, Layout, Tensor, Var};
-use std::cell::RefCell;
+use crate::error::{Error, Result};
 
 /// Optimizer state for every parameter.
 pub struct Optimizer {
@@ -46,36 +45,39 @@ impl Optimizer {
         &self.m
     }
 
-    /// Apply one update to every variable from its gradient; `masks[i]` (if any) pins entries.
+    /// The update of parameter `i` at the current step count.
+    fn update<'a>(&'a mut self, i: usize, mask: Option<&'a [bool]>) -> Update<'a> {
+        let (b1, b2) = self.betas;
+        let v = if self.v.is_empty() {
+            None
+        } else {
+            Some(self.v[i].as_mut_slice())
+        };
+        Update {
+            kind: self.kind,
+            lr: self.lr,
+            momentum: self.momentum,
+            wd: self.weight_decay,
+            betas: (b1, b2),
+            bias_corr: (1.0 - b1.powi(self.step), 1.0 - b2.powi(self.step)),
+            m: self.m[i].as_mut_slice(),
+            v,
+            mask,
+        }
+    }
+
+    /// One step: update every parameter `params[i]` from its gradient `grads[i]`; `masks[i]`
+    /// (if any) pins entries — and their optimizer state — at zero.
     pub fn step(
         &mut self,
-        vars: &[Var],
-        grads: &[Tensor],
+        params: &mut [Vec<f32>],
+        grads: &[Vec<f32>],
         masks: Option<&[Vec<bool>]>,
-    ) -> candle_core::Result<()> {
+    ) -> Result<()> {
         self.step += 1;
-        let (b1, b2) = self.betas;
-        let bc1 = 1.0 - b1.powi(self.step);
-        let bc2 = 1.0 - b2.powi(self.step);
-        for i in 0..vars.len() {
-            let (m, v) = if self.v.is_empty() {
-                (&mut self.m[i], None)
-            } else {
-                let (m, v) = (&mut self.m[i], &mut self.v[i]);
-                (m, Some(v))
-            };
-            let op = Update {
-                kind: self.kind,
-                lr: self.lr,
-                momentum: self.momentum,
-                wd: self.weight_decay,
-                betas: (b1, b2),
-                bias_corr: (bc1, bc2),
-                m: RefCell::new(m.as_mut_slice()),
-                v: RefCell::new(v.map(|v| v.as_mut_slice())),
-                mask: masks.map(|ms| ms[i].as_slice()),
-            };
-            vars[i].as_tensor().inplace_op2(&grads[i], &op)?;
+        for (i, (w, g)) in params.iter_mut().zip(grads).enumerate() {
+            self.update(i, masks.map(|ms| ms[i].as_slice()))
+                .apply(w, g)?;
         }
         Ok(())
     }
@@ -88,49 +90,25 @@ struct Update<'a> {
     wd: f32,
     betas: (f32, f32),
     bias_corr: (f32, f32),
-    m: RefCell<&'a mut [f32]>,
-    v: RefCell<Option<&'a mut [f32]>>,
+    m: &'a mut [f32],
+    v: Option<&'a mut [f32]>,
     mask: Option<&'a [bool]>,
 }
 
-fn f32_slice<'s>(s: &'s CpuStorage, l: &Layout) -> candle_core::Result<&'s [f32]> {
-    let CpuStorage::F32(data) = s else {
-        candle_core::bail!("prunecv optimizer: expected f32 storage")
-    };
-    let (a, b) = l
-        .contiguous_offsets()
-        .ok_or_else(|| candle_core::Error::Msg("prunecv optimizer: non-contiguous".into()))?;
-    Ok(&data[a..b])
-}
-
-impl InplaceOp2 for Update<'_> {
-    fn name(&self) -> &'static str {
-        "prunecv-fused-update"
-    }
-
-    fn cpu_fwd(
-        &self,
-        dst: &mut CpuStorage,
-        dst_l: &Layout,
-        gs: &CpuStorage,
-        gl: &Layout,
-    ) -> candle_core::Result<()> {
-        let g = f32_slice(gs, gl)?;
-        let CpuStorage::F32(wdata) = dst else {
-            candle_core::bail!("prunecv optimizer: expected f32 parameter")
-        };
-        let (a, b) = dst_l
-            .contiguous_offsets()
-            .ok_or_else(|| candle_core::Error::Msg("prunecv optimizer: non-contiguous".into()))?;
-        let w = &mut wdata[a..b];
-        let mut m = self.m.borrow_mut();
-        let mut v = self.v.borrow_mut();
+impl Update<'_> {
+    /// One fused pass over a parameter `w` and its gradient `g`.
+    fn apply(self, w: &mut [f32], g: &[f32]) -> Result<()> {
+        let Update { m, mut v, .. } = self;
         if w.len() != g.len() || m.len() != w.len() {
-            candle_core::bail!("prunecv optimizer: size mismatch");
+            return Err(Error::Invalid(format!(
+                "optimizer: parameter of {} values, gradient of {}, state of {}",
+                w.len(),
+                g.len(),
+                m.len()
+            )));
         }
         // Iterator zips (no index bounds checks) so the element-wise updates vectorise; the
         // arithmetic per element is unchanged.
-        let m: &mut [f32] = &mut m[..];
         let (lr, wd) = (self.lr, self.wd);
         match self.kind {
             OptimizerKind::Sgd => {
@@ -164,7 +142,7 @@ impl InplaceOp2 for Update<'_> {
                     *m = 0.0;
                 }
             }
-            if let Some(v) = v.as_deref_mut() {
+            if let Some(v) = v {
                 for (v, &k) in v.iter_mut().zip(mask) {
                     if !k {
                         *v = 0.0;

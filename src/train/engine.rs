@@ -1,0 +1,113 @@
+//! How a mini-batch's loss and gradients are computed: the [`Engine`] trait, the candle-autograd
+//! engine that serves every architecture, and the choice between it and the hand-written MLP
+//! kernels of [`super::mlp_engine`].
+
+use super::mlp_engine::MlpEngine;
+use crate::error::Result;
+use crate::model::{Architecture, Params};
+use candle_core::{DType, Device, Tensor, Var};
+
+/// Loss, gradients and evaluation of one model over host buffers. Parameters are passed in
+/// [`Params`] order as flat slices; `x` is `rows` contiguous rows of features.
+pub trait Engine {
+    /// Mean cross-entropy of the batch; writes d(loss)/d(param) into `grads` (all NaN when the
+    /// loss is not finite).
+    fn loss_and_grads(
+        &mut self,
+        params: &[Vec<f32>],
+        x: &[f32],
+        y: &[u32],
+        grads: &mut [Vec<f32>],
+    ) -> Result<f32>;
+
+    /// Summed cross-entropy (f64) and number of correct arg-max predictions over the rows.
+    fn eval(&mut self, params: &[Vec<f32>], x: &[f32], y: &[u32]) -> Result<(f64, usize)>;
+}
+
+/// The engine for `arch`: the host MLP kernels when the model is a plain MLP, candle otherwise.
+/// `like` gives the parameter shapes. The kernels use `candle_core::utils::get_num_threads()`
+/// threads, the same setting candle's own matmuls follow.
+pub fn for_arch<'a>(arch: &'a dyn Architecture, like: &Params) -> Box<dyn Engine + 'a> {
+    match arch.as_mlp() {
+        Some(mlp) => Box::new(MlpEngine::new(mlp, candle_core::utils::get_num_threads())),
+        None => Box::new(CandleEngine::new(arch, like)),
+    }
+}
+
+/// Forward pass and autograd through candle tensors: works for any [`Architecture`].
+pub struct CandleEngine<'a> {
+    arch: &'a dyn Architecture,
+    shapes: Vec<Vec<usize>>,
+}
+
+impl<'a> CandleEngine<'a> {
+    pub fn new(arch: &'a dyn Architecture, like: &Params) -> Self {
+        CandleEngine {
+            arch,
+            shapes: like.0.iter().map(|p| p.shape.clone()).collect(),
+        }
+    }
+
+    fn inputs(&self, x: &[f32], y: &[u32]) -> Result<(Tensor, Tensor)> {
+        let rows = y.len();
+        let d = x.len().checked_div(rows).unwrap_or(0);
+        Ok((
+            Tensor::from_slice(x, (rows, d), &Device::Cpu)?,
+            Tensor::from_slice(y, rows, &Device::Cpu)?,
+        ))
+    }
+
+    fn tensors(&self, params: &[Vec<f32>]) -> Result<Vec<Tensor>> {
+        Ok(params
+            .iter()
+            .zip(&self.shapes)
+            .map(|(p, s)| Tensor::from_slice(p, s.as_slice(), &Device::Cpu))
+            .collect::<candle_core::Result<_>>()?)
+    }
+}
+
+impl Engine for CandleEngine<'_> {
+    fn loss_and_grads(
+        &mut self,
+        params: &[Vec<f32>],
+        x: &[f32],
+        y: &[u32],
+        grads: &mut [Vec<f32>],
+    ) -> Result<f32> {
+        let vars: Vec<Var> = self
+            .tensors(params)?
+            .iter()
+            .map(Var::from_tensor)
+            .collect::<candle_core::Result<_>>()?;
+        let ts: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
+        let (xb, yb) = self.inputs(x, y)?;
+        let loss = candle_nn::loss::cross_entropy(&self.arch.forward(&ts, &xb)?, &yb)?;
+        let lv = loss.to_scalar::<f32>()?;
+        if !lv.is_finite() {
+            grads.iter_mut().for_each(|g| g.fill(f32::NAN));
+            return Ok(lv);
+        }
+        let gs = loss.backward()?;
+        for (g, v) in grads.iter_mut().zip(&vars) {
+            match gs.get(v.as_tensor()) {
+                Some(t) => g.copy_from_slice(&t.flatten_all()?.to_vec1::<f32>()?),
+                None => g.fill(0.0),
+            }
+        }
+        Ok(lv)
+    }
+
+    fn eval(&mut self, params: &[Vec<f32>], x: &[f32], y: &[u32]) -> Result<(f64, usize)> {
+        let ts = self.tensors(params)?;
+        let (xb, yb) = self.inputs(x, y)?;
+        let logits = self.arch.forward(&ts, &xb)?;
+        let loss = candle_nn::loss::cross_entropy(&logits, &yb)?.to_scalar::<f32>()?;
+        let correct = logits
+            .argmax(1)?
+            .eq(&yb)?
+            .to_dtype(DType::U32)?
+            .sum_all()?
+            .to_scalar::<u32>()? as usize;
+        Ok((loss as f64 * y.len() as f64, correct))
+    }
+}

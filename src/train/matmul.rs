@@ -1,0 +1,155 @@
+//! A bounds-checked, strided single-precision matrix product on host buffers: the one place that
+//! calls the `gemm` crate (which picks AVX-512, AVX2 or scalar kernels at run time) directly.
+
+use gemm::Parallelism;
+
+/// A read-only matrix over a slice: element `(r, c)` is `data[r * rs + c * cs]`.
+#[derive(Debug, Clone, Copy)]
+pub struct View<'a> {
+    pub data: &'a [f32],
+    pub rows: usize,
+    pub cols: usize,
+    pub rs: usize,
+    pub cs: usize,
+}
+
+impl<'a> View<'a> {
+    /// A row-major `rows × cols` matrix.
+    pub fn row_major(data: &'a [f32], rows: usize, cols: usize) -> Self {
+        View {
+            data,
+            rows,
+            cols,
+            rs: cols,
+            cs: 1,
+        }
+    }
+
+    /// The transpose (no copy).
+    pub fn t(self) -> Self {
+        View {
+            rows: self.cols,
+            cols: self.rows,
+            rs: self.cs,
+            cs: self.rs,
+            ..self
+        }
+    }
+
+    /// Whether every element lies inside `data`.
+    fn fits(&self) -> bool {
+        self.rows == 0
+            || self.cols == 0
+            || (self.rows - 1) * self.rs + (self.cols - 1) * self.cs < self.data.len()
+    }
+}
+
+/// `c = a · b` (or `c += a · b` when `accumulate`), `c` row-major `a.rows × b.cols`, computed on
+/// `threads` threads of the current rayon pool (1: on the calling thread).
+///
+/// # Panics
+/// When the shapes disagree or a view reaches past its slice.
+pub fn matmul(c: &mut [f32], a: View, b: View, accumulate: bool, threads: usize) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    assert_eq!(b.rows, k, "matmul: inner dimensions {k} and {}", b.rows);
+    assert!(c.len() >= m * n, "matmul: output of {} < {m}×{n}", c.len());
+    assert!(
+        a.fits() && b.fits(),
+        "matmul: a view reaches past its slice"
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            c[..m * n].fill(0.0);
+        }
+        return;
+    }
+    let par = if threads > 1 {
+        Parallelism::Rayon(threads)
+    } else {
+        Parallelism::None
+    };
+    // SAFETY: the asserts above keep every index of `a`, `b` and `c` in bounds; `c` is borrowed
+    // mutably, so it cannot alias `a` or `b`.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            a.data.as_ptr(),
+            a.cs as isize,
+            a.rs as isize,
+            b.data.as_ptr(),
+            b.cs as isize,
+            b.rs as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            par,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(a: View, b: View) -> Vec<f32> {
+        let mut c = vec![0.0; a.rows * b.cols];
+        for i in 0..a.rows {
+            for j in 0..b.cols {
+                for p in 0..a.cols {
+                    c[i * b.cols + j] += a.data[i * a.rs + p * a.cs] * b.data[p * b.rs + j * b.cs];
+                }
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn products_and_transposes_match_the_definition() {
+        // a: 3×4, b: 4×5 (small integers, so every sum is exact in f32).
+        let a: Vec<f32> = (0..12).map(|v| (v % 5) as f32 - 2.0).collect();
+        let b: Vec<f32> = (0..20).map(|v| (v % 7) as f32 - 3.0).collect();
+        let (av, bv) = (View::row_major(&a, 3, 4), View::row_major(&b, 4, 5));
+        let mut c = vec![0.0; 15];
+        matmul(&mut c, av, bv, false, 1);
+        assert_eq!(c, naive(av, bv));
+        // c += a·b doubles it.
+        matmul(&mut c, av, bv, true, 1);
+        assert_eq!(c, naive(av, bv).iter().map(|v| 2.0 * v).collect::<Vec<_>>());
+        // (bᵀ aᵀ) = (a b)ᵀ, with both operands read transposed.
+        let mut ct = vec![0.0; 15];
+        matmul(&mut ct, bv.t(), av.t(), false, 2);
+        for i in 0..3 {
+            for j in 0..5 {
+                assert_eq!(ct[j * 3 + i], c[i * 5 + j] / 2.0);
+            }
+        }
+        // By hand: row 0 of a is [-2, -1, 0, 1], column 0 of b is [-3, 2, 0, -2]; a·b = 2, twice 4.
+        assert_eq!(c[0], 4.0);
+    }
+
+    #[test]
+    #[should_panic(expected = "past its slice")]
+    fn a_short_slice_is_refused() {
+        let a = vec![1.0; 5];
+        let b = vec![1.0; 6];
+        let mut c = vec![0.0; 6];
+        matmul(
+            &mut c,
+            View::row_major(&a, 2, 3),
+            View::row_major(&b, 3, 2),
+            false,
+            1,
+        );
+    }
+}
