@@ -1,5 +1,5 @@
 //! A cache of trained dense models, keyed by a hash of everything that determines them (prunecv
-//! version, the data's content, split settings, seed, fold, model, training settings, rewind
+//! version and [`crate::train::NUMERICS`] revision, the data's content, split settings, seed, fold, model, training settings, rewind
 //! snapshot). Rerunning with another τ grid, other methods or another schedule that keeps the
 //! same dense training retrains nothing; an interrupted run resumes without retraining.
 //!
@@ -50,8 +50,9 @@ pub fn key_material(exp: &Experiment, prep: &Prepared, which: Which) -> String {
     let model = serde_yaml_ng::to_string(&raw.model).unwrap_or_default();
     let train = serde_yaml_ng::to_string(&raw.train).unwrap_or_default();
     format!(
-        "prunecv {}\ndata {}\nseed {}\nfolds {}\nwhich {:?}\nrewind {:?}\nmodel\n{}train\n{}",
+        "prunecv {} numerics {}\ndata {}\nseed {}\nfolds {}\nwhich {:?}\nrewind {:?}\nmodel\n{}train\n{}",
         env!("CARGO_PKG_VERSION"),
+        crate::train::NUMERICS,
         prep.fingerprint,
         exp.seed,
         exp.cv.folds,

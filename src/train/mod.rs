@@ -13,6 +13,11 @@ use crate::error::Result;
 use crate::model::{Architecture, Masks, Params};
 use crate::rng::Rng;
 
+/// Revision of the training numerics (engine, optimizer arithmetic, initialisation). Bump it with
+/// any change that alters trained weights, even by rounding: it is part of the dense-model cache
+/// key, so models cached by older code are retrained rather than reused. 2: the MLP engine.
+pub const NUMERICS: u32 = 2;
+
 /// A standardised table held as contiguous host rows, from which batches are gathered.
 pub struct TensorData {
     x: Vec<f32>,
