@@ -145,25 +145,29 @@ pub fn render_all(run_dir: &Path) -> Result<Vec<PathBuf>> {
     let data = RunData::load(run_dir)?;
     let dir = run_dir.join("plots");
     fsio::create_dir_all(&dir)?;
-    // Charts are independent: render them on the current rayon pool (the run's `--jobs` pool
-    // when called from a run), keeping the plan's order in the returned list.
+    // Charts and their two formats are independent: render each file as its own task on the
+    // current rayon pool (the run's `--jobs` pool when called from a run), so a big chart does
+    // not hold a worker for both its files; the returned list keeps the plan's order.
     use rayon::prelude::*;
-    let per_plot: Vec<Vec<PathBuf>> = planned(&data)
+    let plan = planned(&data);
+    let tasks: Vec<(&Plot, bool)> = plan.iter().flat_map(|p| [(p, false), (p, true)]).collect();
+    tasks
         .par_iter()
-        .map(|plot| {
+        .map(|&(plot, png)| {
             let stem = plot.stem();
-            let svg =
-                render_svg(plot, &data).map_err(|e| Error::Invalid(format!("{stem}.svg: {e}")))?;
-            let ps = dir.join(format!("{stem}.svg"));
-            fsio::write_atomic(&ps, svg.as_bytes())?;
-            let png =
-                render_png(plot, &data).map_err(|e| Error::Invalid(format!("{stem}.png: {e}")))?;
-            let pp = dir.join(format!("{stem}.png"));
-            fsio::write_atomic(&pp, &png)?;
-            Ok(vec![ps, pp])
+            let (path, bytes) = if png {
+                let b = render_png(plot, &data)
+                    .map_err(|e| Error::Invalid(format!("{stem}.png: {e}")))?;
+                (dir.join(format!("{stem}.png")), b)
+            } else {
+                let b = render_svg(plot, &data)
+                    .map_err(|e| Error::Invalid(format!("{stem}.svg: {e}")))?;
+                (dir.join(format!("{stem}.svg")), b.into_bytes())
+            };
+            fsio::write_atomic(&path, &bytes)?;
+            Ok(path)
         })
-        .collect::<Result<_>>()?;
-    Ok(per_plot.into_iter().flatten().collect())
+        .collect()
 }
 
 #[cfg(test)]

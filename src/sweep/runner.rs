@@ -219,6 +219,8 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
     }
     let cache = opts.cache.then(|| DenseCache::new(&root));
     let prep = prepare(exp)?;
+    // Wall seconds of the serial and parallel phases, for timings.csv.
+    let mut phases: Vec<(&str, f64)> = vec![("prepare", clock.elapsed().as_secs_f64())];
     crate::fsio::write_atomic(&dir.join("folds.csv"), &csv_bytes(&fold_rows(&prep))?)?;
     log(
         opts,
@@ -269,6 +271,7 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
         total,
         resume: resume_command(opts),
     };
+    let t_dense = Instant::now();
     let maybe_trained: Vec<Option<Trained>> = pool.install(|| {
         which
             .par_iter()
@@ -286,6 +289,7 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
         progress.finish();
         return Err(interrupted(maybe_trained.iter().flatten().count()));
     }
+    phases.push(("dense_models", t_dense.elapsed().as_secs_f64()));
     let mut trained_list: Vec<Trained> = maybe_trained.into_iter().flatten().collect();
     let from_cache = trained_list.iter().filter(|t| t.cached).count();
     let refit = trained_list.pop().expect("refit model");
@@ -303,6 +307,7 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
     }
 
     // The τ grid of every method (auto grids come from the refit model).
+    let t_grids = Instant::now();
     let layers = prep.arch.layers();
     let mut grids: Vec<(MethodKind, Vec<f64>)> = Vec::new();
     let mut refit_scores: Vec<Scored> = Vec::new();
@@ -324,6 +329,8 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
         grids.push((m, g));
         refit_scores.push(sc);
     }
+
+    phases.push(("score_refit_and_grids", t_grids.elapsed().as_secs_f64()));
 
     // Stage 2: every (fold, method) prunes its fold's dense model at every τ. Finished jobs
     // are journalled; on --resume the journalled ones are not run again.
@@ -435,6 +442,7 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
             selection: Vec::new(),
         });
     }
+    let t_select = Instant::now();
     let trained: Vec<Trained> = trained.into_iter().flatten().collect();
     let mut records: Vec<RunRecord> = Vec::new();
     for t in &trained {
@@ -500,7 +508,7 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
     let mut selection = Vec::new();
     let mut layer_rows = Vec::new();
     let mut test_evals = 0;
-    {
+    let (dense_masks, dense_eval) = {
         let dense = Masks::dense(&refit.params);
         let eval = train::evaluate(prep.arch.as_ref(), &refit.params, &refit.heldout)?;
         test_evals += 1;
@@ -508,19 +516,8 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
         selection.push(selection_row(
             &prep, &refit, "dense", "none", None, "", d, &dense, &eval, "dense",
         ));
-        save_model(
-            exp,
-            &prep,
-            &refit,
-            &models_dir,
-            "dense",
-            "dense",
-            "none",
-            None,
-            (&refit.params, &dense),
-            &eval,
-        )?;
-    }
+        (dense, eval)
+    };
     // Every rule's choice, on validation numbers only; then one refit per distinct
     // (method, τ) — rules that agree share it — run in parallel on the job pool, each touching
     // the test split once.
@@ -564,6 +561,15 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
         .zip(refits)
         .map(|(&(mi, tau), o)| (exp.prune.methods[mi], tau, o))
         .collect();
+    let mut saves = vec![Save {
+        stem: "dense".into(),
+        method: "dense",
+        rule: "none".into(),
+        tau: None,
+        params: &refit.params,
+        masks: &dense_masks,
+        eval: &dense_eval,
+    }];
     for &(mi, rule, chosen, tau) in &choices {
         let m = &exp.prune.methods[mi];
         {
@@ -597,22 +603,26 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
                     sparsity: p.masks.layer_sparsity(l),
                 });
             }
-            save_model(
-                exp,
-                &prep,
-                &refit,
-                &models_dir,
-                &stem,
-                m.as_str(),
-                &rule.label(),
-                Some(tau),
-                (&p.params, &p.masks),
-                &p.eval,
-            )?;
+            saves.push(Save {
+                stem,
+                method: m.as_str(),
+                rule: rule.label(),
+                tau: Some(tau),
+                params: &p.params,
+                masks: &p.masks,
+                eval: &p.eval,
+            });
         }
     }
+    // Every chosen model (and the dense refit) to models/, in parallel on the job pool.
+    pool.install(|| {
+        saves
+            .par_iter()
+            .try_for_each(|sv| save_model(exp, &prep, &refit, &models_dir, sv))
+    })?;
     crate::fsio::write_atomic(&dir.join("selection.csv"), &csv_bytes(&selection)?)?;
     crate::fsio::write_atomic(&dir.join("layers.csv"), &csv_bytes(&layer_rows)?)?;
+    phases.push(("tables_selection_refits", t_select.elapsed().as_secs_f64()));
 
     let mut timings: Vec<TimingRow> = trained
         .iter()
@@ -638,7 +648,6 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
         method: "all".into(),
         seconds: prune_seconds,
     });
-    crate::fsio::write_atomic(&dir.join("timings.csv"), &csv_bytes(&timings)?)?;
 
     let finished = unix_now();
     let m = manifest::Manifest {
@@ -663,9 +672,19 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
     };
     crate::fsio::write_atomic(&dir.join("manifest.json"), &m.to_json())?;
     // Figures and the Markdown report, from the tables just written.
+    let t_figures = Instant::now();
     pool.install(|| crate::report::plot::render_all(&dir))?;
     let md = crate::report::markdown::markdown(&dir)?;
     crate::fsio::write_atomic(&dir.join("report.md"), md.as_bytes())?;
+    phases.push(("figures_and_report", t_figures.elapsed().as_secs_f64()));
+    timings.extend(phases.iter().map(|&(stage, seconds)| TimingRow {
+        stage: stage.into(),
+        repeat: None,
+        fold: None,
+        method: "all".into(),
+        seconds,
+    }));
+    crate::fsio::write_atomic(&dir.join("timings.csv"), &csv_bytes(&timings)?)?;
     Ok(RunOutcome {
         dir,
         records,
@@ -708,18 +727,31 @@ fn selection_row(
 }
 
 #[allow(clippy::too_many_arguments)]
+/// One model to write to `models/`: the dense refit or a rule's choice.
+struct Save<'a> {
+    stem: String,
+    method: &'a str,
+    rule: String,
+    tau: Option<f64>,
+    params: &'a Params,
+    masks: &'a Masks,
+    eval: &'a Eval,
+}
+
 fn save_model(
     exp: &Experiment,
     prep: &Prepared,
     refit: &Trained,
     dir: &Path,
-    stem: &str,
-    method: &str,
-    rule: &str,
-    tau: Option<f64>,
-    (params, masks): (&Params, &Masks),
-    eval: &Eval,
+    sv: &Save,
 ) -> Result<()> {
+    let Save {
+        method,
+        tau,
+        masks,
+        eval,
+        ..
+    } = *sv;
     let card = export::ModelCard {
         format: "prunecv-model-1".into(),
         model: exp.to_raw().model.expect("model section"),
@@ -727,7 +759,7 @@ fn save_model(
         classes: prep.pool.classes,
         standardizer: refit.standardizer.clone(),
         method: method.into(),
-        rule: rule.into(),
+        rule: sv.rule.clone(),
         tau,
         tau_unit: if tau.is_some() {
             exp.prune.tau.unit.as_str().into()
@@ -745,5 +777,5 @@ fn save_model(
             .map(|p| (p.name.clone(), p.shape.clone()))
             .collect(),
     };
-    export::save(dir, stem, params, masks, &card)
+    export::save(dir, &sv.stem, sv.params, masks, &card)
 }

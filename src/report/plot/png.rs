@@ -45,7 +45,7 @@ pub fn encode_rgb(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>> {
         filtered.push(kind as u8);
         filtered.extend_from_slice(best);
     }
-    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
     let idat = z
         .write_all(&filtered)
         .and_then(|_| z.finish())
