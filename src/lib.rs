@@ -10,6 +10,7 @@ pub mod data;
 pub mod error;
 pub mod fsio;
 pub mod model;
+pub mod par;
 pub mod prune;
 pub mod report;
 pub mod rng;

@@ -145,16 +145,22 @@ pub fn render_all(run_dir: &Path) -> Result<Vec<PathBuf>> {
     let data = RunData::load(run_dir)?;
     let dir = run_dir.join("plots");
     fsio::create_dir_all(&dir)?;
-    // Charts and their two formats are independent: render each file as its own task on the
-    // current rayon pool (the run's `--jobs` pool when called from a run), so a big chart does
-    // not hold a worker for both its files; the returned list keeps the plan's order.
-    use rayon::prelude::*;
+    // Charts and their two formats are independent: each file is its own task on the current
+    // rayon pool (the run's `--jobs` pool when called from a run), pulled in order of cost —
+    // PNGs (rasterise + deflate) before SVGs, the many-series chart first — so no worker is left
+    // with the two biggest files. The returned list keeps the plan's order.
     let plan = planned(&data);
-    let tasks: Vec<(&Plot, bool)> = plan.iter().flat_map(|p| [(p, false), (p, true)]).collect();
-    tasks
-        .par_iter()
-        .map(|&(plot, png)| {
-            let stem = plot.stem();
+    let mut tasks: Vec<(usize, bool)> = (0..plan.len())
+        .flat_map(|i| [(i, true), (i, false)])
+        .collect();
+    let cost = |&(i, png): &(usize, bool)| (!png, !matches!(plan[i], Plot::AccuracyVsSparsity));
+    tasks.sort_by_key(cost);
+    let files = crate::par::pull(
+        tasks.len(),
+        || false,
+        |t| -> Result<(usize, PathBuf)> {
+            let (i, png) = tasks[t];
+            let (plot, stem) = (&plan[i], plan[i].stem());
             let (path, bytes) = if png {
                 let b = render_png(plot, &data)
                     .map_err(|e| Error::Invalid(format!("{stem}.png: {e}")))?;
@@ -165,9 +171,15 @@ pub fn render_all(run_dir: &Path) -> Result<Vec<PathBuf>> {
                 (dir.join(format!("{stem}.svg")), b.into_bytes())
             };
             fsio::write_atomic(&path, &bytes)?;
-            Ok(path)
-        })
-        .collect()
+            Ok((2 * i + usize::from(png), path))
+        },
+    );
+    let mut files = files
+        .into_iter()
+        .map(|f| f.expect("no stop"))
+        .collect::<Result<Vec<_>>>()?;
+    files.sort();
+    Ok(files.into_iter().map(|(_, p)| p).collect())
 }
 
 #[cfg(test)]

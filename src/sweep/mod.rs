@@ -10,6 +10,7 @@ pub mod grid;
 pub mod interrupt;
 pub mod journal;
 pub mod lock;
+pub mod pipeline;
 pub mod prepare;
 pub mod progress;
 pub mod records;

@@ -1,5 +1,6 @@
-//! The run itself: dense models → per-method τ grids → (fold, method) prune jobs → tables →
-//! selection, refit and one test evaluation per choice → models and manifest.
+//! The run itself: one job graph of dense models → per-method τ grids → (fold, method) prune
+//! jobs (executed by [`super::pipeline`]) → tables → selection, refit and one test evaluation
+//! per choice → models, manifest, figures and report.
 
 use super::cache::DenseCache;
 use super::dense::{dense_model, Trained, Which};
@@ -11,7 +12,7 @@ use super::progress::Progress;
 use super::records::*;
 use super::schedule::{self, mask_ctx, model_ids, score, Outcome, Scored};
 use super::shard::{self, Shard};
-use super::{aggregate, grid, select, Mode, RunOptions, RunOutcome};
+use super::{aggregate, grid, pipeline, select, Mode, RunOptions, RunOutcome};
 use crate::config::{Experiment, MethodKind};
 use crate::error::{Error, Result};
 use crate::model::{export, Masks, Params};
@@ -218,6 +219,8 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
         journalled.extend(shard::collect(&dir, &exp.hash())?);
     }
     let cache = opts.cache.then(|| DenseCache::new(&root));
+    // `git rev-parse` for the manifest is a subprocess: start it now, read it at the end.
+    let git_commit = std::thread::spawn(manifest::git_commit);
     let prep = prepare(exp)?;
     // Wall seconds of the serial and parallel phases, for timings.csv.
     let mut phases: Vec<(&str, f64)> = vec![("prepare", clock.elapsed().as_secs_f64())];
@@ -254,7 +257,7 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
         .map(|i| (0..n_methods).any(|m| owned(i * n_methods + m)))
         .collect();
 
-    // Stage 1: dense models (those this process needs), plus the refit on the whole pool.
+    // The dense models this process needs (fold models, then the refit on the whole pool).
     let mut which: Vec<Which> = folds
         .iter()
         .zip(&needed)
@@ -263,95 +266,35 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
         .collect();
     which.push(Which::Refit);
     let n_models = which.len();
-    let n_jobs = (0..folds.len() * n_methods).filter(|&j| owned(j)).count();
-    let total = n_models + if opts.mode == Mode::Merge { 0 } else { n_jobs };
-    let progress = Progress::new(total, opts.quiet);
-    let interrupted = |done: usize| Error::Interrupted {
-        done,
-        total,
-        resume: resume_command(opts),
-    };
-    let t_dense = Instant::now();
-    let maybe_trained: Vec<Option<Trained>> = pool.install(|| {
-        which
-            .par_iter()
-            .map(|w| {
-                if interrupt::requested() {
-                    return Ok(None);
-                }
-                let t = dense_model(exp, &prep, *w, cache.as_ref())?;
-                progress.inc(1, "dense model");
-                Ok(Some(t))
-            })
-            .collect::<Result<Vec<_>>>()
-    })?;
-    if maybe_trained.iter().any(Option::is_none) {
-        progress.finish();
-        return Err(interrupted(maybe_trained.iter().flatten().count()));
-    }
-    phases.push(("dense_models", t_dense.elapsed().as_secs_f64()));
-    let mut trained_list: Vec<Trained> = maybe_trained.into_iter().flatten().collect();
-    let from_cache = trained_list.iter().filter(|t| t.cached).count();
-    let refit = trained_list.pop().expect("refit model");
-    // Fold models by fold index (None where a shard does not need one).
-    let mut trained_iter = trained_list.into_iter();
-    let trained: Vec<Option<Trained>> = needed
-        .iter()
-        .map(|n| if *n { trained_iter.next() } else { None })
-        .collect();
-    for t in trained.iter().flatten().filter(|t| t.diverged) {
-        progress.println(&format!(
-            "  warning: dense model {:?} diverged (non-finite loss)",
-            t.which
-        ));
+    let refit_slot = n_models - 1;
+    // Dense slot of every fold index (None where a shard does not need the fold).
+    let mut slot_of_fold: Vec<Option<usize>> = vec![None; folds.len()];
+    for (k, w) in which.iter().enumerate() {
+        if let Some(i) = folds.iter().position(|f| f == w) {
+            slot_of_fold[i] = Some(k);
+        }
     }
 
-    // The τ grid of every method (auto grids come from the refit model).
-    let t_grids = Instant::now();
-    let layers = prep.arch.layers();
-    let mut grids: Vec<(MethodKind, Vec<f64>)> = Vec::new();
-    let mut refit_scores: Vec<Scored> = Vec::new();
-    for &m in &exp.prune.methods {
-        let sc = score(
-            exp,
-            &prep,
-            &refit.params,
-            &refit.train_data,
-            m,
-            &model_ids(Which::Refit),
-        )?;
-        let g = grid::method_grid(
-            &exp.prune.tau.grid,
-            sc.method.as_ref(),
-            &mask_ctx(exp, &refit.params, &layers, None),
-            &sc.scores,
-        );
-        grids.push((m, g));
-        refit_scores.push(sc);
-    }
-
-    phases.push(("score_refit_and_grids", t_grids.elapsed().as_secs_f64()));
-
-    // Stage 2: every (fold, method) prunes its fold's dense model at every τ. Finished jobs
-    // are journalled; on --resume the journalled ones are not run again.
+    // Every (fold, method) job this process owns; on --resume the journalled ones are not run
+    // again, and a merge must find every one in the shards' journals.
     let unit = exp.prune.tau.unit.as_str();
     let job_name = |i: usize, m: usize| {
         let (r, f) = match folds[i] {
             Which::Fold { repeat, fold } => (repeat, fold),
             Which::Refit => (usize::MAX, usize::MAX),
         };
-        format!("repeat {r} fold {f} {}", grids[m].0.as_str())
+        format!("repeat {r} fold {f} {}", exp.prune.methods[m].as_str())
     };
     let jobs: Vec<(usize, usize)> = (0..folds.len())
-        .flat_map(|i| (0..grids.len()).map(move |m| (i, m)))
+        .flat_map(|i| (0..n_methods).map(move |m| (i, m)))
         .filter(|&(i, m)| owned(i * n_methods + m))
         .collect();
+    let n_jobs = jobs.len();
     let resumed: Vec<&journal::Entry> = jobs
         .iter()
         .filter_map(|&(i, m)| journalled.get(&job_name(i, m)))
         .collect();
     let n_resumed = resumed.len();
-    progress.inc(n_resumed, "journalled");
     let todo: Vec<(usize, usize)> = jobs
         .iter()
         .copied()
@@ -365,58 +308,126 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
             missing.join("; ")
         )));
     }
-    let t_prune = Instant::now();
-    let new_entries: Vec<Option<journal::Entry>> = pool.install(|| {
-        todo.par_iter()
-            .map(|&(i, m)| {
-                if interrupt::requested() {
-                    return Ok(None);
-                }
-                let t = trained[i]
-                    .as_ref()
-                    .expect("a shard trains the models its jobs need");
-                let (kind, taus) = &grids[m];
+    let total = n_models + if opts.mode == Mode::Merge { 0 } else { n_jobs };
+    let progress = Progress::new(total, opts.quiet);
+    progress.inc(n_resumed, "journalled");
+    let interrupted = |done: usize| Error::Interrupted {
+        done,
+        total,
+        resume: resume_command(opts),
+    };
+
+    // Dense models and pruning jobs run as one job graph on the pool (see `pipeline`): a job
+    // starts once its fold's model and the τ grids (read from the refit model) exist. Each
+    // finished job is journalled at once.
+    let layers = prep.arch.layers();
+    let t_graph = Instant::now();
+    let dense_order: Vec<usize> = std::iter::once(refit_slot).chain(0..refit_slot).collect();
+    let job_deps: Vec<usize> = todo
+        .iter()
+        .map(|&(i, _)| slot_of_fold[i].expect("a shard trains the models its jobs need"))
+        .collect();
+    type Grids = (Vec<(MethodKind, Vec<f64>)>, Vec<Scored>);
+    let executed = pipeline::execute(
+        &pool,
+        &dense_order,
+        refit_slot,
+        &job_deps,
+        interrupt::requested,
+        |k| {
+            let t = dense_model(exp, &prep, which[k], cache.as_ref())?;
+            progress.inc(1, "dense model");
+            Ok(t)
+        },
+        // The τ grid of every method (auto grids come from the refit model).
+        |refit: &Trained| -> Result<Grids> {
+            let mut grids = Vec::new();
+            let mut scores = Vec::new();
+            for &m in &exp.prune.methods {
                 let sc = score(
                     exp,
                     &prep,
-                    &t.params,
-                    &t.train_data,
-                    *kind,
-                    &model_ids(t.which),
+                    &refit.params,
+                    &refit.train_data,
+                    m,
+                    &model_ids(Which::Refit),
                 )?;
-                let mut entry = journal::Entry {
-                    job: job_name(i, m),
-                    records: Vec::new(),
-                    trajectory: Vec::new(),
-                };
-                for &tau in taus {
-                    let o = schedule::run(exp, &prep, t, *kind, &sc, tau)?;
-                    let rec = outcome_record(&prep, t, kind.as_str(), tau, unit, &o);
-                    entry
-                        .trajectory
-                        .extend(o.rounds.iter().map(|r| TrajectoryRow {
-                            repeat: rec.repeat,
-                            fold: rec.fold,
-                            method: rec.method.clone(),
-                            tau,
-                            round: r.round,
-                            sparsity: r.sparsity,
-                            val_acc: r.val_acc,
-                        }));
-                    entry.records.push(rec);
-                }
-                journal.append(&entry)?;
-                progress.inc(1, &entry.job);
-                Ok(Some(entry))
-            })
-            .collect::<Result<Vec<_>>>()
-    })?;
+                let g = grid::method_grid(
+                    &exp.prune.tau.grid,
+                    sc.method.as_ref(),
+                    &mask_ctx(exp, &refit.params, &layers, None),
+                    &sc.scores,
+                );
+                grids.push((m, g));
+                scores.push(sc);
+            }
+            Ok((grids, scores))
+        },
+        |j, t: &Trained, (grids, _): &Grids| {
+            let (i, m) = todo[j];
+            let (kind, taus) = &grids[m];
+            let sc = score(
+                exp,
+                &prep,
+                &t.params,
+                &t.train_data,
+                *kind,
+                &model_ids(t.which),
+            )?;
+            let mut entry = journal::Entry {
+                job: job_name(i, m),
+                records: Vec::new(),
+                trajectory: Vec::new(),
+            };
+            for &tau in taus {
+                let o = schedule::run(exp, &prep, t, *kind, &sc, tau)?;
+                let rec = outcome_record(&prep, t, kind.as_str(), tau, unit, &o);
+                entry
+                    .trajectory
+                    .extend(o.rounds.iter().map(|r| TrajectoryRow {
+                        repeat: rec.repeat,
+                        fold: rec.fold,
+                        method: rec.method.clone(),
+                        tau,
+                        round: r.round,
+                        sparsity: r.sparsity,
+                        val_acc: r.val_acc,
+                    }));
+                entry.records.push(rec);
+            }
+            journal.append(&entry)?;
+            progress.inc(1, &entry.job);
+            Ok(entry)
+        },
+    )?;
     progress.finish();
-    if new_entries.iter().any(Option::is_none) {
-        let done = n_models + n_resumed + new_entries.iter().flatten().count();
+    let pipeline::Executed {
+        dense: models,
+        grids,
+        jobs: new_entries,
+    } = executed;
+    let models_done = models.iter().flatten().count();
+    if models_done < n_models || new_entries.iter().any(Option::is_none) {
+        let done = models_done + n_resumed + new_entries.iter().flatten().count();
         return Err(interrupted(done));
     }
-    let prune_seconds = t_prune.elapsed().as_secs_f64();
+    phases.push(("dense_models_and_jobs", t_graph.elapsed().as_secs_f64()));
+    let (_grids, refit_scores) = grids.expect("grids exist once the refit model does");
+    let mut models: Vec<Option<Trained>> = models;
+    let refit = models[refit_slot].take().expect("refit model");
+    let from_cache =
+        models.iter().flatten().filter(|t| t.cached).count() + usize::from(refit.cached);
+    // Fold models by fold index (None where a shard does not need one).
+    let trained: Vec<Option<Trained>> = slot_of_fold
+        .iter()
+        .map(|k| k.and_then(|k| models[k].take()))
+        .collect();
+    for t in trained.iter().flatten().filter(|t| t.diverged) {
+        progress.println(&format!(
+            "  warning: dense model {:?} diverged (non-finite loss)",
+            t.which
+        ));
+    }
     if let Mode::Shard(sh) = opts.mode {
         let mut done_jobs: Vec<String> = jobs.iter().map(|&(i, m)| job_name(i, m)).collect();
         done_jobs.sort();
@@ -641,18 +652,11 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
             }
         })
         .collect();
-    timings.push(TimingRow {
-        stage: "prune_and_evaluate".into(),
-        repeat: None,
-        fold: None,
-        method: "all".into(),
-        seconds: prune_seconds,
-    });
 
     let finished = unix_now();
     let m = manifest::Manifest {
         prunecv_version: env!("CARGO_PKG_VERSION").into(),
-        git_commit: manifest::git_commit(),
+        git_commit: git_commit.join().ok().flatten(),
         experiment_file: opts.experiment_file.clone(),
         config_hash: exp.hash(),
         seed: exp.seed,
