@@ -37,8 +37,18 @@ fn synthetic(n: usize, seed: u64) -> Table {
     }
 }
 
+/// Which engine computes the gradients in a training measurement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// What `prunecv run` uses for MLPs: the hand-written MLP engine.
+    Mlp,
+    /// candle's autograd (what every non-MLP model uses), for comparison.
+    Candle,
+}
+
 /// Samples per second of LeNet-300-100 training (best of `reps` runs of `epochs` epochs).
 pub fn training_throughput(
+    engine: Engine,
     opt: OptimizerKind,
     threads: usize,
     n: usize,
@@ -53,12 +63,18 @@ pub fn training_throughput(
         .num_threads(threads)
         .build()
         .map_err(|e| crate::error::Error::Invalid(format!("thread pool: {e}")))?;
-    let result = pool.install(|| train_loop(opt, n, epochs, reps));
+    let result = pool.install(|| train_loop(engine, opt, n, epochs, reps));
     crate::sweep::init_threads();
     result
 }
 
-fn train_loop(opt: OptimizerKind, n: usize, epochs: usize, reps: usize) -> Result<f64> {
+fn train_loop(
+    engine: Engine,
+    opt: OptimizerKind,
+    n: usize,
+    epochs: usize,
+    reps: usize,
+) -> Result<f64> {
     let data = TensorData::new(&synthetic(n, 1))?;
     let arch = Mlp::new(784, &[300, 100], 10, Activation::Relu);
     let spec = TrainSpec {
@@ -79,8 +95,12 @@ fn train_loop(opt: OptimizerKind, n: usize, epochs: usize, reps: usize) -> Resul
         let mut rng = Rng::new(r as u64);
         let mut p = arch.init(&mut rng);
         let t0 = Instant::now();
-        train::fit(
-            &arch,
+        let eng: Box<dyn train::engine::Engine> = match engine {
+            Engine::Mlp => train::engine::for_arch(&arch, &p),
+            Engine::Candle => Box::new(train::engine::CandleEngine::new(&arch, &p)),
+        };
+        train::fit_with(
+            eng,
             &mut p,
             None,
             &data,
@@ -145,13 +165,23 @@ pub fn run_all(quick: bool) -> Result<Vec<Measurement>> {
     };
     for opt in [OptimizerKind::Sgd, OptimizerKind::Adamw] {
         for threads in [1, 2] {
-            let v = training_throughput(opt, threads, n, epochs, reps)?;
+            let v = training_throughput(Engine::Mlp, opt, threads, n, epochs, reps)?;
             m(
                 format!("train_lenet300_{opt:?}_threads{threads}").to_lowercase(),
                 v,
                 "samples/s",
             );
         }
+    }
+    // The same training through candle's autograd: what the MLP engine gains (and what LeNet-5,
+    // which still trains through candle, runs at).
+    for opt in [OptimizerKind::Sgd, OptimizerKind::Adamw] {
+        let v = training_throughput(Engine::Candle, opt, 1, n, epochs, reps)?;
+        m(
+            format!("train_lenet300_{opt:?}_threads1_candle_autograd").to_lowercase(),
+            v,
+            "samples/s",
+        );
     }
     let s1 = sweep_seconds(1, reps + 2)?;
     m("sweep_digits_jobs1".into(), s1, "s");

@@ -1,8 +1,8 @@
 //! The MLP engine: forward and backward passes of a Linear + activation stack written out over
 //! [`matmul`] on reusable host buffers. No autograd graph, no per-step allocation once the
 //! buffers have grown, and no gradient for the input batch (which candle's autograd computes and
-//! throws away: a quarter of LeNet-300-100's multiply-adds). Cross-entropy and its gradient are
-//! fused into one pass over the logits.
+//! throws away: 235,200 of the ~800,000 multiply-adds of a LeNet-300-100 training sample).
+//! Cross-entropy and its gradient are fused into one pass over the logits.
 //!
 //! Conventions match PyTorch: ReLU'(0) = 0; ReLU and tanh let NaN through, so a diverging model
 //! shows up in the loss.

@@ -115,6 +115,20 @@ pub fn fit(
     budget: Budget,
     rng: &mut Rng,
 ) -> Result<FitLog> {
+    let engine = engine::for_arch(arch, params);
+    fit_with(engine, params, masks, data, spec, budget, rng)
+}
+
+/// [`fit`] through a given engine (the benchmark compares the MLP engine with candle's autograd).
+pub fn fit_with(
+    mut engine: Box<dyn engine::Engine + '_>,
+    params: &mut Params,
+    masks: Option<&Masks>,
+    data: &TensorData,
+    spec: &TrainSpec,
+    budget: Budget,
+    rng: &mut Rng,
+) -> Result<FitLog> {
     let Budget {
         epochs,
         lr,
@@ -123,7 +137,6 @@ pub fn fit(
     if let Some(m) = masks {
         *params = m.apply(params);
     }
-    let mut engine = engine::for_arch(arch, params);
     let mut ws: Vec<Vec<f32>> = params.0.iter().map(|p| p.data.clone()).collect();
     let mut grads: Vec<Vec<f32>> = ws.iter().map(|w| vec![0.0; w.len()]).collect();
     let sizes: Vec<usize> = ws.iter().map(Vec::len).collect();
