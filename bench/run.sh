@@ -31,6 +31,7 @@ for k in sorted(torch):
 print(f"{'sweep_digits 1 job / 1 thread (s)':40} {ours['sweep_digits_jobs1']:12.2f} {s1:12.2f} {s1 / ours['sweep_digits_jobs1']:7.2f}x  (speed-up over pytorch)")
 print(f"{'sweep_digits 2 jobs / 2 threads (s)':40} {ours['sweep_digits_jobs2']:12.2f} {s2:12.2f} {s2 / ours['sweep_digits_jobs2']:7.2f}x  (speed-up over pytorch)")
 print(f"{'prunecv scaling --jobs 1 -> 2':40} {ours['sweep_scaling_jobs1_over_jobs2']:12.2f}x")
+print(f"{'  ceiling: two 1-job sweeps at once':40} {ours['sweep_scaling_ceiling_two_independent']:12.2f}x  (2 x alone / each-when-paired)")
 for opt in ("sgd", "adamw"):
     k, c = f"train_lenet300_{opt}_threads1", f"train_lenet300_{opt}_threads1_candle_autograd"
     if c in ours:

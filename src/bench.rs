@@ -2,9 +2,11 @@
 //! in tests). Build with `--release`.
 //!
 //! (a) training throughput of LeNet-300-100 (784-300-100-10), batch 128, on MNIST-shaped
-//!     synthetic data, SGD-momentum and AdamW, with candle kernels on 1 and 2 threads;
+//!     synthetic data, SGD-momentum and AdamW: the MLP engine on 1 and 2 threads, and candle's
+//!     autograd on 1 thread for comparison;
 //! (b) a whole one-shot sweep (built-in digits, 5 folds, 5 methods, 26 τ) end to end;
-//! (c) the same sweep with `--jobs 1` and `--jobs 2`.
+//! (c) the same sweep with `--jobs 1` and `--jobs 2`, and the ceiling for that ratio on this
+//!     machine: two independent one-job sweeps run at once.
 
 use crate::config::{Activation, OptimizerKind, TrainSpec};
 use crate::data::Table;
@@ -128,8 +130,12 @@ cv: {folds: 5, select: [best, one_se]}
 /// Wall seconds of the benchmark sweep with `jobs` workers (no cache, fresh directory): the best
 /// of `reps` runs, as for training, so a stray scheduler hiccup does not decide a ratio.
 pub fn sweep_seconds(jobs: usize, reps: usize) -> Result<f64> {
+    sweep_seconds_in(jobs, reps, "")
+}
+
+fn sweep_seconds_in(jobs: usize, reps: usize, tag: &str) -> Result<f64> {
     let exp = crate::config::parse(SWEEP, "bench-sweep", &[])?;
-    let dir = std::env::temp_dir().join(format!("prunecv-bench-{}-{jobs}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("prunecv-bench-{}-{jobs}{tag}", std::process::id()));
     let opts = RunOptions {
         out_root: Some(dir.clone()),
         jobs,
@@ -186,6 +192,25 @@ pub fn run_all(quick: bool) -> Result<Vec<Measurement>> {
     let s1 = sweep_seconds(1, reps + 2)?;
     m("sweep_digits_jobs1".into(), s1, "s");
     let s2 = sweep_seconds(2, reps + 2)?;
+    // The ceiling for (c): two independent one-job sweeps at once, each on its own core. Any
+    // slowdown against one alone (shared caches, memory bandwidth, the VM's cores) bounds what
+    // `--jobs 2` can reach: ceiling = 2 × alone / (time of each when two run at once).
+    let pair: Vec<f64> = std::thread::scope(|sc| {
+        let runs: Vec<_> = ["a", "b"]
+            .iter()
+            .map(|tag| sc.spawn(move || sweep_seconds_in(1, reps + 2, &format!("-pair-{tag}"))))
+            .collect();
+        runs.into_iter()
+            .map(|h| h.join().expect("benchmark thread"))
+            .collect::<Result<_>>()
+    })?;
+    let together = pair.iter().sum::<f64>() / pair.len() as f64;
+    m("sweep_digits_jobs1_two_at_once".into(), together, "s");
+    m(
+        "sweep_scaling_ceiling_two_independent".into(),
+        2.0 * s1 / together,
+        "x",
+    );
     m("sweep_digits_jobs2".into(), s2, "s");
     m("sweep_scaling_jobs1_over_jobs2".into(), s1 / s2, "x");
     Ok(out)
