@@ -135,7 +135,8 @@ pub fn sweep_seconds(jobs: usize, reps: usize) -> Result<f64> {
 
 fn sweep_seconds_in(jobs: usize, reps: usize, tag: &str) -> Result<f64> {
     let exp = crate::config::parse(SWEEP, "bench-sweep", &[])?;
-    let dir = std::env::temp_dir().join(format!("prunecv-bench-{}-{jobs}{tag}", std::process::id()));
+    let dir =
+        std::env::temp_dir().join(format!("prunecv-bench-{}-{jobs}{tag}", std::process::id()));
     let opts = RunOptions {
         out_root: Some(dir.clone()),
         jobs,
