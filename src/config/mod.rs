@@ -206,6 +206,40 @@ mod tests {
     }
 
     #[test]
+    fn selection_rules_read_and_write_the_documented_map_form() {
+        let yaml =
+            "name: t\ncv: {select: [best, one_se, {max_drop: 0.01}, {target_sparsity: 0.9}]}\n";
+        let e = parse(yaml, "t.yaml", &[]).unwrap();
+        assert_eq!(
+            e.cv.select,
+            vec![
+                SelectRule::Best,
+                SelectRule::OneSe,
+                SelectRule::MaxDrop(0.01),
+                SelectRule::TargetSparsity(0.9)
+            ]
+        );
+        let written = e.to_yaml();
+        assert!(written.contains("max_drop: 0.01"), "{written}");
+        assert_eq!(parse(&written, "resolved.yaml", &[]).unwrap(), e);
+        let set = parse(MIN, "t.yaml", &["cv.select=[{max_drop: 0.02}]".into()]).unwrap();
+        assert_eq!(set.cv.select, vec![SelectRule::MaxDrop(0.02)]);
+        for (bad, says) in [
+            ("[{max_dorp: 0.1}]", "did you mean `max_drop`"),
+            ("[max_drop]", "needs a value"),
+            ("[{max_drop: 0.1, best: 1}]", "one key"),
+        ] {
+            let err = parse(&format!("name: t\ncv: {{select: {bad}}}\n"), "e.yaml", &[])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(says) && err.contains("cv.select"),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    #[test]
     fn unknown_key_names_key_path_and_suggests() {
         let err = parse("name: t\ncv:\n  fodls: 3\n", "exp.yaml", &[])
             .unwrap_err()

@@ -133,8 +133,11 @@ pub enum Scope {
     Global,
 }
 
-/// A rule choosing τ from the cross-validation summary.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
+/// A rule choosing τ from the cross-validation summary. In YAML a plain name (`best`,
+/// `one_se`) or a one-key map (`{max_drop: 0.01}`, `{target_sparsity: 0.9}`); the serde impls
+/// below read and write exactly those forms (serde_yaml_ng's default for a variant with a value
+/// would be a `!max_drop 0.01` tag). The JSON Schema derive describes the same shapes.
+#[derive(Debug, Clone, Copy, PartialEq, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SelectRule {
     /// Highest mean validation accuracy.
@@ -145,6 +148,61 @@ pub enum SelectRule {
     MaxDrop(f64),
     /// The τ whose mean sparsity is closest to this target from above.
     TargetSparsity(f64),
+}
+
+const SELECT_RULES: &[&str] = &["best", "one_se", "max_drop", "target_sparsity"];
+
+impl Serialize for SelectRule {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let (key, value) = match *self {
+            SelectRule::Best => return s.serialize_str("best"),
+            SelectRule::OneSe => return s.serialize_str("one_se"),
+            SelectRule::MaxDrop(x) => ("max_drop", x),
+            SelectRule::TargetSparsity(x) => ("target_sparsity", x),
+        };
+        let mut m = s.serialize_map(Some(1))?;
+        m.serialize_entry(key, &value)?;
+        m.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for SelectRule {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{Error, MapAccess, Visitor};
+        struct Rule;
+        impl<'de> Visitor<'de> for Rule {
+            type Value = SelectRule;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("`best`, `one_se`, `{max_drop: x}` or `{target_sparsity: s}`")
+            }
+            fn visit_str<E: Error>(self, v: &str) -> Result<SelectRule, E> {
+                match v {
+                    "best" => Ok(SelectRule::Best),
+                    "one_se" => Ok(SelectRule::OneSe),
+                    "max_drop" | "target_sparsity" => {
+                        Err(E::custom(format!("`{v}` needs a value: `{{{v}: x}}`")))
+                    }
+                    _ => Err(E::unknown_variant(v, SELECT_RULES)),
+                }
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SelectRule, A::Error> {
+                let Some(key) = map.next_key::<String>()? else {
+                    return Err(A::Error::invalid_length(0, &self));
+                };
+                let rule = match key.as_str() {
+                    "max_drop" => SelectRule::MaxDrop(map.next_value()?),
+                    "target_sparsity" => SelectRule::TargetSparsity(map.next_value()?),
+                    _ => return Err(A::Error::unknown_variant(&key, &SELECT_RULES[2..])),
+                };
+                if map.next_key::<String>()?.is_some() {
+                    return Err(A::Error::custom("a selection rule is a map of one key"));
+                }
+                Ok(rule)
+            }
+        }
+        d.deserialize_any(Rule)
+    }
 }
 
 impl SelectRule {
