@@ -204,8 +204,11 @@ pub fn run(cli: Cli) -> Result<()> {
             jobs,
             quiet,
         } => {
+            // resolved.yaml already holds the data paths as the run resolved them: parse it
+            // as is (`load` would re-base relative paths onto the run directory).
             let resolved = run_dir.join("resolved.yaml");
-            let e = load(&resolved, &[])?;
+            let text = String::from_utf8_lossy(&prunecv::fsio::read(&resolved)?).into_owned();
+            let e = prunecv::config::parse(&text, &resolved.display().to_string(), &[])?;
             let root = run_dir.parent().map(PathBuf::from).unwrap_or_default();
             if root.join(&e.name) != run_dir
                 && run_dir.file_name() != Some(std::ffi::OsStr::new(&e.name))

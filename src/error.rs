@@ -14,7 +14,8 @@ pub enum Error {
     Data { file: String, message: String },
 
     /// A file-system operation failed.
-    #[error("cannot {op} {path}: {source}")]
+    /// The OS error is the `source`, printed after this message by whoever prints the chain.
+    #[error("cannot {op} {path}")]
     Io {
         op: &'static str,
         path: PathBuf,

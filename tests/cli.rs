@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{table, Sandbox, TINY};
+use common::{assert_same_tables, table, Sandbox, TINY};
 use std::collections::{BTreeMap, BTreeSet};
 
 fn col(header: &[String], name: &str) -> usize {
@@ -189,9 +189,20 @@ fn existing_run_directory_is_not_overwritten_without_force() {
 #[test]
 fn exported_model_reproduces_test_accuracy_exactly() {
     let sb = Sandbox::new();
-    sb.write("tiny.yaml", TINY);
+    // Every rule, including the ones whose file stems hold a dot (`magnitude_max_drop-0.05`).
+    let exp = TINY.replace(
+        "select: [best, one_se]",
+        "select: [best, one_se, {max_drop: 0.05}, {target_sparsity: 0.5}]",
+    );
+    sb.write("tiny.yaml", &exp);
     sb.ok(&["run", "tiny.yaml", "-q"]);
     let (h, rows) = table(&sb.read("results/tiny/selection.csv"));
+    let stems: Vec<&str> = rows.iter().map(|r| r[col(&h, "model")].as_str()).collect();
+    assert!(
+        stems.contains(&"models/magnitude_max_drop-0.05.safetensors"),
+        "{stems:?}"
+    );
+    assert_eq!(rows.len(), 1 + 2 * 4, "dense + 2 methods × 4 rules");
     for r in &rows {
         let model = format!("results/tiny/{}", r[col(&h, "model")]);
         let out = sb.ok(&["eval", &model, "--data", "tiny.yaml"]);
@@ -372,6 +383,24 @@ fn test_split_never_influences_cross_validation_or_the_chosen_tau() {
         differs,
         "relabelling the test split must change test accuracy"
     );
+}
+
+#[test]
+fn merge_reads_relative_data_paths_as_the_shards_did() {
+    // Data in a subdirectory, named relative to the experiment file.
+    let sb = Sandbox::new();
+    let exp = TINY.replace(
+        "data: {source: builtin, name: iris, holdout: 0.2}",
+        "data: {source: csv, path: data/iris.csv, label: species, holdout: 0.2}",
+    );
+    sb.write("exp.yaml", &exp);
+    std::fs::create_dir_all(sb.path().join("data")).unwrap();
+    sb.write("data/iris.csv", &iris_csv());
+    sb.ok(&["run", "exp.yaml", "-q", "--out", "one"]);
+    sb.ok(&["run", "exp.yaml", "-q", "--out", "sh", "--shard", "0/2"]);
+    sb.ok(&["run", "exp.yaml", "-q", "--out", "sh", "--shard", "1/2"]);
+    sb.ok(&["merge", "sh/tiny", "-q"]);
+    assert_same_tables(&sb, "one/tiny", "sh/tiny");
 }
 
 #[test]
@@ -637,6 +666,8 @@ fn io_errors_name_the_path_and_the_operation() {
         err.contains("cannot create directory") && err.contains("blocked/sub"),
         "{err}"
     );
+    // The OS reason is printed once, at the end of the chain.
+    assert_eq!(err.matches("(os error").count(), 1, "{err}");
     // A missing data file names the file and the operation.
     sb.write(
         "csv.yaml",
@@ -648,8 +679,8 @@ fn io_errors_name_the_path_and_the_operation() {
     let out = sb.run(&["check", "csv.yaml"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_ne!(out.status.code(), Some(0));
-    assert!(
-        err.contains("cannot read") && err.contains("nowhere.csv"),
-        "{err}"
+    assert_eq!(
+        err.trim_end(),
+        "error: cannot read nowhere.csv: No such file or directory (os error 2)"
     );
 }

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The JSON card saved beside the weights.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -62,9 +62,14 @@ pub fn save(
 
 /// Load a model saved by [`save`]; `path` is the `.safetensors` or `.json` file (or the stem).
 pub fn load(path: &Path) -> Result<(ModelCard, Params, Masks)> {
-    let stem = path.with_extension("");
-    let json_path = stem.with_extension("json");
-    let st_path = stem.with_extension("safetensors");
+    // Stems may contain dots (`magnitude_max_drop-0.05`): strip only a known extension.
+    let full = path.to_string_lossy();
+    let stem = [".safetensors", ".json"]
+        .iter()
+        .find_map(|ext| full.strip_suffix(ext))
+        .unwrap_or(&full);
+    let json_path = PathBuf::from(format!("{stem}.json"));
+    let st_path = PathBuf::from(format!("{stem}.safetensors"));
     let card: ModelCard = serde_json::from_slice(&crate::fsio::read(&json_path)?).map_err(|e| {
         Error::data(
             json_path.display().to_string(),
