@@ -626,6 +626,31 @@ fn diverging_runs_are_recorded_and_excluded_while_the_sweep_continues() {
 }
 
 #[test]
+fn jobs_pruned_from_a_diverged_dense_model_are_diverged_too() {
+    let sb = Sandbox::new();
+    sb.write("tiny.yaml", TINY);
+    let out = sb.run(&["run", "tiny.yaml", "--set", "train.lr=1000000"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("dense model repeat 0 fold 0 diverged"),
+        "{err}"
+    );
+    let (h, runs) = table(&sb.read("results/tiny/runs.csv"));
+    assert_eq!(
+        runs.len(),
+        3 + 3 * 2 * 5,
+        "3 dense + 3 folds × 2 methods × 5 τ"
+    );
+    assert!(
+        runs.iter().all(|r| r[col(&h, "diverged")] == "true"),
+        "every row comes from a diverged dense model"
+    );
+    let (h, summary) = table(&sb.read("results/tiny/summary.csv"));
+    assert!(summary.iter().all(|r| r[col(&h, "n")] == "0"));
+}
+
+#[test]
 fn init_writes_a_starter_that_runs_as_is_and_never_overwrites() {
     let sb = Sandbox::new();
     let out = sb.ok(&["init", "mine"]);

@@ -21,6 +21,25 @@ pub enum Which {
     Refit,
 }
 
+impl Which {
+    /// (repeat, fold) of a fold model; `None` for the refit.
+    pub fn repeat_fold(self) -> Option<(usize, usize)> {
+        match self {
+            Which::Fold { repeat, fold } => Some((repeat, fold)),
+            Which::Refit => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Which {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        match self {
+            Which::Fold { repeat, fold } => write!(f, "repeat {repeat} fold {fold}"),
+            Which::Refit => f.write_str("refit"),
+        }
+    }
+}
+
 /// A trained dense model with its preprocessing and held-out evaluation data.
 pub struct Trained {
     pub which: Which,

@@ -35,10 +35,7 @@ fn record(
     diverged: bool,
 ) -> RunRecord {
     let layers = prep.arch.layers();
-    let (repeat, fold) = match t.which {
-        Which::Fold { repeat, fold } => (repeat, fold),
-        Which::Refit => (usize::MAX, usize::MAX),
-    };
+    let (repeat, fold) = t.which.repeat_fold().unwrap_or((usize::MAX, usize::MAX));
     RunRecord {
         repeat,
         fold,
@@ -74,7 +71,8 @@ fn outcome_record(
         &o.masks,
         &o.eval,
         o.regrown,
-        o.diverged,
+        // A job pruned from a diverged dense model inherits its divergence.
+        o.diverged || t.diverged,
     )
 }
 
@@ -278,13 +276,7 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
     // Every (fold, method) job this process owns; on --resume the journalled ones are not run
     // again, and a merge must find every one in the shards' journals.
     let unit = exp.prune.tau.unit.as_str();
-    let job_name = |i: usize, m: usize| {
-        let (r, f) = match folds[i] {
-            Which::Fold { repeat, fold } => (repeat, fold),
-            Which::Refit => (usize::MAX, usize::MAX),
-        };
-        format!("repeat {r} fold {f} {}", exp.prune.methods[m].as_str())
-    };
+    let job_name = |i: usize, m: usize| format!("{} {}", folds[i], exp.prune.methods[m].as_str());
     let jobs: Vec<(usize, usize)> = (0..folds.len())
         .flat_map(|i| (0..n_methods).map(move |m| (i, m)))
         .filter(|&(i, m)| owned(i * n_methods + m))
@@ -424,7 +416,7 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
         .collect();
     for t in trained.iter().flatten().filter(|t| t.diverged) {
         progress.println(&format!(
-            "  warning: dense model {:?} diverged (non-finite loss)",
+            "  warning: dense model {} diverged (non-finite loss)",
             t.which
         ));
     }
@@ -639,14 +631,11 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
         .iter()
         .chain(std::iter::once(&refit))
         .map(|t| {
-            let (r, f) = match t.which {
-                Which::Fold { repeat, fold } => (Some(repeat), Some(fold)),
-                Which::Refit => (None, None),
-            };
+            let rf = t.which.repeat_fold();
             TimingRow {
                 stage: "train_dense".into(),
-                repeat: r,
-                fold: f,
+                repeat: rf.map(|(r, _)| r),
+                fold: rf.map(|(_, f)| f),
                 method: "dense".into(),
                 seconds: t.seconds,
             }
