@@ -404,6 +404,34 @@ fn merge_reads_relative_data_paths_as_the_shards_did() {
 }
 
 #[test]
+fn bad_data_creates_no_run_directory_and_resume_refuses_changed_data() {
+    let sb = Sandbox::new();
+    let exp = TINY.replace(
+        "data: {source: builtin, name: iris, holdout: 0.2}",
+        "data: {source: csv, path: iris.csv, label: species, holdout: 0.2}",
+    );
+    sb.write("exp.yaml", &exp);
+    let good = iris_csv();
+    sb.write("iris.csv", &good.replacen(",0\n", ",x\n", 1));
+    let out = sb.run(&["run", "exp.yaml", "-q"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!sb.path().join("results/tiny").exists(), "nothing created");
+    // Fixed data runs; changed data cannot be resumed into the same directory.
+    sb.write("iris.csv", &good);
+    sb.ok(&["run", "exp.yaml", "-q"]);
+    let runs = sb.read("results/tiny/runs.csv");
+    sb.write("iris.csv", &good.replacen("5.1,", "5.3,", 1));
+    let out = sb.run(&["run", "exp.yaml", "-q", "--resume"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("the data changed"), "{err}");
+    assert_eq!(sb.read("results/tiny/runs.csv"), runs);
+    sb.write("iris.csv", &good);
+    sb.ok(&["run", "exp.yaml", "-q", "--resume"]);
+    assert_eq!(sb.read("results/tiny/runs.csv"), runs);
+}
+
+#[test]
 fn holdout_test_features_never_reach_cross_validation() {
     // With a stratified holdout the split depends on labels, so perturb the test rows' features.
     let sb = Sandbox::new();

@@ -1,6 +1,10 @@
 //! The journal: one JSON line per finished (fold, method) job, appended and flushed as jobs
 //! finish, so a killed run loses only the jobs that were running. `--resume` reads it back; a
 //! torn last line (the process died mid-write) is ignored and that job runs again.
+//!
+//! Journalled records are only valid for the data they were computed on, so `data.sha256` beside
+//! the journal names that data's fingerprint, and a resume (or a merge of shards) over different
+//! data is refused.
 
 use super::records::{RunRecord, TrajectoryRow};
 use crate::error::{Error, Result};
@@ -22,6 +26,23 @@ pub struct Entry {
 pub struct Journal {
     path: PathBuf,
     file: Mutex<std::fs::File>,
+}
+
+/// Record `fingerprint` (see [`super::prepare::Prepared`]) as the data of `dir`'s journal, or,
+/// when `dir` already names one, refuse a different one.
+pub fn check_data(dir: &Path, fingerprint: &str) -> Result<()> {
+    let path = dir.join("data.sha256");
+    match std::fs::read_to_string(&path) {
+        Ok(before) if before.trim() == fingerprint => Ok(()),
+        Ok(before) => Err(Error::Invalid(format!(
+            "{}: the data changed since these jobs were journalled (fingerprint {} then, {} now); \
+             use --force to start over or --out for a new directory",
+            dir.display(),
+            before.trim(),
+            fingerprint
+        ))),
+        Err(_) => crate::fsio::write_atomic(&path, format!("{fingerprint}\n").as_bytes()),
+    }
 }
 
 impl Journal {

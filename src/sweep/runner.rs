@@ -193,6 +193,10 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
         .clone()
         .unwrap_or_else(|| PathBuf::from(&exp.output.dir));
     let dir = root.join(&exp.name);
+    // `git rev-parse` for the manifest is a subprocess: start it now, read it at the end.
+    let git_commit = std::thread::spawn(manifest::git_commit);
+    // Data first: bad data fails the run before its directory is created or touched.
+    let prep = prepare(exp)?;
     let (work_dir, _lock) = match opts.mode {
         Mode::Full => (dir.clone(), open_run_dir(&dir, exp, opts)?),
         Mode::Shard(sh) => open_shard_dir(&dir, sh, exp, opts)?,
@@ -212,14 +216,12 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
             (dir.clone(), RunLock::acquire(&dir)?)
         }
     };
+    journal::check_data(&work_dir, &prep.fingerprint)?;
     let (journal, mut journalled) = Journal::open(&work_dir)?;
     if opts.mode == Mode::Merge {
-        journalled.extend(shard::collect(&dir, &exp.hash())?);
+        journalled.extend(shard::collect(&dir, &exp.hash(), &prep.fingerprint)?);
     }
     let cache = opts.cache.then(|| DenseCache::new(&root));
-    // `git rev-parse` for the manifest is a subprocess: start it now, read it at the end.
-    let git_commit = std::thread::spawn(manifest::git_commit);
-    let prep = prepare(exp)?;
     // Wall seconds of the serial and parallel phases, for timings.csv.
     let mut phases: Vec<(&str, f64)> = vec![("prepare", clock.elapsed().as_secs_f64())];
     crate::fsio::write_atomic(&dir.join("folds.csv"), &csv_bytes(&fold_rows(&prep))?)?;

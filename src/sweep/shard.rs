@@ -73,7 +73,11 @@ pub fn write_done(shard_dir: &Path, done: &Done) -> Result<()> {
 
 /// Collect the journals of all shards of a run, checking that every shard of one sharding
 /// finished for this configuration. Errors name the missing or unfinished shard.
-pub fn collect(run_dir: &Path, config_hash: &str) -> Result<BTreeMap<String, Entry>> {
+pub fn collect(
+    run_dir: &Path,
+    config_hash: &str,
+    data_fingerprint: &str,
+) -> Result<BTreeMap<String, Entry>> {
     let shards_dir = run_dir.join("shards");
     let mut counts = std::collections::BTreeSet::new();
     let entries = std::fs::read_dir(&shards_dir)
@@ -130,6 +134,7 @@ pub fn collect(run_dir: &Path, config_hash: &str) -> Result<BTreeMap<String, Ent
                 done.config_hash
             )));
         }
+        super::journal::check_data(&dir, data_fingerprint)?;
         let (_, entries) = Journal::open(&dir)?;
         for job in &done.jobs {
             let e = entries.get(job).ok_or_else(|| {
@@ -162,7 +167,7 @@ mod tests {
     fn missing_and_unfinished_shards_are_named() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("shards/0-of-2")).unwrap();
-        let err = collect(dir.path(), "h").unwrap_err().to_string();
+        let err = collect(dir.path(), "h", "d").unwrap_err().to_string();
         assert!(err.contains("shard 0/2 did not finish"), "{err}");
         write_done(
             &dir.path().join("shards/0-of-2"),
@@ -172,7 +177,7 @@ mod tests {
             },
         )
         .unwrap();
-        let err = collect(dir.path(), "h").unwrap_err().to_string();
+        let err = collect(dir.path(), "h", "d").unwrap_err().to_string();
         assert!(err.contains("shard 1/2 is missing"), "{err}");
     }
 }
