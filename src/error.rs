@@ -52,6 +52,10 @@ pub enum Error {
     /// Anything else that indicates an invalid request (bad model file, inconsistent inputs).
     #[error("{0}")]
     Invalid(String),
+
+    /// A worker task panicked: a bug in prunecv, reported as an error so the run stops cleanly.
+    #[error("internal error (a bug in prunecv; please report it): {0}")]
+    Internal(String),
 }
 
 /// Shorthand result type.

@@ -9,9 +9,10 @@
 //! results are identical for any number of workers. A worker only ever waits for a dense model
 //! that an earlier pull has already claimed (every dense task precedes every job in the queue),
 //! so waiting cannot deadlock; a dense task that fails or panics still publishes "no model",
-//! releasing its waiters.
+//! releasing its waiters. A task's error or panic stops every worker from pulling more.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 
@@ -67,12 +68,12 @@ where
         .chain((0..job_deps.len()).map(Task::Job))
         .collect();
     let failed = AtomicBool::new(false);
-    let first_error: Mutex<Option<crate::error::Error>> = Mutex::new(None);
+    let first_error: Mutex<Option<Error>> = Mutex::new(None);
     let fail = |e| {
         failed.store(true, Ordering::SeqCst);
         first_error.lock().expect("error slot").get_or_insert(e);
     };
-    let run_task = |task: &Task| match *task {
+    let attempt = |task: &Task| match *task {
         Task::Dense(k) => {
             let _release = Release(&models[k]);
             let _release_grid = (k == grid_source).then(|| Release(&grid));
@@ -101,6 +102,18 @@ where
             }
         }
     };
+    // A panicking task fails the run like an error: the other workers stop pulling at once
+    // (rayon alone would let them drain the whole queue before re-raising the panic).
+    let run_task = |task: &Task| {
+        if let Err(p) = std::panic::catch_unwind(AssertUnwindSafe(|| attempt(task))) {
+            let what = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a task panicked".into());
+            fail(Error::Internal(what));
+        }
+    };
     let stopped = || stop() || failed.load(Ordering::SeqCst);
     pool.install(|| crate::par::pull(tasks.len(), stopped, |t| run_task(&tasks[t])));
     if let Some(e) = first_error.into_inner().expect("error slot") {
@@ -122,7 +135,6 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::Error;
     use std::sync::atomic::AtomicUsize;
 
     fn pool(n: usize) -> rayon::ThreadPool {
@@ -180,21 +192,61 @@ mod tests {
     }
 
     #[test]
+    fn a_panicking_task_stops_every_worker_and_becomes_an_error() {
+        for workers in [1, 2] {
+            let jobs_run = AtomicUsize::new(0);
+            let err = execute(
+                &pool(workers),
+                &[0, 1],
+                0,
+                &[0; 10],
+                || false,
+                |k| {
+                    if k == 1 {
+                        panic!("model {k} exploded");
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    Ok(k)
+                },
+                |_| Ok(()),
+                |j, _, _| {
+                    jobs_run.fetch_add(1, Ordering::SeqCst);
+                    Ok(j)
+                },
+            )
+            .err()
+            .expect("the panic surfaces as an error");
+            assert!(
+                matches!(&err, Error::Internal(m) if m == "model 1 exploded"),
+                "{err}"
+            );
+            assert_eq!(jobs_run.load(Ordering::SeqCst), 0, "{workers} workers");
+        }
+    }
+
+    #[test]
     fn a_stop_leaves_the_unstarted_tasks_empty() {
-        let pulled = AtomicUsize::new(0);
-        let ex = execute(
-            &pool(2),
-            &[0, 1],
-            0,
-            &[0, 1, 0, 1],
-            || pulled.fetch_add(1, Ordering::SeqCst) >= 3,
-            Ok,
-            |_| Ok(()),
-            |j, _, _| Ok(j),
-        )
-        .unwrap();
-        let started = ex.dense.iter().flatten().count() + ex.jobs.iter().flatten().count();
-        assert!((1..=3).contains(&started), "{started}");
-        assert!(ex.jobs.iter().any(Option::is_none));
+        // stop() answers "go on" to the first three pulls only: the two models and job 0 run.
+        for workers in [1, 2, 4] {
+            let pulled = AtomicUsize::new(0);
+            let ex = execute(
+                &pool(workers),
+                &[0, 1],
+                0,
+                &[0, 1, 0, 1],
+                || pulled.fetch_add(1, Ordering::SeqCst) >= 3,
+                Ok,
+                |_| Ok(()),
+                |j, _, _| Ok(j),
+            )
+            .unwrap();
+            assert_eq!(ex.dense, vec![Some(0), Some(1)], "{workers} workers");
+            assert_eq!(ex.grids, Some(()));
+            assert_eq!(
+                ex.jobs,
+                vec![Some(0), None, None, None],
+                "{workers} workers"
+            );
+        }
     }
 }
