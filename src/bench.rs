@@ -15,6 +15,7 @@ use crate::model::mlp::Mlp;
 use crate::model::Architecture;
 use crate::rng::Rng;
 use crate::sweep::{self, RunOptions};
+use crate::train::mlp_engine::MlpEngine;
 use crate::train::{self, Budget, TensorData};
 use serde::Serialize;
 use std::time::Instant;
@@ -48,7 +49,9 @@ pub enum Engine {
     Candle,
 }
 
-/// Samples per second of LeNet-300-100 training (best of `reps` runs of `epochs` epochs).
+/// Samples per second of LeNet-300-100 training (best of `reps` runs of `epochs` epochs). The MLP
+/// engine runs its matmuls on `threads` threads; candle's autograd follows the process setting
+/// (`RAYON_NUM_THREADS`, 1 from [`crate::sweep::init_threads`]), so measure it with `threads` 1.
 pub fn training_throughput(
     engine: Engine,
     opt: OptimizerKind,
@@ -57,22 +60,18 @@ pub fn training_throughput(
     epochs: usize,
     reps: usize,
 ) -> Result<f64> {
-    // candle sizes its matmuls from RAYON_NUM_THREADS and runs them on the calling rayon pool,
-    // so train inside a pool of `threads` threads with the variable set to match.
-    std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
-    std::env::set_var("CANDLE_NUM_THREADS", threads.to_string());
+    // The engine's matmuls run on the calling rayon pool: train inside a pool of `threads`.
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .map_err(|e| crate::error::Error::Invalid(format!("thread pool: {e}")))?;
-    let result = pool.install(|| train_loop(engine, opt, n, epochs, reps));
-    crate::sweep::init_threads();
-    result
+    pool.install(|| train_loop(engine, opt, threads, n, epochs, reps))
 }
 
 fn train_loop(
     engine: Engine,
     opt: OptimizerKind,
+    threads: usize,
     n: usize,
     epochs: usize,
     reps: usize,
@@ -98,8 +97,8 @@ fn train_loop(
         let mut p = arch.init(&mut rng);
         let t0 = Instant::now();
         let eng: Box<dyn train::engine::Engine> = match engine {
-            Engine::Mlp => train::engine::for_arch(&arch, &p),
-            Engine::Candle => Box::new(train::engine::CandleEngine::new(&arch, &p)),
+            Engine::Mlp => Box::new(MlpEngine::new(&arch, threads)),
+            Engine::Candle => Box::new(train::engine::CandleEngine::new(&arch)),
         };
         train::fit_with(
             eng,

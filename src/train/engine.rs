@@ -7,45 +7,41 @@ use crate::error::Result;
 use crate::model::{Architecture, Params};
 use candle_core::{DType, Device, Tensor, Var};
 
-/// Loss, gradients and evaluation of one model over host buffers. Parameters are passed in
-/// [`Params`] order as flat slices; `x` is `rows` contiguous rows of features.
+/// Loss, gradients and evaluation of one model. `x` holds `y.len()` contiguous rows of features;
+/// gradients come back as one buffer per parameter, in [`Params`] order.
 pub trait Engine {
     /// Mean cross-entropy of the batch; writes d(loss)/d(param) into `grads` (all NaN when the
     /// loss is not finite).
     fn loss_and_grads(
         &mut self,
-        params: &[Vec<f32>],
+        params: &Params,
         x: &[f32],
         y: &[u32],
         grads: &mut [Vec<f32>],
     ) -> Result<f32>;
 
     /// Summed cross-entropy (f64) and number of correct arg-max predictions over the rows.
-    fn eval(&mut self, params: &[Vec<f32>], x: &[f32], y: &[u32]) -> Result<(f64, usize)>;
+    fn eval(&mut self, params: &Params, x: &[f32], y: &[u32]) -> Result<(f64, usize)>;
 }
 
 /// The engine for `arch`: the host MLP kernels when the model is a plain MLP, candle otherwise.
-/// `like` gives the parameter shapes. The kernels use `candle_core::utils::get_num_threads()`
-/// threads, the same setting candle's own matmuls follow.
-pub fn for_arch<'a>(arch: &'a dyn Architecture, like: &Params) -> Box<dyn Engine + 'a> {
+/// The kernels use `candle_core::utils::get_num_threads()` threads, the same setting candle's
+/// own matmuls follow (1 in a sweep: parallelism comes from the job pool).
+pub fn for_arch(arch: &dyn Architecture) -> Box<dyn Engine + '_> {
     match arch.as_mlp() {
         Some(mlp) => Box::new(MlpEngine::new(mlp, candle_core::utils::get_num_threads())),
-        None => Box::new(CandleEngine::new(arch, like)),
+        None => Box::new(CandleEngine::new(arch)),
     }
 }
 
 /// Forward pass and autograd through candle tensors: works for any [`Architecture`].
 pub struct CandleEngine<'a> {
     arch: &'a dyn Architecture,
-    shapes: Vec<Vec<usize>>,
 }
 
 impl<'a> CandleEngine<'a> {
-    pub fn new(arch: &'a dyn Architecture, like: &Params) -> Self {
-        CandleEngine {
-            arch,
-            shapes: like.0.iter().map(|p| p.shape.clone()).collect(),
-        }
+    pub fn new(arch: &'a dyn Architecture) -> Self {
+        CandleEngine { arch }
     }
 
     fn inputs(&self, x: &[f32], y: &[u32]) -> Result<(Tensor, Tensor)> {
@@ -56,28 +52,20 @@ impl<'a> CandleEngine<'a> {
             Tensor::from_slice(y, rows, &Device::Cpu)?,
         ))
     }
-
-    fn tensors(&self, params: &[Vec<f32>]) -> Result<Vec<Tensor>> {
-        Ok(params
-            .iter()
-            .zip(&self.shapes)
-            .map(|(p, s)| Tensor::from_slice(p, s.as_slice(), &Device::Cpu))
-            .collect::<candle_core::Result<_>>()?)
-    }
 }
 
 impl Engine for CandleEngine<'_> {
     fn loss_and_grads(
         &mut self,
-        params: &[Vec<f32>],
+        params: &Params,
         x: &[f32],
         y: &[u32],
         grads: &mut [Vec<f32>],
     ) -> Result<f32> {
-        let vars: Vec<Var> = self
-            .tensors(params)?
+        let vars: Vec<Var> = params
+            .0
             .iter()
-            .map(Var::from_tensor)
+            .map(|p| Var::from_slice(&p.data, p.shape.as_slice(), &Device::Cpu))
             .collect::<candle_core::Result<_>>()?;
         let ts: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
         let (xb, yb) = self.inputs(x, y)?;
@@ -90,15 +78,15 @@ impl Engine for CandleEngine<'_> {
         let gs = loss.backward()?;
         for (g, v) in grads.iter_mut().zip(&vars) {
             match gs.get(v.as_tensor()) {
-                Some(t) => g.copy_from_slice(&t.flatten_all()?.to_vec1::<f32>()?),
+                Some(t) => *g = t.flatten_all()?.to_vec1::<f32>()?,
                 None => g.fill(0.0),
             }
         }
         Ok(lv)
     }
 
-    fn eval(&mut self, params: &[Vec<f32>], x: &[f32], y: &[u32]) -> Result<(f64, usize)> {
-        let ts = self.tensors(params)?;
+    fn eval(&mut self, params: &Params, x: &[f32], y: &[u32]) -> Result<(f64, usize)> {
+        let ts = params.tensors()?;
         let (xb, yb) = self.inputs(x, y)?;
         let logits = self.arch.forward(&ts, &xb)?;
         let loss = candle_nn::loss::cross_entropy(&logits, &yb)?.to_scalar::<f32>()?;

@@ -139,6 +139,40 @@ mod tests {
     }
 
     #[test]
+    fn blocked_and_threaded_products_match_the_definition() {
+        // Big enough for gemm's blocked kernels; small integers keep every sum exact, so the
+        // result must be bit-identical for any thread count. `b` is read transposed.
+        let (m, k, n) = (67, 129, 33);
+        let a: Vec<f32> = (0..m * k).map(|v| (v % 7) as f32 - 3.0).collect();
+        let bt: Vec<f32> = (0..n * k).map(|v| (v % 5) as f32 - 2.0).collect();
+        let (av, bv) = (View::row_major(&a, m, k), View::row_major(&bt, n, k).t());
+        let want = naive(av, bv);
+        for threads in [1, 2, 4] {
+            let mut c = vec![f32::NAN; m * n];
+            matmul(&mut c, av, bv, false, threads);
+            assert_eq!(c, want, "{threads} threads");
+        }
+        // An empty inner dimension gives zeros (or leaves an accumulator alone).
+        let mut c = vec![5.0; 6];
+        matmul(
+            &mut c,
+            View::row_major(&[], 2, 0),
+            View::row_major(&[], 0, 3),
+            true,
+            1,
+        );
+        assert_eq!(c, vec![5.0; 6]);
+        matmul(
+            &mut c,
+            View::row_major(&[], 2, 0),
+            View::row_major(&[], 0, 3),
+            false,
+            1,
+        );
+        assert_eq!(c, vec![0.0; 6]);
+    }
+
+    #[test]
     #[should_panic(expected = "past its slice")]
     fn a_short_slice_is_refused() {
         let a = vec![1.0; 5];

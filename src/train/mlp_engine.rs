@@ -12,6 +12,7 @@ use super::matmul::{matmul, View};
 use crate::config::Activation;
 use crate::error::{Error, Result};
 use crate::model::mlp::Mlp;
+use crate::model::Params;
 
 /// Buffers and shape of one MLP; reused across batches.
 pub struct MlpEngine {
@@ -41,12 +42,12 @@ impl MlpEngine {
         self.widths.len() - 1
     }
 
-    fn check(&self, params: &[Vec<f32>], x: &[f32], y: &[u32]) -> Result<()> {
+    fn check(&self, params: &Params, x: &[f32], y: &[u32]) -> Result<()> {
         let n = self.n_layers();
-        let shapes_ok = params.len() == 2 * n
+        let shapes_ok = params.0.len() == 2 * n
             && (0..n).all(|l| {
-                params[2 * l].len() == self.widths[l] * self.widths[l + 1]
-                    && params[2 * l + 1].len() == self.widths[l + 1]
+                params.0[2 * l].data.len() == self.widths[l] * self.widths[l + 1]
+                    && params.0[2 * l + 1].data.len() == self.widths[l + 1]
             });
         if !shapes_ok || x.len() != y.len() * self.widths[0] {
             return Err(Error::Invalid(format!(
@@ -66,7 +67,7 @@ impl MlpEngine {
     }
 
     /// Fill `outs` for the `rows` rows of `x`.
-    fn forward(&mut self, params: &[Vec<f32>], x: &[f32], rows: usize) {
+    fn forward(&mut self, params: &Params, x: &[f32], rows: usize) {
         let n = self.n_layers();
         for l in 0..n {
             let (fan_in, out) = (self.widths[l], self.widths[l + 1]);
@@ -75,9 +76,9 @@ impl MlpEngine {
             let z = &mut rest[0];
             z.resize(rows * out, 0.0);
             for row in z.chunks_exact_mut(out) {
-                row.copy_from_slice(&params[2 * l + 1]);
+                row.copy_from_slice(&params.0[2 * l + 1].data);
             }
-            let w = View::row_major(&params[2 * l], out, fan_in).t();
+            let w = View::row_major(&params.0[2 * l].data, out, fan_in).t();
             matmul(
                 z,
                 View::row_major(input, rows, fan_in),
@@ -98,7 +99,7 @@ impl MlpEngine {
     }
 
     /// Back-propagate `delta` (d loss / d logits) through every layer into `grads`.
-    fn backward(&mut self, params: &[Vec<f32>], x: &[f32], rows: usize, grads: &mut [Vec<f32>]) {
+    fn backward(&mut self, params: &Params, x: &[f32], rows: usize, grads: &mut [Vec<f32>]) {
         for l in (0..self.n_layers()).rev() {
             let (fan_in, out) = (self.widths[l], self.widths[l + 1]);
             let input = if l == 0 { x } else { &self.outs[l - 1][..] };
@@ -119,7 +120,7 @@ impl MlpEngine {
                 break;
             }
             self.below.resize(rows * fan_in, 0.0);
-            let w = View::row_major(&params[2 * l], out, fan_in);
+            let w = View::row_major(&params.0[2 * l].data, out, fan_in);
             matmul(&mut self.below, delta, w, false, self.threads);
             let h = &self.outs[l - 1];
             match self.act {
@@ -174,7 +175,7 @@ fn cross_entropy(
 impl Engine for MlpEngine {
     fn loss_and_grads(
         &mut self,
-        params: &[Vec<f32>],
+        params: &Params,
         x: &[f32],
         y: &[u32],
         grads: &mut [Vec<f32>],
@@ -195,7 +196,7 @@ impl Engine for MlpEngine {
         Ok(loss)
     }
 
-    fn eval(&mut self, params: &[Vec<f32>], x: &[f32], y: &[u32]) -> Result<(f64, usize)> {
+    fn eval(&mut self, params: &Params, x: &[f32], y: &[u32]) -> Result<(f64, usize)> {
         self.check(params, x, y)?;
         let classes = self.widths[self.n_layers()];
         self.forward(params, x, y.len());

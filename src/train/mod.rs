@@ -115,8 +115,15 @@ pub fn fit(
     budget: Budget,
     rng: &mut Rng,
 ) -> Result<FitLog> {
-    let engine = engine::for_arch(arch, params);
-    fit_with(engine, params, masks, data, spec, budget, rng)
+    fit_with(
+        engine::for_arch(arch),
+        params,
+        masks,
+        data,
+        spec,
+        budget,
+        rng,
+    )
 }
 
 /// [`fit`] through a given engine (the benchmark compares the MLP engine with candle's autograd).
@@ -137,9 +144,8 @@ pub fn fit_with(
     if let Some(m) = masks {
         *params = m.apply(params);
     }
-    let mut ws: Vec<Vec<f32>> = params.0.iter().map(|p| p.data.clone()).collect();
-    let mut grads: Vec<Vec<f32>> = ws.iter().map(|w| vec![0.0; w.len()]).collect();
-    let sizes: Vec<usize> = ws.iter().map(Vec::len).collect();
+    let mut grads = zeros_like(params);
+    let sizes: Vec<usize> = grads.iter().map(Vec::len).collect();
     let mut opt = optim::Optimizer::new(spec, lr, &sizes);
     let mask_slices = masks.map(|m| m.0.as_slice());
     let mut order: Vec<u32> = (0..data.n as u32).collect();
@@ -148,30 +154,22 @@ pub fn fit_with(
     let mut steps = 0;
     let mut diverged = false;
     let mut snapshot = None;
-    let take = |ws: &[Vec<f32>]| -> Params {
-        let mut p = params.clone();
-        for (q, w) in p.0.iter_mut().zip(ws) {
-            q.data.clone_from(w);
-        }
-        p
-    };
     'outer: for epoch in 0..epochs {
         if snapshot_epoch == Some(epoch) {
-            snapshot = Some(take(&ws));
+            snapshot = Some(params.clone());
         }
         rng.shuffle(&mut order);
         for chunk in order.chunks(bs) {
             data.gather(chunk, &mut xb, &mut yb);
-            let loss = engine.loss_and_grads(&ws, &xb, &yb, &mut grads)?;
+            let loss = engine.loss_and_grads(params, &xb, &yb, &mut grads)?;
             if !loss.is_finite() {
                 diverged = true;
                 break 'outer;
             }
-            opt.step(&mut ws, &grads, mask_slices)?;
+            opt.step(params, &grads, mask_slices)?;
             steps += 1;
         }
     }
-    *params = take(&ws);
     if snapshot_epoch == Some(epochs) {
         snapshot = Some(params.clone());
     }
@@ -182,10 +180,14 @@ pub fn fit_with(
     })
 }
 
+/// One zero buffer per parameter, for gradients.
+pub fn zeros_like(params: &Params) -> Vec<Vec<f32>> {
+    params.0.iter().map(|p| vec![0.0; p.data.len()]).collect()
+}
+
 /// Mean cross-entropy and accuracy of `params` on `data`, in fixed-size chunks.
 pub fn evaluate(arch: &dyn Architecture, params: &Params, data: &TensorData) -> Result<Eval> {
-    let mut engine = engine::for_arch(arch, params);
-    let ws: Vec<Vec<f32>> = params.0.iter().map(|p| p.data.clone()).collect();
+    let mut engine = engine::for_arch(arch);
     // Fixed chunk size: results do not depend on how many rows are evaluated together, and
     // memory stays bounded (conv activations of 1024 rows are ~250 MB).
     let chunk = 1024;
@@ -194,7 +196,7 @@ pub fn evaluate(arch: &dyn Architecture, params: &Params, data: &TensorData) -> 
     while start < data.n {
         let len = chunk.min(data.n - start);
         let (x, y) = data.rows(start, len);
-        let (l, c) = engine.eval(&ws, x, y)?;
+        let (l, c) = engine.eval(params, x, y)?;
         loss_sum += l;
         correct += c;
         start += len;
@@ -221,18 +223,17 @@ pub fn mean_gradients(
     batches: usize,
     rng: &mut Rng,
 ) -> Result<Params> {
-    let mut engine = engine::for_arch(arch, params);
-    let ws: Vec<Vec<f32>> = params.0.iter().map(|p| p.data.clone()).collect();
-    let mut grads: Vec<Vec<f32>> = ws.iter().map(|w| vec![0.0; w.len()]).collect();
+    let mut engine = engine::for_arch(arch);
+    let mut grads = zeros_like(params);
     let mut order: Vec<u32> = (0..data.n as u32).collect();
     rng.shuffle(&mut order);
     let bs = batch_size.min(data.n).max(1);
-    let mut sums: Vec<Vec<f64>> = ws.iter().map(|w| vec![0.0; w.len()]).collect();
+    let mut sums: Vec<Vec<f64>> = grads.iter().map(|g| vec![0.0; g.len()]).collect();
     let (mut xb, mut yb) = (Vec::new(), Vec::new());
     let mut used = 0;
     for chunk in order.chunks(bs).take(batches) {
         data.gather(chunk, &mut xb, &mut yb);
-        engine.loss_and_grads(&ws, &xb, &yb, &mut grads)?;
+        engine.loss_and_grads(params, &xb, &yb, &mut grads)?;
         for (s, g) in sums.iter_mut().zip(&grads) {
             s.iter_mut().zip(g).for_each(|(a, &b)| *a += b as f64);
         }

@@ -6,6 +6,7 @@
 
 use crate::config::{OptimizerKind, TrainSpec};
 use crate::error::{Error, Result};
+use crate::model::Params;
 
 /// Optimizer state for every parameter.
 pub struct Optimizer {
@@ -70,14 +71,14 @@ impl Optimizer {
     /// (if any) pins entries — and their optimizer state — at zero.
     pub fn step(
         &mut self,
-        params: &mut [Vec<f32>],
+        params: &mut Params,
         grads: &[Vec<f32>],
         masks: Option<&[Vec<bool>]>,
     ) -> Result<()> {
         self.step += 1;
-        for (i, (w, g)) in params.iter_mut().zip(grads).enumerate() {
+        for (i, (p, g)) in params.0.iter_mut().zip(grads).enumerate() {
             self.update(i, masks.map(|ms| ms[i].as_slice()))
-                .apply(w, g)?;
+                .apply(&mut p.data, g)?;
         }
         Ok(())
     }

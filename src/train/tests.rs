@@ -96,13 +96,18 @@ fn masked_weights_stay_exactly_zero_and_unmasked_move() {
 
 #[test]
 fn optimizer_state_is_zeroed_under_the_mask() {
-    let mut w = vec![vec![1.0f32, 2.0, 3.0]];
+    let mut w = Params(vec![crate::model::Param {
+        name: "w".into(),
+        shape: vec![3],
+        kind: crate::model::ParamKind::Weight,
+        data: vec![1.0, 2.0, 3.0],
+    }]);
     let g = vec![vec![0.5f32, 0.5, 0.5]];
     let s = spec(OptimizerKind::Sgd, 0.1, 1);
     let mut opt = optim::Optimizer::new(&s, 0.1, &[3]);
     let mask = vec![vec![true, false, true]];
     opt.step(&mut w, &g, Some(&mask)).unwrap();
-    let v = &w[0];
+    let v = &w.0[0].data;
     // w - lr * (g + wd*w): 1 - 0.1*(0.5 + 1e-4) = 0.94999
     assert!((v[0] - 0.94999).abs() < 1e-6, "{v:?}");
     assert_eq!(v[1], 0.0);
@@ -163,25 +168,18 @@ fn mlp_case(act: Activation, seed: u64) -> (Mlp, Params, Vec<f32>, Vec<u32>) {
     (m, p, x, y)
 }
 
-fn host(p: &Params) -> Vec<Vec<f32>> {
-    p.0.iter().map(|q| q.data.clone()).collect()
-}
-
 #[test]
 fn mlp_engine_matches_candle_autograd() {
     use engine::{CandleEngine, Engine};
     for act in [Activation::Relu, Activation::Tanh] {
         for seed in 0..4 {
             let (m, p, x, y) = mlp_case(act, seed);
-            let ws = host(&p);
-            let zero = |ws: &[Vec<f32>]| -> Vec<Vec<f32>> {
-                ws.iter().map(|w| vec![0.0; w.len()]).collect()
-            };
-            let (mut g_host, mut g_candle) = (zero(&ws), zero(&ws));
-            let mut fast = mlp_engine::MlpEngine::new(&m, 1);
-            let mut slow = CandleEngine::new(&m, &p);
-            let l_host = fast.loss_and_grads(&ws, &x, &y, &mut g_host).unwrap();
-            let l_candle = slow.loss_and_grads(&ws, &x, &y, &mut g_candle).unwrap();
+            let (mut g_host, mut g_candle) = (zeros_like(&p), zeros_like(&p));
+            // Odd seeds split the engine's matmuls over 3 threads.
+            let mut fast = mlp_engine::MlpEngine::new(&m, 1 + 2 * (seed as usize % 2));
+            let mut slow = CandleEngine::new(&m);
+            let l_host = fast.loss_and_grads(&p, &x, &y, &mut g_host).unwrap();
+            let l_candle = slow.loss_and_grads(&p, &x, &y, &mut g_candle).unwrap();
             assert!(
                 (l_host - l_candle).abs() < 1e-5,
                 "{act:?}: {l_host} vs {l_candle}"
@@ -191,8 +189,8 @@ fn mlp_engine_matches_candle_autograd() {
             }
             assert!(g_host.iter().flatten().any(|g| g.abs() > 1e-3));
             let (e_host, e_candle) = (
-                fast.eval(&ws, &x, &y).unwrap(),
-                slow.eval(&ws, &x, &y).unwrap(),
+                fast.eval(&p, &x, &y).unwrap(),
+                slow.eval(&p, &x, &y).unwrap(),
             );
             assert!((e_host.0 - e_candle.0).abs() < 1e-4);
             assert_eq!(e_host.1, e_candle.1);
@@ -204,8 +202,10 @@ fn mlp_engine_matches_candle_autograd() {
 fn mlp_engine_loss_is_hand_computed_and_nan_propagates() {
     // One layer, 2 inputs → 2 classes, zero weights and bias [0, ln 3]: softmax = [1/4, 3/4].
     let m = Mlp::new(2, &[], 2, Activation::Relu);
-    let ws = vec![vec![0.0; 4], vec![0.0, 3f32.ln()]];
-    let mut g = vec![vec![0.0; 4], vec![0.0; 2]];
+    let mut ws = m.init(&mut Rng::new(0));
+    ws.0[0].data = vec![0.0; 4];
+    ws.0[1].data = vec![0.0, 3f32.ln()];
+    let mut g = zeros_like(&ws);
     let mut e = mlp_engine::MlpEngine::new(&m, 1);
     use engine::Engine;
     let loss = e.loss_and_grads(&ws, &[1.0, 2.0], &[0], &mut g).unwrap();
@@ -217,7 +217,8 @@ fn mlp_engine_loss_is_hand_computed_and_nan_propagates() {
         assert!((a - b).abs() < 1e-6, "{g:?}");
     }
     assert_eq!(e.eval(&ws, &[1.0, 2.0], &[1]).unwrap().1, 1);
-    let nan = vec![vec![f32::NAN, 0.0, 0.0, 0.0], vec![0.0, 0.0]];
+    let mut nan = ws.clone();
+    nan.0[0].data[0] = f32::NAN;
     let loss = e.loss_and_grads(&nan, &[1.0, 2.0], &[0], &mut g).unwrap();
     assert!(loss.is_nan() && g[0][1].is_nan());
     assert!(e.loss_and_grads(&ws, &[1.0, 2.0], &[2], &mut g).is_err());
@@ -244,25 +245,20 @@ fn mlp_engine_and_candle_train_to_the_same_weights() {
         &mut Rng::new(9),
     )
     .unwrap();
-    // The candle path, step by step, through the same optimizer.
-    let mut ws = host(&masks.apply(&p0));
-    let mut grads: Vec<Vec<f32>> = ws.iter().map(|w| vec![0.0; w.len()]).collect();
-    let mut opt = optim::Optimizer::new(&s, 0.05, &ws.iter().map(Vec::len).collect::<Vec<_>>());
-    let mut slow = engine::CandleEngine::new(&m, &p0);
-    let mut order: Vec<u32> = (0..data.n as u32).collect();
-    let mut r = Rng::new(9);
-    let (mut xb, mut yb) = (Vec::new(), Vec::new());
-    for _ in 0..2 {
-        r.shuffle(&mut order);
-        for chunk in order.chunks(16) {
-            data.gather(chunk, &mut xb, &mut yb);
-            use engine::Engine;
-            slow.loss_and_grads(&ws, &xb, &yb, &mut grads).unwrap();
-            opt.step(&mut ws, &grads, Some(&masks.0)).unwrap();
-        }
-    }
-    for (a, b) in fast.0.iter().zip(&ws) {
-        for (x, y) in a.data.iter().zip(b) {
+    // The same loop and optimizer, with candle's autograd computing the gradients.
+    let mut slow = p0.clone();
+    fit_with(
+        Box::new(engine::CandleEngine::new(&m)),
+        &mut slow,
+        Some(&masks),
+        &data,
+        &s,
+        Budget::new(2, 0.05),
+        &mut Rng::new(9),
+    )
+    .unwrap();
+    for (a, b) in fast.0.iter().zip(&slow.0) {
+        for (x, y) in a.data.iter().zip(&b.data) {
             assert!((x - y).abs() < 1e-4, "{}: {x} vs {y}", a.name);
         }
     }
