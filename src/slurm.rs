@@ -24,7 +24,8 @@ pub struct SlurmPlan {
     pub cpus: usize,
 }
 
-fn quote(s: &str) -> String {
+/// `s` as one shell word: as is when it is plain, else single-quoted.
+pub(crate) fn shell_quote(s: &str) -> String {
     if s.chars()
         .all(|c| c.is_ascii_alphanumeric() || "-_./=:,".contains(c))
     {
@@ -38,13 +39,13 @@ fn header(p: &SlurmPlan, name: &str, log: &str) -> String {
     let mut h = format!(
         "#!/bin/bash\n#SBATCH --job-name={name}\n#SBATCH --cpus-per-task={}\n#SBATCH --output={}\n",
         p.cpus,
-        quote(&p.run_dir.join("slurm").join(log).display().to_string())
+        shell_quote(&p.run_dir.join("slurm").join(log).display().to_string())
     );
     if let Some(part) = &p.partition {
-        h.push_str(&format!("#SBATCH --partition={}\n", quote(part)));
+        h.push_str(&format!("#SBATCH --partition={}\n", shell_quote(part)));
     }
     if let Some(t) = &p.time {
-        h.push_str(&format!("#SBATCH --time={}\n", quote(t)));
+        h.push_str(&format!("#SBATCH --time={}\n", shell_quote(t)));
     }
     h
 }
@@ -54,23 +55,23 @@ pub fn scripts(p: &SlurmPlan) -> (String, String) {
     let sets: String = p
         .overrides
         .iter()
-        .map(|s| format!(" --set {}", quote(s)))
+        .map(|s| format!(" --set {}", shell_quote(s)))
         .collect();
     let mut array = header(p, "prunecv-shards", "shard-%a.log");
     array.push_str(&format!("#SBATCH --array=0-{}\n", p.array_size - 1));
     array.push_str(&format!(
         "set -euo pipefail\nexec {bin} run {exp}{sets} --out {out} --shard \"$SLURM_ARRAY_TASK_ID/{n}\" --jobs \"${{SLURM_CPUS_PER_TASK:-{cpus}}}\" --resume\n",
-        bin = quote(&p.binary.display().to_string()),
-        exp = quote(&p.experiment.display().to_string()),
-        out = quote(&p.out.display().to_string()),
+        bin = shell_quote(&p.binary.display().to_string()),
+        exp = shell_quote(&p.experiment.display().to_string()),
+        out = shell_quote(&p.out.display().to_string()),
         n = p.array_size,
         cpus = p.cpus,
     ));
     let mut merge = header(p, "prunecv-merge", "merge.log");
     merge.push_str(&format!(
         "set -euo pipefail\nexec {bin} merge {dir} --jobs \"${{SLURM_CPUS_PER_TASK:-{cpus}}}\"\n",
-        bin = quote(&p.binary.display().to_string()),
-        dir = quote(&p.run_dir.display().to_string()),
+        bin = shell_quote(&p.binary.display().to_string()),
+        dir = shell_quote(&p.run_dir.display().to_string()),
         cpus = p.cpus,
     ));
     (array, merge)

@@ -57,12 +57,8 @@ pub struct Trained {
     pub cached: bool,
 }
 
-/// Train the dense model `which`. Standardisation is fitted on its training rows only.
-pub fn train_dense(exp: &Experiment, prep: &Prepared, which: Which) -> Result<Trained> {
-    dense_model(exp, prep, which, None)
-}
-
-/// Like [`train_dense`], but reuse a cached model when one exists and store what is trained.
+/// Train the dense model `which` (standardisation fitted on its training rows only), or reuse
+/// the cached one when `cache` has it; what is trained is stored in the cache.
 pub fn dense_model(
     exp: &Experiment,
     prep: &Prepared,

@@ -19,7 +19,7 @@ pub mod schedule;
 pub mod select;
 pub mod shard;
 
-pub use dense::{train_dense, Trained, Which};
+pub use dense::{Trained, Which};
 pub use prepare::{prepare, Prepared};
 pub use runner::run;
 

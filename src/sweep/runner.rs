@@ -158,15 +158,7 @@ fn resume_command(opts: &RunOptions) -> String {
     }
     args.push("--resume".into());
     args.iter()
-        .map(|a| {
-            if a.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_./=:,".contains(c))
-            {
-                a.clone()
-            } else {
-                format!("'{}'", a.replace('\'', "'\\''"))
-            }
-        })
+        .map(|a| crate::slurm::shell_quote(a))
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -505,8 +497,8 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
     let summary = aggregate::summarize(&records);
     crate::fsio::write_atomic(&dir.join("summary.csv"), &csv_bytes(&summary)?)?;
 
-    // Stage 3: choose τ per method and rule on validation numbers only, then touch the test
-    // split once per choice with the refit model.
+    // Choose τ per method and rule on validation numbers only, then touch the test split once
+    // per choice with the refit model.
     let dense_row = summary.iter().find(|s| s.method == "dense");
     let dense_mean = dense_row.map_or(0.0, |d| d.mean_val_acc);
     let models_dir = dir.join("models");
