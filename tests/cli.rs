@@ -123,6 +123,41 @@ fn run_writes_every_table_with_sane_values() {
         assert!(grid.contains(r[col(&h, "tau")].as_str()), "{r:?}");
         assert!((0.0..=1.0).contains(&f(&r[col(&h, "test_acc")])));
     }
+    // The rules, recomputed from summary.csv: `best` = highest mean (ties → sparser, then larger
+    // τ); `one_se` = the sparsest τ whose mean is at least the best mean − its SE.
+    let (sh, summary) = table(&sb.read("results/tiny/summary.csv"));
+    for method in ["magnitude", "random"] {
+        // (τ, mean, se, sparsity) of every τ of the method.
+        let cand: Vec<[f64; 4]> = summary
+            .iter()
+            .filter(|r| r[0] == method)
+            .map(|r| {
+                ["tau", "mean_val_acc", "se_val_acc", "mean_sparsity"].map(|c| f(&r[col(&sh, c)]))
+            })
+            .collect();
+        assert_eq!(cand.len(), 5);
+        let best = *cand
+            .iter()
+            .max_by(|a, b| (a[1], a[3], a[0]).partial_cmp(&(b[1], b[3], b[0])).unwrap())
+            .unwrap();
+        let one_se = *cand
+            .iter()
+            .filter(|c| c[1] >= best[1] - best[2])
+            .max_by(|a, b| (a[3], a[0]).partial_cmp(&(b[3], b[0])).unwrap())
+            .unwrap();
+        for (rule, want) in [("best", best), ("one_se", one_se)] {
+            let r = rows
+                .iter()
+                .find(|r| r[0] == method && r[1] == rule)
+                .unwrap();
+            assert_eq!(f(&r[col(&h, "tau")]), want[0], "{method} {rule}");
+            assert_eq!(
+                f(&r[col(&h, "cv_mean_val_acc")]),
+                want[1],
+                "{method} {rule}"
+            );
+        }
+    }
     let manifest: serde_json::Value =
         serde_json::from_str(&sb.read("results/tiny/manifest.json")).unwrap();
     assert_eq!(manifest["seed"], 3);
@@ -366,23 +401,29 @@ fn test_split_never_influences_cross_validation_or_the_chosen_tau() {
             "{file} changed"
         );
     }
-    let (h, a) = table(&sb.read("a/tiny/selection.csv"));
-    let (_, b) = table(&sb.read("b/tiny/selection.csv"));
+    assert_only_test_columns_differ(
+        &sb.read("a/tiny/selection.csv"),
+        &sb.read("b/tiny/selection.csv"),
+    );
+}
+
+/// Two `selection.csv` files agree on every column but the `test_*` ones (what was chosen, and
+/// its CV numbers), and some `test_acc` differs: the test split reached only the test columns.
+fn assert_only_test_columns_differ(a: &str, b: &str) {
+    let (h, a) = table(a);
+    let (_, b) = table(b);
+    assert_eq!(a.len(), b.len());
     let test_col = col(&h, "test_acc");
     let mut differs = false;
     for (ra, rb) in a.iter().zip(&b) {
         for (j, name) in h.iter().enumerate() {
-            if name.starts_with("test_") {
-                continue;
+            if !name.starts_with("test_") {
+                assert_eq!(ra[j], rb[j], "{name} changed for {} / {}", ra[0], ra[1]);
             }
-            assert_eq!(ra[j], rb[j], "{name} changed for {} / {}", ra[0], ra[1]);
         }
         differs |= ra[test_col] != rb[test_col];
     }
-    assert!(
-        differs,
-        "relabelling the test split must change test accuracy"
-    );
+    assert!(differs, "changing the test split must change test accuracy");
 }
 
 #[test]
@@ -466,9 +507,9 @@ fn holdout_test_features_never_reach_cross_validation() {
             "{file} changed"
         );
     }
-    assert_ne!(
-        sb.read("a/tiny/selection.csv"),
-        sb.read("b/tiny/selection.csv")
+    assert_only_test_columns_differ(
+        &sb.read("a/tiny/selection.csv"),
+        &sb.read("b/tiny/selection.csv"),
     );
 }
 

@@ -64,7 +64,7 @@ mod tests {
     #[test]
     fn statistics_come_only_from_the_fitted_rows() {
         let all = Table {
-            x: vec![1.0, 5.0, 3.0, 5.0, 100.0, 5.0],
+            x: vec![1.0, 5.0, 5.0, 5.0, 100.0, 5.0],
             y: vec![0, 1, 0],
             n: 3,
             d: 2,
@@ -72,11 +72,13 @@ mod tests {
         };
         let train = all.select(&[0, 1]);
         let s = Standardizer::fit(&train);
-        assert_eq!(s.mean, vec![2.0, 5.0]);
-        assert_eq!(s.std, vec![1.0, 1.0]); // second feature constant -> 1
-                                           // The validation row (100) did not move the mean.
+        // Feature 0: mean 3, population std 2; feature 1 is constant, so its std is 1.
+        assert_eq!(s.mean, vec![3.0, 5.0]);
+        assert_eq!(s.std, vec![2.0, 1.0]);
+        // The held-out row (100) moved neither; it is scaled by them: (100 − 3) / 2.
         let z = s.apply(&all);
-        assert_eq!(z.row(2), &[98.0, 0.0]);
+        assert_eq!(z.row(0), &[-1.0, 0.0]);
+        assert_eq!(z.row(2), &[48.5, 0.0]);
         // Changing a held-out row changes nothing fitted on training rows.
         let mut other = all.clone();
         other.x[4] = -7.0;
