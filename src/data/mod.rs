@@ -58,6 +58,25 @@ pub struct Dataset {
     pub test: Option<Table>,
 }
 
+/// Labels must be class indices 0…k−1, each present in the training file: a gap would be an
+/// empty class (and one huge label would allocate billions of them).
+fn check_class_indices(t: &Table, file: &str) -> crate::error::Result<()> {
+    let mut seen = t.y.clone();
+    seen.sort_unstable();
+    seen.dedup();
+    match seen.iter().enumerate().find(|&(i, &v)| v as usize != i) {
+        Some((missing, _)) => Err(crate::error::Error::data(
+            file,
+            format!(
+                "no row has label {missing}, but labels go up to {}; labels must be class \
+                 indices 0…k−1, each present in the training file",
+                seen.last().copied().unwrap_or_default()
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Load the data set an experiment names.
 pub fn load(spec: &crate::config::DataSpec) -> crate::error::Result<Dataset> {
     match spec.source {
@@ -65,6 +84,7 @@ pub fn load(spec: &crate::config::DataSpec) -> crate::error::Result<Dataset> {
         crate::config::DataSource::Csv => {
             let path = spec.path.as_deref().unwrap_or_default();
             let mut ds = csv::load(std::path::Path::new(path), &spec.label)?;
+            check_class_indices(&ds.pool, path)?;
             if let Some(tp) = &spec.test_path {
                 let test = csv::load(std::path::Path::new(tp), &spec.label)?.pool;
                 if test.d != ds.pool.d {
@@ -76,8 +96,17 @@ pub fn load(spec: &crate::config::DataSpec) -> crate::error::Result<Dataset> {
                         ),
                     ));
                 }
-                let classes = ds.pool.classes.max(test.classes);
-                ds.pool.classes = classes;
+                if test.classes > ds.pool.classes {
+                    return Err(crate::error::Error::data(
+                        tp,
+                        format!(
+                            "label {} never occurs in the training file (its labels are 0…{})",
+                            test.classes - 1,
+                            ds.pool.classes - 1
+                        ),
+                    ));
+                }
+                let classes = ds.pool.classes;
                 ds.test = Some(Table { classes, ..test });
             }
             Ok(ds)
@@ -87,5 +116,50 @@ pub fn load(spec: &crate::config::DataSpec) -> crate::error::Result<Dataset> {
             &spec.sha256,
             spec.limit,
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(path: &str, test_path: Option<&str>) -> crate::config::DataSpec {
+        let yaml = "name: t\ndata: {source: csv, path: a.csv}\n";
+        let mut d = crate::config::parse(yaml, "t.yaml", &[]).unwrap().data;
+        d.path = Some(path.into());
+        d.test_path = test_path.map(Into::into);
+        d
+    }
+
+    #[test]
+    fn labels_must_be_dense_class_indices_seen_in_training() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = |name: &str, text: &str| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            p.display().to_string()
+        };
+        let ok = file("ok.csv", "1,0\n2,1\n3,2\n");
+        assert_eq!(load(&spec(&ok, None)).unwrap().pool.classes, 3);
+        // Label 2 is missing from 0, 1, 3; a label near u32::MAX is refused, not allocated.
+        let gap = file("gap.csv", "1,0\n2,1\n3,3\n");
+        let err = load(&spec(&gap, None)).unwrap_err().to_string();
+        assert!(
+            err.contains("gap.csv") && err.contains("no row has label 2, but labels go up to 3"),
+            "{err}"
+        );
+        let huge = file("huge.csv", "1,0\n2,4294967295\n");
+        let err = load(&spec(&huge, None)).unwrap_err().to_string();
+        assert!(err.contains("no row has label 1"), "{err}");
+        // A test file may lack classes, but not show one the training file never does.
+        let test_ok = file("t1.csv", "1,0\n2,2\n");
+        let ds = load(&spec(&ok, Some(&test_ok))).unwrap();
+        assert_eq!((ds.pool.classes, ds.test.unwrap().classes), (3, 3));
+        let test_bad = file("t2.csv", "1,0\n2,3\n");
+        let err = load(&spec(&ok, Some(&test_bad))).unwrap_err().to_string();
+        assert!(
+            err.contains("t2.csv") && err.contains("label 3 never occurs"),
+            "{err}"
+        );
     }
 }
