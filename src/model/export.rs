@@ -41,10 +41,7 @@ pub fn save(
     let mut map: HashMap<String, Tensor> = HashMap::new();
     let pruned = masks.apply(params);
     for (p, m) in pruned.0.iter().zip(&masks.0) {
-        map.insert(
-            p.name.clone(),
-            Tensor::from_slice(&p.data, p.shape.as_slice(), &Device::Cpu)?,
-        );
+        map.insert(p.name.clone(), p.tensor()?);
         let mb: Vec<u8> = m.iter().map(|&k| k as u8).collect();
         map.insert(
             format!("{}.mask", p.name),
@@ -52,12 +49,16 @@ pub fn save(
         );
     }
     let target = dir.join(format!("{stem}.safetensors"));
-    let tmp = dir.join(format!(".{stem}.safetensors.tmp-{}", std::process::id()));
-    candle_core::safetensors::save(&map, &tmp)?;
-    std::fs::rename(&tmp, &target).map_err(|e| Error::io("rename into place", &target, e))?;
+    crate::fsio::write_atomic(&target, &safetensors_bytes(&map)?)?;
     let mut json = serde_json::to_vec_pretty(card).expect("card serialises");
     json.push(b'\n');
     crate::fsio::write_atomic(&dir.join(format!("{stem}.json")), &json)
+}
+
+/// The safetensors file of named tensors, as bytes (written with [`crate::fsio::write_atomic`]).
+pub fn safetensors_bytes(map: &HashMap<String, Tensor>) -> Result<Vec<u8>> {
+    safetensors::serialize(map, None)
+        .map_err(|e| Error::Invalid(format!("cannot serialise tensors: {e}")))
 }
 
 /// Load a model saved by [`save`]; `path` is the `.safetensors` or `.json` file (or the stem).

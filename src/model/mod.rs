@@ -42,10 +42,14 @@ impl Params {
 
     /// Candle tensors (CPU) of every parameter, in order.
     pub fn tensors(&self) -> candle_core::Result<Vec<Tensor>> {
-        self.0
-            .iter()
-            .map(|p| Tensor::from_slice(&p.data, p.shape.as_slice(), &candle_core::Device::Cpu))
-            .collect()
+        self.0.iter().map(Param::tensor).collect()
+    }
+}
+
+impl Param {
+    /// The parameter as a CPU tensor of its shape.
+    pub fn tensor(&self) -> candle_core::Result<Tensor> {
+        Tensor::from_slice(&self.data, self.shape.as_slice(), &candle_core::Device::Cpu)
     }
 }
 

@@ -9,7 +9,7 @@
 use super::dense::Which;
 use super::prepare::Prepared;
 use crate::config::{Experiment, Schedule};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::Params;
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
@@ -130,10 +130,7 @@ impl DenseCache {
         let mut map: HashMap<String, Tensor> = HashMap::new();
         let mut put = |prefix: &str, p: &Params| -> Result<()> {
             for q in &p.0 {
-                map.insert(
-                    format!("{prefix}{}", q.name),
-                    Tensor::from_slice(&q.data, q.shape.as_slice(), &Device::Cpu)?,
-                );
+                map.insert(format!("{prefix}{}", q.name), q.tensor()?);
             }
             Ok(())
         };
@@ -141,9 +138,7 @@ impl DenseCache {
         if let Some(r) = &entry.rewind {
             put("rewind.", r)?;
         }
-        let tmp = st.with_extension(format!("tmp-{}", std::process::id()));
-        candle_core::safetensors::save(&map, &tmp)?;
-        std::fs::rename(&tmp, &st).map_err(|e| Error::io("rename into place", &st, e))?;
+        crate::fsio::write_atomic(&st, &crate::model::export::safetensors_bytes(&map)?)?;
         let meta = Meta {
             key_material: material.to_string(),
             diverged: entry.diverged,
