@@ -1,7 +1,7 @@
 //! The data sets compiled into the binary: scikit-learn's copies of UCI digits and iris
 //! (BSD-3-Clause; see `src/data/builtin/README.md`).
 
-use super::{Dataset, Table};
+use super::Dataset;
 use crate::config::BuiltinName;
 use crate::error::{Error, Result};
 use std::io::Read;
@@ -19,56 +19,14 @@ pub fn load(name: BuiltinName) -> Result<Dataset> {
                 .map_err(|e| Error::data("builtin:digits", format!("cannot decompress: {e}")))?;
             ("builtin:digits", s)
         }
-        BuiltinName::Iris => {
-            // First line is a header "150,4,setosa,versicolor,virginica".
-            let body = IRIS_CSV.split_once('\n').map(|x| x.1).unwrap_or("");
-            ("builtin:iris", body.to_string())
-        }
+        // Its first line, "150,4,setosa,versicolor,virginica", is read as a header.
+        BuiltinName::Iris => ("builtin:iris", IRIS_CSV.to_string()),
     };
-    let pool = parse_numeric_csv(&text, label)?;
+    let pool = super::csv::parse(&text, "last", label)?;
     Ok(Dataset {
         name: label.trim_start_matches("builtin:").to_string(),
         pool,
         test: None,
-    })
-}
-
-/// Parse header-less numeric CSV whose last column is an integer class label.
-fn parse_numeric_csv(text: &str, file: &str) -> Result<Table> {
-    let mut x = Vec::new();
-    let mut y = Vec::new();
-    let mut d = None;
-    for (ln, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let cells: Vec<&str> = line.split(',').collect();
-        let width = *d.get_or_insert(cells.len() - 1);
-        if cells.len() - 1 != width {
-            return Err(Error::data(file, format!("row {}: ragged row", ln + 1)));
-        }
-        for (j, c) in cells[..width].iter().enumerate() {
-            let v: f32 = c.trim().parse().map_err(|_| {
-                Error::data(
-                    file,
-                    format!("row {}, column {}: not a number: {c:?}", ln + 1, j + 1),
-                )
-            })?;
-            x.push(v);
-        }
-        let lab: u32 = cells[width].trim().parse().map_err(|_| {
-            Error::data(file, format!("row {}: label is not a class index", ln + 1))
-        })?;
-        y.push(lab);
-    }
-    let d = d.unwrap_or(0);
-    let classes = y.iter().max().map(|m| *m as usize + 1).unwrap_or(0);
-    Ok(Table {
-        n: y.len(),
-        x,
-        y,
-        d,
-        classes,
     })
 }
 
