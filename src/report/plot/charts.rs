@@ -238,6 +238,36 @@ fn vline_candidates(pb: Bx, x: i32) -> Vec<Anchor> {
 
 /// Labels for horizontal reference lines, drawn in the right margin at each line's height
 /// (pushed apart vertically when lines are close), so they never cover data.
+/// A secondary axis along the top of the plot box: the `ticks` (pixel x, label) that fit with at
+/// least `gap` pixels between labels, and the axis `title` above them.
+fn top_axis<DB: DrawingBackend>(
+    s: &Area<DB>,
+    pb: Bx,
+    ticks: &[(i32, String)],
+    gap: i32,
+    title: &str,
+) -> Result<()> {
+    let tick_style = font(TICK, INK);
+    for (x, label) in thin_ticks(s, ticks, &tick_style, gap, (pb.x0 - 30, pb.x1 + 30))? {
+        line(s, (x, pb.y0), (x, pb.y0 - 5), stroke(INK, 1), None)?;
+        text(
+            s,
+            &label,
+            (x, pb.y0 - 9),
+            &tick_style,
+            Pos::new(HPos::Center, VPos::Bottom),
+        )?;
+    }
+    text(
+        s,
+        title,
+        ((pb.x0 + pb.x1) / 2, pb.y0 - 34),
+        &font(AXIS_DESC, INK),
+        Pos::new(HPos::Center, VPos::Bottom),
+    )?;
+    Ok(())
+}
+
 fn margin_labels<DB: DrawingBackend>(
     s: &Area<DB>,
     pb: Bx,
@@ -407,24 +437,7 @@ pub(super) fn accuracy_vs_sparsity<DB: DrawingBackend>(
             ticks.push((px(sp, y.0).0, format!("{}×", num(r, 2))));
         }
     }
-    let tick_style = font(TICK, INK);
-    for (tx, label) in thin_ticks(&s, &ticks, &tick_style, 10, (pb.x0 - 30, pb.x1 + 30))? {
-        line(&s, (tx, pb.y0), (tx, pb.y0 - 5), stroke(INK, 1), None)?;
-        text(
-            &s,
-            &label,
-            (tx, pb.y0 - 9),
-            &tick_style,
-            Pos::new(HPos::Center, VPos::Bottom),
-        )?;
-    }
-    text(
-        &s,
-        "compression ratio 1 / (1 − sparsity)",
-        ((pb.x0 + pb.x1) / 2, pb.y0 - 34),
-        &font(AXIS_DESC, INK),
-        Pos::new(HPos::Center, VPos::Bottom),
-    )?;
+    top_axis(&s, pb, &ticks, 10, "compression ratio 1 / (1 − sparsity)")?;
 
     // Series: error bars, lines, markers.
     let mut obstacles = Vec::new();
@@ -624,23 +637,12 @@ pub(super) fn cv_curve<DB: DrawingBackend>(
             ticks.push((px(t, y.0).0, pct(r.mean_sparsity * 100.0)));
         }
     }
-    let tick_style = font(TICK, INK);
-    for (x_px, label) in thin_ticks(&s, &ticks, &tick_style, 12, (pb.x0 - 30, pb.x1 + 30))? {
-        line(&s, (x_px, pb.y0), (x_px, pb.y0 - 5), stroke(INK, 1), None)?;
-        text(
-            &s,
-            &label,
-            (x_px, pb.y0 - 9),
-            &tick_style,
-            Pos::new(HPos::Center, VPos::Bottom),
-        )?;
-    }
-    text(
+    top_axis(
         &s,
+        pb,
+        &ticks,
+        12,
         "mean sparsity at τ (% of prunable weights removed)",
-        ((pb.x0 + pb.x1) / 2, pb.y0 - 34),
-        &font(AXIS_DESC, INK),
-        Pos::new(HPos::Center, VPos::Bottom),
     )?;
 
     // Reference lines first, so the data is drawn over them.
