@@ -55,6 +55,10 @@ pub struct Trained {
     pub seconds: f64,
     /// Loaded from the dense-model cache rather than trained.
     pub cached: bool,
+    /// A fold model's accuracy on its validation rows, computed once on the worker that trained
+    /// it (the dense row of `runs.csv`, round 0 of iterative trajectories). `None` for the
+    /// refit, whose held-out rows are the test split, evaluated once at selection.
+    pub validation: Option<train::Eval>,
 }
 
 /// Train the dense model `which` (standardisation fitted on its training rows only), or reuse
@@ -79,53 +83,54 @@ pub fn dense_model(
     let mut rng = Rng::stream(exp.seed, "train", &model_ids(which));
     let mut params = prep.arch.init(&mut rng);
     let material = cache.map(|_| key_material(exp, prep, which));
-    if let (Some(c), Some(m)) = (cache, &material) {
-        if let Some(e) = c.load(m, &params)? {
-            return Ok(Trained {
-                which,
-                params: e.params,
-                standardizer,
-                heldout,
-                train_data,
-                rewind: e.rewind,
-                diverged: e.diverged,
-                seconds: t0.elapsed().as_secs_f64(),
-                cached: true,
-            });
+    let from_cache = match (cache, &material) {
+        (Some(c), Some(m)) => c.load(m, &params)?,
+        _ => None,
+    };
+    let (params, rewind, diverged, cached) = match from_cache {
+        Some(e) => (e.params, e.rewind, e.diverged, true),
+        None => {
+            let mut budget = train::Budget::of(&exp.train);
+            if let crate::config::Schedule::Rewind { rewind_epoch, .. } = exp.prune.schedule {
+                budget.snapshot_epoch = Some(rewind_epoch);
+            }
+            let log = train::fit(
+                prep.arch.as_ref(),
+                &mut params,
+                None,
+                &train_data,
+                &exp.train,
+                budget,
+                &mut rng,
+            )?;
+            if let (Some(c), Some(m)) = (cache, &material) {
+                c.store(
+                    m,
+                    &Entry {
+                        params: params.clone(),
+                        rewind: log.snapshot.clone(),
+                        diverged: log.diverged,
+                    },
+                )?;
+            }
+            (params, log.snapshot, log.diverged, false)
         }
-    }
-    let mut budget = train::Budget::of(&exp.train);
-    if let crate::config::Schedule::Rewind { rewind_epoch, .. } = exp.prune.schedule {
-        budget.snapshot_epoch = Some(rewind_epoch);
-    }
-    let log = train::fit(
-        prep.arch.as_ref(),
-        &mut params,
-        None,
-        &train_data,
-        &exp.train,
-        budget,
-        &mut rng,
-    )?;
-    if let (Some(c), Some(m)) = (cache, &material) {
-        c.store(
-            m,
-            &Entry {
-                params: params.clone(),
-                rewind: log.snapshot.clone(),
-                diverged: log.diverged,
-            },
-        )?;
-    }
+    };
+    let seconds = t0.elapsed().as_secs_f64();
+    let validation = match which {
+        Which::Fold { .. } => Some(train::evaluate(prep.arch.as_ref(), &params, &heldout)?),
+        Which::Refit => None,
+    };
     Ok(Trained {
         which,
         params,
         standardizer,
         heldout,
         train_data,
-        rewind: log.snapshot,
-        diverged: log.diverged,
-        seconds: t0.elapsed().as_secs_f64(),
-        cached: false,
+        rewind,
+        diverged,
+        seconds,
+        cached,
+        validation,
     })
 }

@@ -444,7 +444,9 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
     let mut records: Vec<RunRecord> = Vec::new();
     for t in &trained {
         let dense = Masks::dense(&t.params);
-        let eval = train::evaluate(prep.arch.as_ref(), &t.params, &t.heldout)?;
+        let eval = t
+            .validation
+            .expect("fold models carry their validation result");
         records.push(record(
             &prep, t, "dense", None, "", &dense, &eval, 0, t.diverged,
         ));

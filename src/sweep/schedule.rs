@@ -147,6 +147,7 @@ pub fn run(
         )?;
         Ok::<_, crate::error::Error>((p, log.diverged))
     };
+    let mut last_eval = None;
     let (masks, params, diverged, rounds) = match exp.prune.schedule {
         Schedule::OneShot => {
             let m = one_shot();
@@ -176,8 +177,7 @@ pub fn run(
             // are the test split, which is evaluated once at the end and never per round.
             let is_fold = matches!(t.which, Which::Fold { .. });
             let mut traj = Vec::new();
-            if is_fold {
-                let dense = train::evaluate(arch, &t.params, &t.heldout)?;
+            if let Some(dense) = &t.validation {
                 traj.push(Round {
                     round: 0,
                     sparsity: 0.0,
@@ -212,6 +212,7 @@ pub fn run(
                         sparsity,
                         val_acc: ev.acc,
                     });
+                    last_eval = Some(ev);
                 }
                 if log.diverged {
                     diverged = true;
@@ -224,7 +225,11 @@ pub fn run(
             (masks, p, diverged, traj)
         }
     };
-    let eval = train::evaluate(arch, &params, &t.heldout)?;
+    // An iterative fold job has just evaluated its final parameters: reuse that.
+    let eval = match last_eval {
+        Some(e) => e,
+        None => train::evaluate(arch, &params, &t.heldout)?,
+    };
     Ok(Outcome {
         regrown: regrown(&params, &masks),
         masks,
