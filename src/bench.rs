@@ -16,7 +16,7 @@ use crate::model::Architecture;
 use crate::rng::Rng;
 use crate::sweep::{self, RunOptions};
 use crate::train::mlp_engine::MlpEngine;
-use crate::train::{self, Budget, TensorData};
+use crate::train::{self, Budget, HostData};
 use serde::Serialize;
 use std::time::Instant;
 
@@ -76,7 +76,7 @@ fn train_loop(
     epochs: usize,
     reps: usize,
 ) -> Result<f64> {
-    let data = TensorData::new(&synthetic(n, 1))?;
+    let data = HostData::from(synthetic(n, 1));
     let arch = Mlp::new(784, &[300, 100], 10, Activation::Relu);
     let spec = TrainSpec {
         optimizer: opt,

@@ -614,7 +614,7 @@ mod tests {
             d: INPUT_DIM,
             classes: 2,
         };
-        let data = crate::train::TensorData::new(&table).unwrap();
+        let data = crate::train::HostData::from(table.clone());
         let mut p = m.init(&mut Rng::new(1));
         let mut masks = Masks::dense(&p);
         masks.0[2][..50].fill(false);

@@ -11,7 +11,7 @@ use crate::data::Table;
 use crate::error::Result;
 use crate::model::Params;
 use crate::rng::Rng;
-use crate::train::{self, TensorData};
+use crate::train::{self, HostData};
 use std::time::Instant;
 
 /// Which dense model: one (repeat, fold) or the refit on the whole pool.
@@ -46,9 +46,9 @@ pub struct Trained {
     pub params: Params,
     pub standardizer: Standardizer,
     /// Validation rows (fold) or test rows (refit), standardised with training statistics.
-    pub heldout: TensorData,
+    pub heldout: HostData,
     /// The standardised training rows (Taylor gradients and retraining use them).
-    pub train_data: TensorData,
+    pub train_data: HostData,
     /// Weights after dense epoch `rewind_epoch` (rewind schedules only).
     pub rewind: Option<Params>,
     pub diverged: bool,
@@ -78,8 +78,8 @@ pub fn dense_model(
         Which::Refit => (prep.pool.clone(), prep.test.clone()),
     };
     let standardizer = Standardizer::fit(&train_rows);
-    let train_data = TensorData::new(&standardizer.apply(&train_rows))?;
-    let heldout = TensorData::new(&standardizer.apply(&held))?;
+    let train_data = HostData::from(standardizer.apply(&train_rows));
+    let heldout = HostData::from(standardizer.apply(&held));
     let mut rng = Rng::stream(exp.seed, "train", &model_ids(which));
     let mut params = prep.arch.init(&mut rng);
     let material = cache.map(|_| key_material(exp, prep, which));

@@ -26,7 +26,7 @@ pub use runner::run;
 use crate::config::Experiment;
 use crate::error::{Error, Result};
 use crate::model::export;
-use crate::train::{self, Eval, TensorData};
+use crate::train::{self, Eval, HostData};
 use records::*;
 use std::path::{Path, PathBuf};
 
@@ -94,7 +94,7 @@ pub fn eval_exported(model: &Path, exp: &Experiment) -> Result<(export::ModelCar
     }
     let spec = crate::config::resolve::model_from_raw(&card.model);
     let arch = crate::model::build(&spec, card.input_dim, card.classes);
-    let data = TensorData::new(&card.standardizer.apply(&prep.test))?;
+    let data = HostData::from(card.standardizer.apply(&prep.test));
     let eval = train::evaluate(arch.as_ref(), &masks.apply(&params), &data)?;
     Ok((card, eval))
 }

@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::model::{LayerInfo, Masks, Params};
 use crate::prune::{self, LayerScores, MaskContext, PruningMethod, ScoreContext};
 use crate::rng::Rng;
-use crate::train::{self, Budget, Eval, TensorData};
+use crate::train::{self, Budget, Eval, HostData};
 
 /// A method ready to prune one model: its scores on that model's weights.
 pub struct Scored {
@@ -29,7 +29,7 @@ pub fn score(
     exp: &Experiment,
     prep: &Prepared,
     params: &Params,
-    train_data: &TensorData,
+    train_data: &HostData,
     kind: MethodKind,
     ids: &[u64],
 ) -> Result<Scored> {

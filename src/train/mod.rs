@@ -18,24 +18,28 @@ use crate::rng::Rng;
 /// key, so models cached by older code are retrained rather than reused. 2: the MLP engine.
 pub const NUMERICS: u32 = 2;
 
-/// A standardised table held as contiguous host rows, from which batches are gathered.
-pub struct TensorData {
+/// A standardised table held as contiguous host rows, from which batches are gathered and
+/// evaluation chunks are sliced without copying.
+pub struct HostData {
     x: Vec<f32>,
     y: Vec<u32>,
     pub n: usize,
     d: usize,
 }
 
-impl TensorData {
-    pub fn new(t: &Table) -> Result<Self> {
-        Ok(TensorData {
-            x: t.x.clone(),
-            y: t.y.clone(),
+impl From<Table> for HostData {
+    /// Takes the table's rows over (no copy).
+    fn from(t: Table) -> Self {
+        HostData {
+            x: t.x,
+            y: t.y,
             n: t.n,
             d: t.d,
-        })
+        }
     }
+}
 
+impl HostData {
     /// Copy the rows `idx` into `xb` and `yb` (cleared first).
     fn gather(&self, idx: &[u32], xb: &mut Vec<f32>, yb: &mut Vec<u32>) {
         xb.clear();
@@ -110,7 +114,7 @@ pub fn fit(
     arch: &dyn Architecture,
     params: &mut Params,
     masks: Option<&Masks>,
-    data: &TensorData,
+    data: &HostData,
     spec: &TrainSpec,
     budget: Budget,
     rng: &mut Rng,
@@ -131,7 +135,7 @@ pub fn fit_with(
     mut engine: Box<dyn engine::Engine + '_>,
     params: &mut Params,
     masks: Option<&Masks>,
-    data: &TensorData,
+    data: &HostData,
     spec: &TrainSpec,
     budget: Budget,
     rng: &mut Rng,
@@ -186,7 +190,7 @@ pub fn zeros_like(params: &Params) -> Vec<Vec<f32>> {
 }
 
 /// Mean cross-entropy and accuracy of `params` on `data`, in fixed-size chunks.
-pub fn evaluate(arch: &dyn Architecture, params: &Params, data: &TensorData) -> Result<Eval> {
+pub fn evaluate(arch: &dyn Architecture, params: &Params, data: &HostData) -> Result<Eval> {
     let mut engine = engine::for_arch(arch);
     // Fixed chunk size: results do not depend on how many rows are evaluated together, and
     // memory stays bounded (conv activations of 1024 rows are ~250 MB).
@@ -218,7 +222,7 @@ mod tests;
 pub fn mean_gradients(
     arch: &dyn Architecture,
     params: &Params,
-    data: &TensorData,
+    data: &HostData,
     batch_size: usize,
     batches: usize,
     rng: &mut Rng,

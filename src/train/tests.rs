@@ -24,7 +24,7 @@ fn iris() -> (Table, Mlp) {
 #[test]
 fn sgd_and_adamw_learn_iris() {
     let (t, m) = iris();
-    let data = TensorData::new(&t).unwrap();
+    let data = HostData::from(t.clone());
     for (opt, lr) in [(OptimizerKind::Sgd, 0.05), (OptimizerKind::Adamw, 0.01)] {
         let mut rng = Rng::new(1);
         let mut p = m.init(&mut rng);
@@ -50,7 +50,7 @@ fn sgd_and_adamw_learn_iris() {
 #[test]
 fn masked_weights_stay_exactly_zero_and_unmasked_move() {
     let (t, m) = iris();
-    let data = TensorData::new(&t).unwrap();
+    let data = HostData::from(t.clone());
     for opt in [OptimizerKind::Sgd, OptimizerKind::Adamw] {
         let mut rng = Rng::new(4);
         let p0 = m.init(&mut rng);
@@ -118,7 +118,7 @@ fn optimizer_state_is_zeroed_under_the_mask() {
 #[test]
 fn training_is_bit_reproducible() {
     let (t, m) = iris();
-    let data = TensorData::new(&t).unwrap();
+    let data = HostData::from(t.clone());
     let run = || {
         let mut rng = Rng::new(11);
         let mut p = m.init(&mut rng);
@@ -132,7 +132,7 @@ fn training_is_bit_reproducible() {
 #[test]
 fn snapshot_holds_the_weights_after_epoch_k() {
     let (t, m) = iris();
-    let data = TensorData::new(&t).unwrap();
+    let data = HostData::from(t.clone());
     let s = spec(OptimizerKind::Sgd, 0.05, 5);
     let run = |epochs: usize, snap: Option<usize>| {
         let mut rng = Rng::new(21);
@@ -228,7 +228,7 @@ fn mlp_engine_loss_is_hand_computed_and_nan_propagates() {
 fn mlp_engine_and_candle_train_to_the_same_weights() {
     // 20 SGD-momentum steps with a mask: the two engines' sums differ only in rounding order.
     let (t, m) = iris();
-    let data = TensorData::new(&t).unwrap();
+    let data = HostData::from(t.clone());
     let mut rng = Rng::new(5);
     let p0 = m.init(&mut rng);
     let mut masks = Masks::dense(&p0);
