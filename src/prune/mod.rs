@@ -73,6 +73,10 @@ impl MaskContext<'_> {
     /// Threshold `scores` at τ among the live entries.
     pub fn prune_sets(&self, g: Granularity, scores: &[LayerScores], tau: f64) -> Vec<Vec<bool>> {
         let slices: Vec<&[f32]> = scores.iter().map(|s| s.scores.as_slice()).collect();
+        if self.prior.is_none() {
+            // Everything is alive (one-shot): no live-entry copies per τ.
+            return tau::prune_sets(&slices, self.unit, self.scope, tau);
+        }
         let alive: Vec<Vec<bool>> = scores.iter().map(|s| self.alive(g, s)).collect();
         let alive_refs: Vec<&[bool]> = alive.iter().map(|v| v.as_slice()).collect();
         tau::prune_sets_among(&slices, &alive_refs, self.unit, self.scope, tau)
