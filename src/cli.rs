@@ -105,6 +105,9 @@ pub enum Command {
     Check {
         #[command(flatten)]
         exp: ExpArgs,
+        /// Jobs the memory estimate assumes (default: all cores, as `run`).
+        #[arg(long, short = 'j')]
+        jobs: Option<usize>,
     },
     /// Measure training throughput and sweep speed (build with --release); prints JSON.
     Bench {
@@ -141,6 +144,22 @@ fn input_or_run(e: prunecv::Error) -> anyhow::Error {
     }
 }
 
+/// `--jobs` when not given: one per core.
+fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// [`input_or_run`] for errors of a run of `experiment`: a mismatch between the experiment and
+/// its data names the experiment file.
+fn in_experiment(experiment: &std::path::Path) -> impl Fn(prunecv::Error) -> anyhow::Error + '_ {
+    move |e| match e {
+        prunecv::Error::Mismatch { .. } => {
+            InputError(format!("{}: {e}", experiment.display())).into()
+        }
+        e => input_or_run(e),
+    }
+}
+
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Run {
@@ -154,8 +173,7 @@ pub fn run(cli: Cli) -> Result<()> {
             quiet,
         } => {
             let e = load(&exp.experiment, &exp.set)?;
-            let jobs =
-                jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            let jobs = jobs.unwrap_or_else(default_jobs);
             let opts = RunOptions {
                 out_root: out,
                 jobs,
@@ -167,7 +185,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 experiment_file: exp.experiment.display().to_string(),
                 command: std::env::args().collect(),
             };
-            let outcome = sweep::run(&e, &opts).map_err(input_or_run)?;
+            let outcome = sweep::run(&e, &opts).map_err(in_experiment(&exp.experiment))?;
             if !quiet && shard.is_none() {
                 println!("{}", sweep::text_summary(&outcome));
                 println!("results in {}", outcome.dir.display());
@@ -222,8 +240,7 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             let opts = RunOptions {
                 out_root: Some(root),
-                jobs: jobs
-                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+                jobs: jobs.unwrap_or_else(default_jobs),
                 force: false,
                 resume: false,
                 cache: true,
@@ -298,9 +315,13 @@ pub fn run(cli: Cli) -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&config::json_schema())?);
             Ok(())
         }
-        Command::Check { exp } => {
+        Command::Check { exp, jobs } => {
             let e = load(&exp.experiment, &exp.set)?;
-            print!("{}", sweep::plan_text(&e).map_err(input_or_run)?);
+            print!(
+                "{}",
+                sweep::plan_text(&e, jobs.unwrap_or_else(default_jobs))
+                    .map_err(in_experiment(&exp.experiment))?
+            );
             Ok(())
         }
         Command::Eval { model, data, set } => {

@@ -49,6 +49,14 @@ pub enum Error {
     #[error("csv: {0}")]
     Csv(#[from] csv::Error),
 
+    /// The run would need more memory than is available (estimated before any training).
+    #[error("{0}")]
+    Memory(String),
+
+    /// The experiment does not suit its data (e.g. more folds than rows of a class).
+    #[error("{field}: {message}")]
+    Mismatch { field: String, message: String },
+
     /// Anything else that indicates an invalid request (bad model file, inconsistent inputs).
     #[error("{0}")]
     Invalid(String),
@@ -92,6 +100,8 @@ impl Error {
                 | Error::Data { .. }
                 | Error::RunExists(_)
                 | Error::Invalid(_)
+                | Error::Memory(_)
+                | Error::Mismatch { .. }
                 | Error::Locked { .. }
         )
     }

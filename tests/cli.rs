@@ -772,9 +772,9 @@ fn io_errors_name_the_path_and_the_operation() {
     );
     let out = sb.run(&["check", "csv.yaml"]);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_ne!(out.status.code(), Some(0));
+    assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         err.trim_end(),
-        "error: cannot read nowhere.csv: No such file or directory (os error 2)"
+        "error: nowhere.csv: cannot read it: No such file or directory (os error 2)"
     );
 }

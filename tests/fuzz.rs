@@ -89,7 +89,7 @@ proptest! {
 
     #[test]
     fn csv_parsing_never_panics(s in "[0-9a-z,.\\- \n]{0,200}", label in prop::sample::select(vec!["last", "0", "3", "y", "99"])) {
-        let _ = prunecv::data::csv::parse(&s, label, "fuzz.csv");
+        let _ = prunecv::data::csv::parse(&s, &prunecv::data::csv::CsvOptions::with_label(label), "fuzz.csv");
     }
 }
 

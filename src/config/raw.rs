@@ -43,9 +43,30 @@ pub struct RawData {
     /// CSV file holding a fixed test split (source `csv`); when given, `holdout` is not used.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub test_path: Option<String>,
-    /// CSV label column: `last` (default), a 0-based index, or a header name.
+    /// CSV label column: `last` (default), `first`, a 0-based index, or a header name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// CSV: whether the first row (after `skip_rows`) is a header: `auto` (default), `yes`, `no`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header: Option<HeaderMode>,
+    /// CSV: lines skipped at the top of the file (e.g. a description line), default 0.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip_rows: Option<usize>,
+    /// CSV separator: `auto` (default: the first of tab, `;`, `,`, `|` found in the first row),
+    /// `tab`, or one character such as `;`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delimiter: Option<String>,
+    /// CSV feature columns (0-based indices or header names), in this order; default: every
+    /// column but the label and `drop`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub features: Option<Vec<ColumnRef>>,
+    /// CSV columns to leave out (indices or header names).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drop: Option<Vec<ColumnRef>>,
+    /// CSV class names in class-index order; labels are matched against them as text. Default:
+    /// labels that are all class indices are used as such, names are sorted (byte order).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub classes: Option<Vec<String>>,
     /// Directory of the IDX files (source `idx`), relative to the experiment file's directory
     /// or absolute.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -28,8 +28,9 @@ pub struct DataSpec {
     pub path: Option<String>,
     /// CSV with a fixed test split (source `csv`).
     pub test_path: Option<String>,
-    /// CSV label column: `last`, an index or a header name.
-    pub label: String,
+    /// How to read the CSV files (source `csv`): label column, header, separator, columns,
+    /// class names.
+    pub csv: crate::data::csv::CsvOptions,
     /// Directory of the IDX files (source `idx`).
     pub dir: Option<String>,
     /// Expected SHA-256 (lower-case hex) of the uncompressed IDX files, by file name without
@@ -165,13 +166,15 @@ pub fn resolve(raw: RawExperiment, file: &str) -> Result<Experiment> {
     let seed = raw.seed.unwrap_or(0);
 
     let d = raw.data.unwrap_or_default();
+    check_csv_fields(&d, d.source.unwrap_or(DataSource::Builtin), &c)?;
+    let csv = csv_options(&d, &c)?;
     let data = DataSpec {
         source: d.source.unwrap_or(DataSource::Builtin),
         name: d.name.unwrap_or(BuiltinName::Digits),
         holdout: d.holdout.unwrap_or(0.2),
         path: d.path,
         test_path: d.test_path,
-        label: d.label.unwrap_or_else(|| "last".into()),
+        csv,
         dir: d.dir,
         sha256: d.sha256.unwrap_or_default(),
         limit: d.limit,
@@ -466,6 +469,84 @@ fn check_fixed_model(m: &RawModel, c: &Ctx) -> Result<()> {
     Ok(())
 }
 
+/// The CSV reading options of `data`, validated.
+fn csv_options(d: &RawData, c: &Ctx) -> Result<crate::data::csv::CsvOptions> {
+    let delimiter = match d.delimiter.as_deref() {
+        None | Some("auto") => None,
+        Some("tab") | Some("\t") => Some(b'\t'),
+        Some(s)
+            if s.len() == 1
+                && !s.as_bytes()[0].is_ascii_alphanumeric()
+                && !matches!(s, "\"" | "." | "-" | "+" | "\n" | "\r") =>
+        {
+            Some(s.as_bytes()[0])
+        }
+        Some(s) => {
+            return Err(c.bad(
+                "data.delimiter",
+                "`auto`, `tab` or one separator character such as `,` `;` `|`",
+                format!("{s:?}"),
+            ))
+        }
+    };
+    if let Some(classes) = &d.classes {
+        let mut seen = classes.clone();
+        seen.sort_unstable();
+        if let Some(w) = seen.windows(2).find(|w| w[0] == w[1]) {
+            return Err(c.bad(
+                "data.classes",
+                "distinct class names",
+                format!("{:?} twice", w[0]),
+            ));
+        }
+        if classes.len() < 2 {
+            return Err(c.bad("data.classes", "at least 2 class names", classes.len()));
+        }
+    }
+    if d.features.is_some() && d.drop.is_some() {
+        return Err(c.bad(
+            "data.drop",
+            "either `features` or `drop`, not both (`features` already leaves out the rest)",
+            "both set",
+        ));
+    }
+    Ok(crate::data::csv::CsvOptions {
+        label: d.label.clone().unwrap_or_else(|| "last".into()),
+        header: d.header.unwrap_or_default(),
+        skip_rows: d.skip_rows.unwrap_or(0),
+        delimiter,
+        features: d.features.clone(),
+        drop: d.drop.clone().unwrap_or_default(),
+        classes: d.classes.clone(),
+    })
+}
+
+/// The CSV fields (`path`, `test_path`, `label`, `header`, …) belong to `source: csv`.
+fn check_csv_fields(d: &RawData, source: DataSource, c: &Ctx) -> Result<()> {
+    if source == DataSource::Csv {
+        return Ok(());
+    }
+    let given = [
+        ("path", d.path.is_some()),
+        ("test_path", d.test_path.is_some()),
+        ("label", d.label.is_some()),
+        ("header", d.header.is_some()),
+        ("skip_rows", d.skip_rows.is_some()),
+        ("delimiter", d.delimiter.is_some()),
+        ("features", d.features.is_some()),
+        ("drop", d.drop.is_some()),
+        ("classes", d.classes.is_some()),
+    ];
+    match given.iter().find(|(_, set)| *set) {
+        Some((name, _)) => Err(c.bad(
+            &format!("data.{name}"),
+            &format!("no `{name}` for this data source (it belongs to `source: csv`)"),
+            "it set",
+        )),
+        None => Ok(()),
+    }
+}
+
 /// `dir`, `sha256` and `limit` belong to `source: idx`, which in turn needs `dir` and takes no
 /// CSV paths; hashes must name one of the four MNIST-format files and be 64 hex digits.
 fn check_idx_fields(d: &DataSpec, c: &Ctx) -> Result<()> {
@@ -490,18 +571,6 @@ fn check_idx_fields(d: &DataSpec, c: &Ctx) -> Result<()> {
             "the directory holding the IDX files (source: idx)",
             "nothing",
         ));
-    }
-    for (name, set) in [
-        ("path", d.path.is_some()),
-        ("test_path", d.test_path.is_some()),
-    ] {
-        if set {
-            return Err(c.bad(
-                &format!("data.{name}"),
-                &format!("no `{name}` for `source: idx` (it reads the four files in `data.dir`)"),
-                "it set",
-            ));
-        }
     }
     for (k, v) in &d.sha256 {
         if !crate::data::idx::FILES.contains(&k.as_str()) {
@@ -621,9 +690,21 @@ pub fn geometric(a: f64, b: f64, n: usize) -> Vec<f64> {
 }
 
 impl Experiment {
+    /// The experiment with the class names its CSV data produced (in class-index order) written
+    /// into `data.classes`, so that `resolved.yaml` records how labels were decoded and a rerun
+    /// from it maps them the same way. Unchanged when there are none.
+    pub fn with_class_names(&self, names: Option<&[String]>) -> Experiment {
+        let mut e = self.clone();
+        if let Some(n) = names {
+            e.data.csv.classes = Some(n.to_vec());
+        }
+        e
+    }
+
     /// The experiment as an experiment file with every default written out.
     pub fn to_raw(&self) -> RawExperiment {
         let idx = self.data.source == DataSource::Idx;
+        let csv = (self.data.source == DataSource::Csv).then_some(&self.data.csv);
         RawExperiment {
             name: Some(self.name.clone()),
             seed: Some(self.seed),
@@ -635,7 +716,17 @@ impl Experiment {
                 holdout: (!idx).then_some(self.data.holdout),
                 path: self.data.path.clone(),
                 test_path: self.data.test_path.clone(),
-                label: (!idx).then(|| self.data.label.clone()),
+                label: csv.map(|o| o.label.clone()),
+                header: csv.map(|o| o.header),
+                skip_rows: csv.map(|o| o.skip_rows),
+                delimiter: csv.map(|o| match o.delimiter {
+                    None => "auto".into(),
+                    Some(b'\t') => "tab".into(),
+                    Some(b) => (b as char).to_string(),
+                }),
+                features: csv.and_then(|o| o.features.clone()),
+                drop: csv.and_then(|o| (!o.drop.is_empty()).then(|| o.drop.clone())),
+                classes: csv.and_then(|o| o.classes.clone()),
                 dir: self.data.dir.clone(),
                 sha256: (!self.data.sha256.is_empty()).then(|| self.data.sha256.clone()),
                 limit: self.data.limit,

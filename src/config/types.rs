@@ -12,6 +12,27 @@ pub enum DataSource {
     Idx,
 }
 
+/// `data.header` (CSV): whether the first row read is a header.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum HeaderMode {
+    /// A header when a cell of the first row is text and the cell below it a number.
+    #[default]
+    Auto,
+    Yes,
+    No,
+}
+
+/// A CSV column, by 0-based index or by header name.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum ColumnRef {
+    Index(usize),
+    Name(String),
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum BuiltinName {

@@ -22,11 +22,12 @@ pub fn load(name: BuiltinName) -> Result<Dataset> {
         // Its first line, "150,4,setosa,versicolor,virginica", is read as a header.
         BuiltinName::Iris => ("builtin:iris", IRIS_CSV.to_string()),
     };
-    let pool = super::csv::parse(&text, "last", label)?;
+    let pool = super::csv::parse(&text, &super::csv::CsvOptions::default(), label)?.table;
     Ok(Dataset {
         name: label.trim_start_matches("builtin:").to_string(),
         pool,
         test: None,
+        class_names: None,
     })
 }
 

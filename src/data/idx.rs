@@ -131,6 +131,7 @@ pub fn load(
             .map_or("idx".into(), |s| s.to_string_lossy().into_owned()),
         pool,
         test: Some(test),
+        class_names: None,
     })
 }
 

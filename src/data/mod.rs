@@ -56,6 +56,8 @@ pub struct Dataset {
     pub name: String,
     pub pool: Table,
     pub test: Option<Table>,
+    /// Class names by class index, when the labels were names (CSV).
+    pub class_names: Option<Vec<String>>,
 }
 
 /// Labels must be class indices 0…k−1, each present in the training file: a gap would be an
@@ -77,16 +79,51 @@ fn check_class_indices(t: &Table, file: &str) -> crate::error::Result<()> {
     }
 }
 
-/// Load the data set an experiment names.
+/// Every class named in `data.classes` must occur in the training file.
+fn check_classes_present(ds: &Dataset, file: &str) -> crate::error::Result<()> {
+    let counts = ds.pool.class_counts();
+    match counts.iter().position(|&c| c == 0) {
+        Some(i) => Err(crate::error::Error::data(
+            file,
+            format!(
+                "class {:?} (data.classes) has no row in the training file",
+                ds.class_names.as_ref().map_or("", |n| &n[i])
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Load the data set an experiment names. A file that cannot be read is bad input like a file
+/// that cannot be parsed: both are [`Error::Data`](crate::error::Error::Data) naming the file.
 pub fn load(spec: &crate::config::DataSpec) -> crate::error::Result<Dataset> {
+    load_source(spec).map_err(|e| match e {
+        crate::error::Error::Io { path, source, .. } => crate::error::Error::data(
+            path.display().to_string(),
+            format!("cannot read it: {source}"),
+        ),
+        e => e,
+    })
+}
+
+fn load_source(spec: &crate::config::DataSpec) -> crate::error::Result<Dataset> {
     match spec.source {
         crate::config::DataSource::Builtin => builtin::load(spec.name),
         crate::config::DataSource::Csv => {
             let path = spec.path.as_deref().unwrap_or_default();
-            let mut ds = csv::load(std::path::Path::new(path), &spec.label)?;
-            check_class_indices(&ds.pool, path)?;
+            let mut ds = csv::load(std::path::Path::new(path), &spec.csv)?;
+            if ds.class_names.is_none() {
+                check_class_indices(&ds.pool, path)?;
+            } else {
+                check_classes_present(&ds, path)?;
+            }
             if let Some(tp) = &spec.test_path {
-                let test = csv::load(std::path::Path::new(tp), &spec.label)?.pool;
+                // The test file's labels map to the training file's classes.
+                let opts = csv::CsvOptions {
+                    classes: ds.class_names.clone(),
+                    ..spec.csv.clone()
+                };
+                let test = csv::load(std::path::Path::new(tp), &opts)?.pool;
                 if test.d != ds.pool.d {
                     return Err(crate::error::Error::data(
                         tp,

@@ -17,6 +17,9 @@ pub struct ModelCard {
     pub model: crate::config::raw::RawModel,
     pub input_dim: usize,
     pub classes: usize,
+    /// What each class index means, when the data's labels were names (CSV).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_names: Option<Vec<String>>,
     pub standardizer: Standardizer,
     pub method: String,
     pub rule: String,

@@ -230,6 +230,28 @@ impl Architecture for LeNet5 {
     fn shrunk_param_count(&self, params: &Params, masks: &Masks) -> usize {
         super::shrink::shrink_lenet5(self, params, masks).1.count()
     }
+
+    /// Activations per sample: both im2col patch matrices, conv and pooled maps, fc outputs.
+    fn footprint(&self) -> crate::sweep::memory::Footprint {
+        let (c1, c2) = (CONV1_OUT * CONV1_OUT, CONV2_OUT * CONV2_OUT);
+        crate::sweep::memory::Footprint {
+            params: self.conv1 * K * K
+                + self.conv1
+                + self.conv2 * self.conv1 * K * K
+                + self.conv2
+                + self.fc1 * self.flat()
+                + self.fc1
+                + self.classes * self.fc1
+                + self.classes,
+            activations_per_sample: c1 * K * K
+                + self.conv1 * (c1 + POOL1_OUT * POOL1_OUT)
+                + c2 * self.conv1 * K * K
+                + self.conv2 * (c2 + POOLED)
+                + self.fc1
+                + self.classes,
+            autograd: true,
+        }
+    }
 }
 
 #[cfg(test)]

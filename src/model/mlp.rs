@@ -78,6 +78,18 @@ impl Architecture for Mlp {
         super::shrink::shrink_mlp(self, params, masks).1.count()
     }
 
+    fn footprint(&self) -> crate::sweep::memory::Footprint {
+        let w = &self.widths;
+        crate::sweep::memory::Footprint {
+            params: w
+                .windows(2)
+                .map(|p| p[0].saturating_mul(p[1]).saturating_add(p[1]))
+                .fold(0, usize::saturating_add),
+            activations_per_sample: w[1..].iter().fold(0, |a, &b| a.saturating_add(b)),
+            autograd: false,
+        }
+    }
+
     fn as_mlp(&self) -> Option<&Mlp> {
         Some(self)
     }

@@ -84,6 +84,8 @@ pub trait Architecture: Send + Sync {
     fn layers(&self) -> Vec<LayerInfo>;
     /// Parameter count of the physically shrunk model (removed units cut out).
     fn shrunk_param_count(&self, params: &Params, masks: &Masks) -> usize;
+    /// Shapes that decide memory use, computed without allocating (see [`crate::sweep::memory`]).
+    fn footprint(&self) -> crate::sweep::memory::Footprint;
     /// The model as a plain MLP, when it is one: training then runs on the hand-written MLP
     /// kernels instead of candle's autograd.
     fn as_mlp(&self) -> Option<&mlp::Mlp> {

@@ -21,6 +21,10 @@ pub struct Manifest {
     pub jobs_resumed: usize,
     pub validation_evaluations: usize,
     pub test_evaluations: usize,
+    /// The memory estimate the run was checked against, at its job count (bytes).
+    pub memory_estimate_bytes: u64,
+    /// Peak resident memory of the process (Linux `VmHWM`; bytes), when known.
+    pub peak_resident_bytes: Option<u64>,
     pub os: String,
     pub arch: String,
 }

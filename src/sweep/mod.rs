@@ -10,6 +10,7 @@ pub mod grid;
 pub mod interrupt;
 pub mod journal;
 pub mod lock;
+pub mod memory;
 pub mod pipeline;
 pub mod prepare;
 pub mod progress;
@@ -99,9 +100,33 @@ pub fn eval_exported(model: &Path, exp: &Experiment) -> Result<(export::ModelCar
     Ok((card, eval))
 }
 
-/// What `check` prints: the resolved experiment and the job counts it implies.
-pub fn plan_text(exp: &Experiment) -> Result<String> {
+/// What `check` prints: the resolved experiment, the job counts it implies, the memory it is
+/// estimated to need with `jobs` jobs at once, and any warnings.
+pub fn plan_text(exp: &Experiment, jobs: usize) -> Result<String> {
     let prep = prepare(exp)?;
+    let exp = &exp.with_class_names(prep.class_names.as_deref());
+    let est = memory::estimate(
+        exp,
+        prep.arch.as_ref(),
+        prep.pool.n,
+        prep.test.n,
+        prep.pool.d,
+    );
+    let avail = memory::available()
+        .map_err(Error::Memory)?
+        .map_or("unknown".into(), memory::bytes);
+    let fits = match memory::available().ok().flatten() {
+        Some(a) => match est.jobs_that_fit(jobs, a) {
+            Some(j) if j == jobs => String::new(),
+            Some(j) => format!(" — `run` would lower --jobs to {j}"),
+            None => " — too much: `run` would refuse it".into(),
+        },
+        None => String::new(),
+    };
+    let mut warnings = String::new();
+    for w in &prep.warnings {
+        warnings.push_str(&format!("{w}\n"));
+    }
     let folds = exp.cv.repeats * exp.cv.folds;
     let taus = match &exp.prune.tau.grid {
         crate::config::Grid::Values(v) => v.len(),
@@ -109,7 +134,8 @@ pub fn plan_text(exp: &Experiment) -> Result<String> {
     };
     let methods: Vec<&str> = exp.prune.methods.iter().map(|m| m.as_str()).collect();
     Ok(format!(
-        "{yaml}---\nplan:\n  data: {n} rows ({pool} training pool, {test} test), {d} features, {c} classes\n  model: {model}\n  dense models: {folds} ({r} repeats × {k} folds) + 1 refit\n  pruning evaluations: {evals} ({folds} models × {nm} methods [{ms}] × {taus} τ, unit {unit})\n  selection: {rules} rules × {nm} methods, each evaluated once on the test split\n",
+        "{yaml}---\nplan:\n  data: {n} rows ({pool} training pool, {test} test), {d} features, {c} classes\n  model: {model}\n  dense models: {folds} ({r} repeats × {k} folds) + 1 refit\n  pruning evaluations: {evals} ({folds} models × {nm} methods [{ms}] × {taus} τ, unit {unit})\n  selection: {rules} rules × {nm} methods, each evaluated once on the test split\n  memory: {mem}; available {avail}{fits}\n{warnings}",
+        mem = est.describe(jobs),
         yaml = exp.to_yaml(),
         n = prep.pool.n + prep.test.n,
         pool = prep.pool.n,

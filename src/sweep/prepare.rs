@@ -3,7 +3,7 @@
 use super::records::FoldRow;
 use crate::config::Experiment;
 use crate::data::{split, Table};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::Architecture;
 use crate::rng::Rng;
 
@@ -19,6 +19,43 @@ pub struct Prepared {
     pub arch: Box<dyn Architecture>,
     /// SHA-256 of the data's content (features, labels, split membership).
     pub fingerprint: String,
+    /// Class names by class index, when the data's labels were names (CSV).
+    pub class_names: Option<Vec<String>>,
+    /// Problems worth a warning that do not stop the run (printed by `check` and `run`).
+    pub warnings: Vec<String>,
+}
+
+/// Fewest validation rows of one class per fold below which `check` and `run` warn.
+pub const MIN_VAL_ROWS_PER_CLASS: usize = 5;
+
+/// Stratified k-fold CV needs every class in every fold: more folds than rows of the smallest
+/// class is an error (as in scikit-learn); fewer than [`MIN_VAL_ROWS_PER_CLASS`] validation
+/// rows of a class per fold is a warning.
+fn check_folds(pool: &Table, folds: usize) -> Result<Vec<String>> {
+    let counts = pool.class_counts();
+    let Some((class, &fewest)) = counts.iter().enumerate().min_by_key(|&(_, c)| *c) else {
+        return Ok(Vec::new());
+    };
+    if folds > fewest {
+        return Err(Error::Mismatch {
+            field: "cv.folds".into(),
+            message: format!(
+                "{folds} folds, but class {class} has only {fewest} rows in the training pool; \
+                 stratified CV needs at least as many rows of every class as folds"
+            ),
+        });
+    }
+    let per_fold = fewest / folds;
+    Ok((per_fold < MIN_VAL_ROWS_PER_CLASS)
+        .then(|| {
+            format!(
+                "warning: cv.folds = {folds} leaves validation folds with as few as {per_fold} \
+                 rows of class {class} ({fewest} in the training pool); accuracies per fold \
+                 will be coarse (fewer folds or more data help)"
+            )
+        })
+        .into_iter()
+        .collect())
 }
 
 /// Hash the tables' bytes and the split membership.
@@ -45,6 +82,7 @@ fn fingerprint(pool: &Table, test: &Table, pool_ids: &[usize], test_ids: &[usize
 pub fn prepare(exp: &Experiment) -> Result<Prepared> {
     let ds = crate::data::load(&exp.data)?;
     let classes = ds.pool.classes;
+    let class_names = ds.class_names;
     let (pool, test, pool_ids, test_ids) = match ds.test {
         Some(test) => {
             let n = ds.pool.n;
@@ -62,6 +100,7 @@ pub fn prepare(exp: &Experiment) -> Result<Prepared> {
             )
         }
     };
+    let warnings = check_folds(&pool, exp.cv.folds)?;
     let folds = (0..exp.cv.repeats)
         .map(|r| {
             let mut rng = Rng::stream(exp.seed, "folds", &[r as u64]);
@@ -79,6 +118,8 @@ pub fn prepare(exp: &Experiment) -> Result<Prepared> {
         test_ids,
         folds,
         arch,
+        class_names,
+        warnings,
     })
 }
 

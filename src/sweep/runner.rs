@@ -189,6 +189,14 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
     let git_commit = std::thread::spawn(manifest::git_commit);
     // Data first: bad data fails the run before its directory is created or touched.
     let prep = prepare(exp)?;
+    // resolved.yaml records how CSV class names were mapped to class indices.
+    let pinned = exp.with_class_names(prep.class_names.as_deref());
+    let exp = &pinned;
+    // Memory next: a run that cannot fit is refused before anything is allocated or written.
+    let (workers, notice) = super::memory::fit_jobs(exp, &prep, opts.jobs)?;
+    for w in prep.warnings.iter().chain(&notice) {
+        log(opts, w);
+    }
     let (work_dir, _lock) = match opts.mode {
         Mode::Full => (dir.clone(), open_run_dir(&dir, exp, opts)?),
         Mode::Shard(sh) => open_shard_dir(&dir, sh, exp, opts)?,
@@ -231,9 +239,9 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
     );
 
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.jobs.max(1))
+        .num_threads(workers.max(1))
         .build()
-        .map_err(|e| Error::Invalid(format!("cannot start {} worker threads: {e}", opts.jobs)))?;
+        .map_err(|e| Error::Invalid(format!("cannot start {workers} worker threads: {e}")))?;
 
     // The job list: every (fold model, method), in a fixed order. A shard owns every n-th job.
     let folds: Vec<Which> = (0..exp.cv.repeats)
@@ -646,7 +654,7 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
         config_hash: exp.hash(),
         seed: exp.seed,
         command: opts.command.clone(),
-        jobs: opts.jobs,
+        jobs: workers,
         candle_threads_per_job: 1,
         started_unix: started,
         finished_unix: finished,
@@ -656,6 +664,15 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
         jobs_resumed: n_resumed,
         validation_evaluations: records.len(),
         test_evaluations: test_evals,
+        memory_estimate_bytes: super::memory::estimate(
+            exp,
+            prep.arch.as_ref(),
+            prep.pool.n,
+            prep.test.n,
+            prep.pool.d,
+        )
+        .total(workers) as u64,
+        peak_resident_bytes: super::memory::peak_resident(),
         os: std::env::consts::OS.into(),
         arch: std::env::consts::ARCH.into(),
     };
@@ -746,6 +763,7 @@ fn save_model(
         model: exp.to_raw().model.expect("model section"),
         input_dim: prep.pool.d,
         classes: prep.pool.classes,
+        class_names: prep.class_names.clone(),
         standardizer: refit.standardizer.clone(),
         method: method.into(),
         rule: sv.rule.clone(),
