@@ -124,7 +124,7 @@ pub fn run(
     let arch = prep.arch.as_ref();
     let layers = arch.layers();
     let mut ids = model_ids(t.which);
-    ids.extend([kind as u64, tau.to_bits()]);
+    ids.extend([kind.stream_id(), tau.to_bits()]);
     let lr = exp.train.lr;
     let one_shot = || {
         scored.method.masks(
