@@ -1,8 +1,11 @@
 //! Data: an in-memory labelled table, the built-in data sets, CSV and MNIST-format IDX files,
-//! stratified splits and standardisation fitted on training rows only.
+//! CIFAR-10 binary batches, `prunecv data fetch`, stratified splits and standardisation fitted on
+//! training rows only.
 
 pub mod builtin;
+pub mod cifar;
 pub mod csv;
+pub mod fetch;
 pub mod idx;
 pub mod split;
 pub mod standardize;
@@ -80,7 +83,11 @@ fn check_class_indices(t: &Table, file: &str) -> crate::error::Result<()> {
 /// Load the data set an experiment names.
 pub fn load(spec: &crate::config::DataSpec) -> crate::error::Result<Dataset> {
     match spec.source {
-        crate::config::DataSource::Builtin => builtin::load(spec.name),
+        crate::config::DataSource::Builtin => builtin::load(
+            spec.name
+                .and_then(crate::config::DataName::builtin)
+                .unwrap_or(crate::config::BuiltinName::Digits),
+        ),
         crate::config::DataSource::Csv => {
             let path = spec.path.as_deref().unwrap_or_default();
             let mut ds = csv::load(std::path::Path::new(path), &spec.label)?;
@@ -111,12 +118,39 @@ pub fn load(spec: &crate::config::DataSpec) -> crate::error::Result<Dataset> {
             }
             Ok(ds)
         }
-        crate::config::DataSource::Idx => idx::load(
-            std::path::Path::new(spec.dir.as_deref().unwrap_or_default()),
-            &spec.sha256,
-            spec.limit,
-        ),
+        crate::config::DataSource::Idx => idx::load(&data_dir(spec)?, &spec.sha256, spec.limit),
+        crate::config::DataSource::Cifar10 => cifar::load(&data_dir(spec)?, spec.limit),
     }
+}
+
+/// `data.dir`, or the `fetch` cache's directory of the data set (`data.name`, or `cifar10`), which
+/// must then hold its files: if not, the error says how to fetch them.
+fn data_dir(spec: &crate::config::DataSpec) -> crate::error::Result<std::path::PathBuf> {
+    if let Some(d) = &spec.dir {
+        return Ok(d.into());
+    }
+    let name = match spec.source {
+        crate::config::DataSource::Cifar10 => "cifar10",
+        _ => spec.name.map_or("mnist", crate::config::DataName::as_str),
+    };
+    let dir = fetch::dataset_dir(name)?;
+    let ready = match spec.source {
+        crate::config::DataSource::Cifar10 => cifar::present(&dir),
+        _ => idx::FILES
+            .iter()
+            .all(|f| dir.join(f).is_file() || dir.join(format!("{f}.gz")).is_file()),
+    };
+    if !ready {
+        return Err(crate::error::Error::data(
+            dir.display().to_string(),
+            format!(
+                "data set `{name}` is not downloaded here (the cache directory is ${} or the \
+                 platform cache); run `prunecv data fetch {name}` first",
+                fetch::ENV_DATA
+            ),
+        ));
+    }
+    Ok(dir)
 }
 
 #[cfg(test)]
