@@ -10,7 +10,7 @@ use common::Sandbox;
 use prunecv::data::{cifar, fetch};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,10 +32,12 @@ enum Reply {
     Status(u16),
 }
 
+/// (path, Range header) of every request, in order.
+type Requests = Arc<Mutex<Vec<(String, Option<String>)>>>;
+
 struct Server {
     base: String,
-    /// (path, Range header) of every request, in order.
-    log: Arc<Mutex<Vec<(String, Option<String>)>>>,
+    log: Requests,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -205,10 +207,11 @@ fn entry(name: &str, format: fetch::Format, files: Vec<fetch::RemoteFile>) -> fe
 fn run_fetch(
     e: &fetch::Entry,
     cache: &Path,
-    mirrors: &[String],
+    mirrors: &[&String],
 ) -> (prunecv::Result<std::path::PathBuf>, Vec<String>) {
+    let mirrors: Vec<String> = mirrors.iter().map(|m| m.to_string()).collect();
     let mut lines = Vec::new();
-    let r = fetch::fetch(e, cache, Some(mirrors), &mut |l| lines.push(l.to_string()));
+    let r = fetch::fetch(e, cache, Some(&mirrors), &mut |l| lines.push(l.to_string()));
     (r, lines)
 }
 
@@ -241,7 +244,7 @@ fn good_files_land_verified_and_a_second_fetch_downloads_nothing() {
         vec![remote("a.gz", &a), remote("b.gz", &b)],
     );
     let cache = tempfile::tempdir().unwrap();
-    let (r, lines) = run_fetch(&e, cache.path(), &[srv.base.clone()]);
+    let (r, lines) = run_fetch(&e, cache.path(), &[&srv.base]);
     let dir = r.unwrap();
     assert_eq!(dir, cache.path().join("set"));
     assert_eq!(listing(&dir), ["a.gz", "b.gz"]);
@@ -255,7 +258,7 @@ fn good_files_land_verified_and_a_second_fetch_downloads_nothing() {
         "{lines:?}"
     );
     assert_eq!(srv.requests().len(), 2);
-    let (r, lines) = run_fetch(&e, cache.path(), &[srv.base.clone()]);
+    let (r, lines) = run_fetch(&e, cache.path(), &[&srv.base]);
     r.unwrap();
     assert_eq!(srv.requests().len(), 2, "nothing is downloaded again");
     assert_eq!(lines[0], "a.gz: already present, SHA-256 ok");
@@ -271,7 +274,7 @@ fn a_truncated_download_is_kept_and_resumed_with_a_range_request() {
     let e = entry("set", fetch::Format::Idx, vec![remote("a.gz", &a)]);
     let cache = tempfile::tempdir().unwrap();
     let dir = cache.path().join("set");
-    let (r, _) = run_fetch(&e, cache.path(), &[srv.base.clone()]);
+    let (r, _) = run_fetch(&e, cache.path(), &[&srv.base]);
     let err = r.unwrap_err().to_string();
     assert!(
         err.starts_with("a.gz: download failed from every mirror: ")
@@ -286,7 +289,7 @@ fn a_truncated_download_is_kept_and_resumed_with_a_range_request() {
     assert_eq!(listing(&dir), ["a.gz.part"], "no final file yet");
     assert_eq!(std::fs::read(dir.join("a.gz.part")).unwrap(), a[..20_000]);
 
-    let (r, lines) = run_fetch(&e, cache.path(), &[srv.base.clone()]);
+    let (r, lines) = run_fetch(&e, cache.path(), &[&srv.base]);
     r.unwrap();
     assert_eq!(
         srv.requests()[1],
@@ -309,8 +312,8 @@ fn a_server_ignoring_the_range_restarts_from_the_first_byte() {
     )]);
     let e = entry("set", fetch::Format::Idx, vec![remote("a.gz", &a)]);
     let cache = tempfile::tempdir().unwrap();
-    assert!(run_fetch(&e, cache.path(), &[srv.base.clone()]).0.is_err());
-    let (r, lines) = run_fetch(&e, cache.path(), &[srv.base.clone()]);
+    assert!(run_fetch(&e, cache.path(), &[&srv.base]).0.is_err());
+    let (r, lines) = run_fetch(&e, cache.path(), &[&srv.base]);
     let dir = r.unwrap();
     assert_eq!(srv.requests()[1].1.as_deref(), Some("bytes=7000-"));
     assert!(
@@ -319,6 +322,7 @@ fn a_server_ignoring_the_range_restarts_from_the_first_byte() {
             .any(|l| l.contains("ignored the request to resume at byte 7000")),
         "{lines:?}"
     );
+    assert!(!lines.iter().any(|l| l.contains("resumed")), "{lines:?}");
     assert_eq!(
         std::fs::read(dir.join("a.gz")).unwrap(),
         a,
@@ -334,7 +338,7 @@ fn a_wrong_checksum_is_refused_and_nothing_is_left() {
     let srv = Server::start(vec![("a.gz", vec![Reply::Ok(bad.clone())])]);
     let e = entry("set", fetch::Format::Idx, vec![remote("a.gz", &a)]);
     let cache = tempfile::tempdir().unwrap();
-    let (r, _) = run_fetch(&e, cache.path(), &[srv.base.clone()]);
+    let (r, _) = run_fetch(&e, cache.path(), &[&srv.base]);
     let err = r.unwrap_err();
     assert!(matches!(err, prunecv::Error::Data { .. }), "{err:?}");
     let err = err.to_string();
@@ -358,7 +362,7 @@ fn server_errors_fall_over_to_the_next_mirror_and_name_every_url() {
     let good = Server::start(vec![("a.gz", vec![Reply::Ok(a.clone())])]);
     let e = entry("set", fetch::Format::Idx, vec![remote("a.gz", &a)]);
     let cache = tempfile::tempdir().unwrap();
-    let (r, lines) = run_fetch(&e, cache.path(), &[broken.base.clone(), good.base.clone()]);
+    let (r, lines) = run_fetch(&e, cache.path(), &[&broken.base, &good.base]);
     let dir = r.unwrap();
     assert_eq!(std::fs::read(dir.join("a.gz")).unwrap(), a);
     assert!(
@@ -369,11 +373,7 @@ fn server_errors_fall_over_to_the_next_mirror_and_name_every_url() {
 
     let cache = tempfile::tempdir().unwrap();
     let missing = Server::start(vec![]);
-    let (r, _) = run_fetch(
-        &e,
-        cache.path(),
-        &[broken.base.clone(), missing.base.clone()],
-    );
+    let (r, _) = run_fetch(&e, cache.path(), &[&broken.base, &missing.base]);
     assert_eq!(
         r.unwrap_err().to_string(),
         format!(
@@ -395,10 +395,10 @@ fn a_refused_connection_is_named_and_the_next_mirror_tried() {
     let good = Server::start(vec![("a.gz", vec![Reply::Ok(a.clone())])]);
     let e = entry("set", fetch::Format::Idx, vec![remote("a.gz", &a)]);
     let cache = tempfile::tempdir().unwrap();
-    let (r, _) = run_fetch(&e, cache.path(), &[closed.clone(), good.base.clone()]);
+    let (r, _) = run_fetch(&e, cache.path(), &[&closed, &good.base]);
     r.unwrap();
     let cache = tempfile::tempdir().unwrap();
-    let (r, _) = run_fetch(&e, cache.path(), std::slice::from_ref(&closed));
+    let (r, _) = run_fetch(&e, cache.path(), &[&closed]);
     let err = r.unwrap_err().to_string();
     assert!(err.contains(&format!("{closed}a.gz: ")), "{err}");
 }
@@ -534,7 +534,7 @@ fn cifar_fetch_unpacks_the_verified_archive() {
         vec![remote("cifar.tar.gz", &archive)],
     );
     let cache = tempfile::tempdir().unwrap();
-    let (r, lines) = run_fetch(&e, cache.path(), &[srv.base.clone()]);
+    let (r, lines) = run_fetch(&e, cache.path(), &[&srv.base]);
     let dir = r.unwrap();
     let mut want: Vec<String> = cifar::FILES.iter().map(|s| s.to_string()).collect();
     want.sort();
@@ -544,7 +544,7 @@ fn cifar_fetch_unpacks_the_verified_archive() {
     let ds = cifar::load(&dir, None).unwrap();
     assert_eq!(ds.pool.y, [0, 1, 2, 1, 2, 2, 3, 3, 4, 5]);
     // Already there: no second download.
-    let (r, lines) = run_fetch(&e, cache.path(), &[srv.base.clone()]);
+    let (r, lines) = run_fetch(&e, cache.path(), &[&srv.base]);
     r.unwrap();
     assert_eq!(srv.requests().len(), 1);
     assert!(lines[0].contains("already present"), "{lines:?}");

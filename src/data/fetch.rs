@@ -354,14 +354,13 @@ pub fn fetch_file(
     let mut failures = Vec::new();
     for base in mirrors {
         let url = format!("{base}{}", file.name);
-        let resumed_from = part_len(&part);
-        match download(&url, file, &part, log) {
-            Ok(()) => {}
+        let resumed_from = match download(&url, file, &part, log) {
+            Ok(from) => from,
             Err(why) => {
                 failures.push(format!("{url}: {why}"));
                 continue;
             }
-        }
+        };
         let got = sha256_file(&part)?;
         if got != file.sha256 {
             remove(&part)?;
@@ -441,12 +440,13 @@ fn agent(url: &str) -> ureq::Agent {
 }
 
 /// One attempt at one URL: append to (or restart) `part` until it holds `file.size` bytes.
+/// Returns the byte it resumed at (0: downloaded from the start).
 fn download(
     url: &str,
     file: &RemoteFile,
     part: &Path,
     log: &mut dyn FnMut(&str),
-) -> std::result::Result<(), Failure> {
+) -> std::result::Result<u64, Failure> {
     let mut offset = part_len(part);
     if offset > file.size {
         // Longer than the file can be: not a prefix of it.
@@ -455,7 +455,7 @@ fn download(
     }
     if offset == file.size {
         // Complete already (a previous run stopped before checking it): let the hash decide.
-        return Ok(());
+        return Ok(offset);
     }
     let agent = agent(url);
     let mut req = agent.get(url);
@@ -557,7 +557,7 @@ fn download(
             file.size
         ));
     }
-    Ok(())
+    Ok(offset)
 }
 
 /// A transport error in one line.
