@@ -782,3 +782,97 @@ fn a_tiny_sweep_on_generated_cifar_batches() {
         "{err}"
     );
 }
+
+#[test]
+fn binary_keeps_a_truncated_download_and_resumes_it_next_time() {
+    // MNIST's real size but not its bytes: the resume is real, the checksum then refuses it.
+    let fake = vec![7u8; 9_912_422];
+    let srv = Server::start(vec![(
+        "train-images-idx3-ubyte.gz",
+        vec![Reply::Truncated(fake.clone(), 1_000_000), Reply::Ok(fake)],
+    )]);
+    let sb = Sandbox::new();
+    let args = [
+        "data", "fetch", "mnist", "--dir", "c", "--mirror", &srv.base,
+    ];
+    let out = sb.run(&args);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    let part = sb.path().join("c/mnist/train-images-idx3-ubyte.gz.part");
+    assert!(
+        err.contains("train-images-idx3-ubyte.gz: truncated: received 1000000 of 9912422 bytes")
+            && err.ends_with(&format!(
+                "; the 1000000 bytes received are kept in {} and the next fetch resumes there\n",
+                Path::new("c/mnist/train-images-idx3-ubyte.gz.part").display()
+            ))
+            && err.lines().count() == 1,
+        "{err}"
+    );
+    assert_eq!(std::fs::metadata(&part).unwrap().len(), 1_000_000);
+
+    let out = sb.run(&args);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        srv.requests()[1].1.as_deref(),
+        Some("bytes=1000000-"),
+        "the second run resumes"
+    );
+    assert!(
+        stderr(&out).contains("SHA-256 of the download is"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(listing(&sb.path().join("c/mnist")).is_empty());
+}
+
+#[test]
+fn binary_cache_directory_precedence_and_list() {
+    let sb = Sandbox::new();
+    let list = |args: &[&str], env: &[(&str, &Path)]| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_prunecv"));
+        c.args(args)
+            .current_dir(sb.path())
+            .env_remove("PRUNECV_DATA")
+            .env("XDG_CACHE_HOME", sb.path().join("xdg"));
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let out = c.output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let first = |s: String| s.lines().next().unwrap().to_string();
+    let xdg = sb.path().join("xdg/prunecv");
+    assert_eq!(
+        first(list(&["data", "list"], &[])),
+        format!("cache directory: {}", xdg.display())
+    );
+    let env_dir = sb.path().join("env");
+    assert_eq!(
+        first(list(&["data", "list"], &[("PRUNECV_DATA", &env_dir)])),
+        format!("cache directory: {}", env_dir.display())
+    );
+    assert_eq!(
+        first(list(
+            &["data", "list", "--dir", "/explicit"],
+            &[("PRUNECV_DATA", &env_dir)]
+        )),
+        "cache directory: /explicit"
+    );
+    // A CIFAR-10 directory holding whole batches counts as downloaded.
+    let dir = xdg.join("cifar10");
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in cifar::FILES {
+        std::fs::write(dir.join(f), batch(1, 0)).unwrap();
+    }
+    let out = list(&["data", "list"], &[]);
+    let row = |name: &str| {
+        out.lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap()
+            .to_string()
+    };
+    assert!(row("cifar10").contains(" downloaded "), "{out}");
+    assert!(row("mnist").contains("  -  "), "{out}");
+    assert!(row("mnist").contains("11.6 MB"), "{out}");
+}
