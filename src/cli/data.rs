@@ -58,7 +58,8 @@ pub fn run(cmd: DataCommand) -> Result<()> {
                 fetch::Format::Cifar10 => "{source: cifar10}".to_string(),
             };
             let env = if dir.is_some() {
-                format!(" (with {}={})", fetch::ENV_DATA, cache.display())
+                let abs = std::path::absolute(&cache).unwrap_or_else(|_| cache.clone());
+                format!(" (with {}={})", fetch::ENV_DATA, abs.display())
             } else {
                 String::new()
             };
