@@ -118,39 +118,11 @@ pub fn load(spec: &crate::config::DataSpec) -> crate::error::Result<Dataset> {
             }
             Ok(ds)
         }
-        crate::config::DataSource::Idx => idx::load(&data_dir(spec)?, &spec.sha256, spec.limit),
-        crate::config::DataSource::Cifar10 => cifar::load(&data_dir(spec)?, spec.limit),
+        crate::config::DataSource::Idx => {
+            idx::load(&fetch::data_dir(spec)?, &spec.sha256, spec.limit)
+        }
+        crate::config::DataSource::Cifar10 => cifar::load(&fetch::data_dir(spec)?, spec.limit),
     }
-}
-
-/// `data.dir`, or the `fetch` cache's directory of the data set (`data.name`, or `cifar10`), which
-/// must then hold its files: if not, the error says how to fetch them.
-fn data_dir(spec: &crate::config::DataSpec) -> crate::error::Result<std::path::PathBuf> {
-    if let Some(d) = &spec.dir {
-        return Ok(d.into());
-    }
-    let name = match spec.source {
-        crate::config::DataSource::Cifar10 => "cifar10",
-        _ => spec.name.map_or("mnist", crate::config::DataName::as_str),
-    };
-    let dir = fetch::dataset_dir(name)?;
-    let ready = match spec.source {
-        crate::config::DataSource::Cifar10 => cifar::present(&dir),
-        _ => idx::FILES
-            .iter()
-            .all(|f| dir.join(f).is_file() || dir.join(format!("{f}.gz")).is_file()),
-    };
-    if !ready {
-        return Err(crate::error::Error::data(
-            dir.display().to_string(),
-            format!(
-                "data set `{name}` is not downloaded here (the cache directory is ${} or the \
-                 platform cache); run `prunecv data fetch {name}` first",
-                fetch::ENV_DATA
-            ),
-        ));
-    }
-    Ok(dir)
 }
 
 #[cfg(test)]
