@@ -6,6 +6,8 @@ use prunecv::config;
 use prunecv::sweep::{self, Mode, RunOptions};
 use std::path::PathBuf;
 
+mod data;
+
 const EXAMPLES: &str = "Examples:
   prunecv run experiments/digits-mlp.yaml
   prunecv run experiments/digits-mlp.yaml --set cv.folds=3 --set train.epochs=10 --force
@@ -114,6 +116,11 @@ pub enum Command {
         /// Small, fast measurements (a smoke test, not for reporting).
         #[arg(long)]
         quick: bool,
+    },
+    /// Download standard data sets (MNIST, Fashion-MNIST, KMNIST, CIFAR-10) into the cache.
+    Data {
+        #[command(subcommand)]
+        command: data::DataCommand,
     },
     /// Re-evaluate an exported model on its experiment's test split.
     Eval {
@@ -324,6 +331,7 @@ pub fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Command::Data { command } => data::run(command),
         Command::Eval { model, data, set } => {
             let e = load(&data, &set)?;
             let (card, ev) = sweep::eval_exported(&model, &e)

@@ -402,6 +402,96 @@ mod tests {
     }
 
     #[test]
+    fn fetched_names_and_cifar10_are_validated_and_round_trip() {
+        let e = parse(
+            "name: t\ndata: {source: idx, name: fashion_mnist, limit: 9}\n",
+            "t.yaml",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            (e.data.name, e.data.dir.as_deref(), e.data.limit),
+            (Some(DataName::FashionMnist), None, Some(9))
+        );
+        let yaml = e.to_yaml();
+        assert!(
+            yaml.contains("name: fashion_mnist") && !yaml.contains("holdout"),
+            "{yaml}"
+        );
+        assert_eq!(parse(&yaml, "resolved.yaml", &[]).unwrap(), e);
+        let c = parse(
+            "name: t\ndata: {source: cifar10, dir: c, limit: 5}\n",
+            "t.yaml",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.data.source, DataSource::Cifar10);
+        assert_eq!(c.data.name, None);
+        assert_eq!(parse(&c.to_yaml(), "resolved.yaml", &[]).unwrap(), c);
+        // A shipped MNIST experiment switched to the cache from the command line.
+        let switched = parse(
+            "name: t\ndata: {source: idx, dir: ../mnist}\n",
+            "t.yaml",
+            &["data.dir=null".into(), "data.name=mnist".into()],
+        )
+        .unwrap();
+        assert_eq!(
+            (switched.data.name, switched.data.dir),
+            (Some(DataName::Mnist), None)
+        );
+        // Built-in data keeps writing its name exactly as before.
+        let b = parse(MIN, "t.yaml", &[]).unwrap();
+        assert_eq!(b.data.name, Some(DataName::Digits));
+        assert!(b.to_yaml().contains("name: digits"));
+        for (data, field, says) in [
+            (
+                "{source: idx, name: mnist, dir: d}",
+                "data.name",
+                "not both",
+            ),
+            (
+                "{source: idx, name: iris}",
+                "data.name",
+                "built-in data sets are `source: builtin`",
+            ),
+            (
+                "{source: csv, path: a.csv, name: mnist}",
+                "data.name",
+                "`source: idx, name: mnist`",
+            ),
+            (
+                "{source: cifar10, name: cifar10}",
+                "data.name",
+                "no `name` for `source: cifar10`",
+            ),
+            (
+                "{source: cifar10, path: a.csv}",
+                "data.path",
+                "no `path` for this data source (it belongs to `source: csv`)",
+            ),
+            ("{source: cifar10, limit: 0}", "data.limit", "at least 1"),
+            (
+                "{source: builtin, limit: 3}",
+                "data.limit",
+                "`source: idx` and `source: cifar10`",
+            ),
+            ("{source: idx}", "data.dir", "`name: mnist`"),
+        ] {
+            let err = parse(&format!("name: t\ndata: {data}\n"), "e.yaml", &[])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.starts_with(&format!("e.yaml: field `{field}`")) && err.contains(says),
+                "{data}: {err}"
+            );
+        }
+        let err = parse("name: t\ndata: {source: idx, name: kmnst}\n", "e.yaml", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("did you mean `kmnist`"), "{err}");
+    }
+
+    #[test]
     fn idx_dir_is_relative_to_the_experiment_file() {
         let tmp = tempfile::tempdir().unwrap();
         let sub = tmp.path().join("experiments");

@@ -31,9 +31,11 @@ pub struct RawExperiment {
 pub struct RawData {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<DataSource>,
-    /// Built-in data set name (`digits`, `iris`).
+    /// Built-in data set name (`digits`, `iris`; source `builtin`), or the name of an
+    /// MNIST-format set downloaded by `prunecv data fetch` (`mnist`, `fashion_mnist`, `kmnist`;
+    /// source `idx`, instead of `dir`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<BuiltinName>,
+    pub name: Option<DataName>,
     /// Fraction of the data carved off (stratified) as the test split.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub holdout: Option<f64>,
@@ -67,15 +69,15 @@ pub struct RawData {
     /// labels that are all class indices are used as such, names are sorted (byte order).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub classes: Option<Vec<String>>,
-    /// Directory of the IDX files (source `idx`), relative to the experiment file's directory
-    /// or absolute.
+    /// Directory of the IDX files (source `idx`) or CIFAR-10 batches (source `cifar10`; default:
+    /// the `prunecv data fetch` cache), relative to the experiment file's directory or absolute.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dir: Option<String>,
     /// Expected SHA-256 (hex) of the uncompressed content of IDX files, keyed by file name
     /// without `.gz` (source `idx`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sha256: Option<BTreeMap<String, String>>,
-    /// Use only the first N training images (source `idx`).
+    /// Use only the first N training images (sources `idx`, `cifar10`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<usize>,
 }

@@ -22,7 +22,9 @@ pub struct Experiment {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DataSpec {
     pub source: DataSource,
-    pub name: BuiltinName,
+    /// The built-in data set (sources `builtin` and `csv`, which ignores it: always set), or the
+    /// fetched MNIST-format set whose cached directory `idx` reads (`None`: `dir` is given).
+    pub name: Option<DataName>,
     pub holdout: f64,
     /// CSV path as written (source `csv`).
     pub path: Option<String>,
@@ -31,12 +33,13 @@ pub struct DataSpec {
     /// How to read the CSV files (source `csv`): label column, header, separator, columns,
     /// class names.
     pub csv: crate::data::csv::CsvOptions,
-    /// Directory of the IDX files (source `idx`).
+    /// Directory of the IDX files (source `idx`) or CIFAR-10 batches (source `cifar10`); `None`:
+    /// the `prunecv data fetch` cache.
     pub dir: Option<String>,
     /// Expected SHA-256 (lower-case hex) of the uncompressed IDX files, by file name without
     /// `.gz` (source `idx`); files not named are not checked.
     pub sha256: BTreeMap<String, String>,
-    /// Use only the first N training images (source `idx`).
+    /// Use only the first N training images (sources `idx`, `cifar10`).
     pub limit: Option<usize>,
 }
 
@@ -166,11 +169,15 @@ pub fn resolve(raw: RawExperiment, file: &str) -> Result<Experiment> {
     let seed = raw.seed.unwrap_or(0);
 
     let d = raw.data.unwrap_or_default();
-    check_csv_fields(&d, d.source.unwrap_or(DataSource::Builtin), &c)?;
+    let source = d.source.unwrap_or(DataSource::Builtin);
+    check_csv_fields(&d, source, &c)?;
     let csv = csv_options(&d, &c)?;
     let data = DataSpec {
-        source: d.source.unwrap_or(DataSource::Builtin),
-        name: d.name.unwrap_or(BuiltinName::Digits),
+        source,
+        name: match source {
+            DataSource::Builtin | DataSource::Csv => Some(d.name.unwrap_or(DataName::Digits)),
+            DataSource::Idx | DataSource::Cifar10 => d.name,
+        },
         holdout: d.holdout.unwrap_or(0.2),
         path: d.path,
         test_path: d.test_path,
@@ -547,30 +554,90 @@ fn check_csv_fields(d: &RawData, source: DataSource, c: &Ctx) -> Result<()> {
     }
 }
 
-/// `dir`, `sha256` and `limit` belong to `source: idx`, which in turn needs `dir` and takes no
-/// CSV paths; hashes must name one of the four MNIST-format files and be 64 hex digits.
-fn check_idx_fields(d: &DataSpec, c: &Ctx) -> Result<()> {
-    if d.source != DataSource::Idx {
-        let given = [
-            ("dir", d.dir.is_some()),
-            ("sha256", !d.sha256.is_empty()),
-            ("limit", d.limit.is_some()),
-        ];
-        if let Some((name, _)) = given.iter().find(|(_, set)| *set) {
-            return Err(c.bad(
-                &format!("data.{name}"),
-                &format!("no `{name}` for this data source (it belongs to `source: idx`)"),
-                "it set",
-            ));
-        }
+/// `data.name` must suit the source: a built-in set for `builtin` and `csv`, a fetched
+/// MNIST-format set for `idx`, none for `cifar10`.
+fn check_data_name(d: &DataSpec, c: &Ctx) -> Result<()> {
+    let Some(n) = d.name else { return Ok(()) };
+    let ok = match d.source {
+        DataSource::Builtin | DataSource::Csv => n.builtin().is_some(),
+        DataSource::Idx => n.is_idx(),
+        DataSource::Cifar10 => false,
+    };
+    if ok {
         return Ok(());
     }
-    if d.dir.is_none() {
+    let found = format!("`{}`", n.as_str());
+    let hint = if n == DataName::Cifar10 {
+        " (CIFAR-10 is `source: cifar10`, after `prunecv data fetch cifar10`)".to_string()
+    } else if n.is_idx() {
+        format!(
+            " (`{0}` is `source: idx, name: {0}`, after `prunecv data fetch {0}`)",
+            n.as_str()
+        )
+    } else if n.builtin().is_some() {
+        " (built-in data sets are `source: builtin`)".to_string()
+    } else {
+        String::new()
+    };
+    let expected = match d.source {
+        DataSource::Builtin | DataSource::Csv => "a built-in data set, `digits` or `iris`",
+        DataSource::Idx => {
+            "a data set fetched by `prunecv data fetch`: `mnist`, `fashion_mnist` or `kmnist`"
+        }
+        DataSource::Cifar10 => {
+            "no `name` for `source: cifar10` (it reads `data.dir`, by default the directory \
+             `prunecv data fetch cifar10` fills)"
+        }
+    };
+    Err(c.bad("data.name", &format!("{expected}{hint}"), found))
+}
+
+/// `dir` and `limit` belong to `source: idx` and `source: cifar10`, `sha256` to `idx` only. `idx`
+/// needs exactly one of `dir` and `name` (a fetched set); neither takes CSV paths; hashes must
+/// name one of the four MNIST-format files and be 64 hex digits.
+fn check_idx_fields(d: &DataSpec, c: &Ctx) -> Result<()> {
+    check_data_name(d, c)?;
+    let images = matches!(d.source, DataSource::Idx | DataSource::Cifar10);
+    let given = [
+        ("dir", d.dir.is_some(), images),
+        ("sha256", !d.sha256.is_empty(), d.source == DataSource::Idx),
+        ("limit", d.limit.is_some(), images),
+    ];
+    if let Some((name, _, _)) = given.iter().find(|(_, set, allowed)| *set && !allowed) {
+        let owner = if *name == "sha256" {
+            "`source: idx`"
+        } else {
+            "`source: idx` and `source: cifar10`"
+        };
         return Err(c.bad(
-            "data.dir",
-            "the directory holding the IDX files (source: idx)",
-            "nothing",
+            &format!("data.{name}"),
+            &format!("no `{name}` for this data source (it belongs to {owner})"),
+            "it set",
         ));
+    }
+    if !images {
+        return Ok(());
+    }
+    if d.source == DataSource::Idx {
+        match (&d.dir, d.name) {
+            (None, None) => {
+                return Err(c.bad(
+                    "data.dir",
+                    "the directory holding the IDX files, or `name: mnist` (or `fashion_mnist`, \
+                     `kmnist`) for a data set downloaded by `prunecv data fetch` (source: idx)",
+                    "nothing",
+                ))
+            }
+            (Some(_), Some(n)) => {
+                return Err(c.bad(
+                    "data.name",
+                    "one of `dir` (files you have) and `name` (a data set downloaded by \
+                     `prunecv data fetch`), not both",
+                    format!("`name: {}` and `dir`", n.as_str()),
+                ))
+            }
+            _ => {}
+        }
     }
     for (k, v) in &d.sha256 {
         if !crate::data::idx::FILES.contains(&k.as_str()) {
@@ -703,7 +770,8 @@ impl Experiment {
 
     /// The experiment as an experiment file with every default written out.
     pub fn to_raw(&self) -> RawExperiment {
-        let idx = self.data.source == DataSource::Idx;
+        // IDX and CIFAR-10 data have their own test split and no CSV label column.
+        let idx = matches!(self.data.source, DataSource::Idx | DataSource::Cifar10);
         let csv = (self.data.source == DataSource::Csv).then_some(&self.data.csv);
         RawExperiment {
             name: Some(self.name.clone()),
@@ -712,7 +780,7 @@ impl Experiment {
                 source: Some(self.data.source),
                 // IDX data has its own test split and no CSV label column: leave out what it
                 // does not use (the defaults fill them in again).
-                name: (!idx).then_some(self.data.name),
+                name: self.data.name,
                 holdout: (!idx).then_some(self.data.holdout),
                 path: self.data.path.clone(),
                 test_path: self.data.test_path.clone(),

@@ -8,8 +8,54 @@ use serde::{Deserialize, Serialize};
 pub enum DataSource {
     Builtin,
     Csv,
-    /// MNIST-format IDX image and label files in `data.dir`.
+    /// MNIST-format IDX image and label files in `data.dir`, or fetched (`data.name`).
     Idx,
+    /// CIFAR-10 binary batches in `data.dir`, or fetched (`prunecv data fetch cifar10`).
+    Cifar10,
+}
+
+/// `data.name`: a built-in data set (source `builtin`: `digits`, `iris`) or an MNIST-format set
+/// downloaded by `prunecv data fetch` (source `idx`: `mnist`, `fashion_mnist`, `kmnist`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DataName {
+    Digits,
+    Iris,
+    Mnist,
+    FashionMnist,
+    Kmnist,
+    /// Not a `data.name`: CIFAR-10 is `source: cifar10` (listed so that the error can say so).
+    Cifar10,
+}
+
+impl DataName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DataName::Digits => "digits",
+            DataName::Iris => "iris",
+            DataName::Mnist => "mnist",
+            DataName::FashionMnist => "fashion_mnist",
+            DataName::Kmnist => "kmnist",
+            DataName::Cifar10 => "cifar10",
+        }
+    }
+
+    /// The built-in data set of this name, if it is one.
+    pub fn builtin(self) -> Option<BuiltinName> {
+        match self {
+            DataName::Digits => Some(BuiltinName::Digits),
+            DataName::Iris => Some(BuiltinName::Iris),
+            _ => None,
+        }
+    }
+
+    /// True for the MNIST-format sets `prunecv data fetch` downloads (source `idx`).
+    pub fn is_idx(self) -> bool {
+        matches!(
+            self,
+            DataName::Mnist | DataName::FashionMnist | DataName::Kmnist
+        )
+    }
 }
 
 /// `data.header` (CSV): whether the first row read is a header.

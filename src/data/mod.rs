@@ -1,8 +1,11 @@
 //! Data: an in-memory labelled table, the built-in data sets, CSV and MNIST-format IDX files,
-//! stratified splits and standardisation fitted on training rows only.
+//! CIFAR-10 binary batches, `prunecv data fetch`, stratified splits and standardisation fitted on
+//! training rows only.
 
 pub mod builtin;
+pub mod cifar;
 pub mod csv;
+pub mod fetch;
 pub mod idx;
 pub mod split;
 pub mod standardize;
@@ -108,7 +111,11 @@ pub fn load(spec: &crate::config::DataSpec) -> crate::error::Result<Dataset> {
 
 fn load_source(spec: &crate::config::DataSpec) -> crate::error::Result<Dataset> {
     match spec.source {
-        crate::config::DataSource::Builtin => builtin::load(spec.name),
+        crate::config::DataSource::Builtin => builtin::load(
+            spec.name
+                .and_then(crate::config::DataName::builtin)
+                .unwrap_or(crate::config::BuiltinName::Digits),
+        ),
         crate::config::DataSource::Csv => {
             let path = spec.path.as_deref().unwrap_or_default();
             let mut ds = csv::load(std::path::Path::new(path), &spec.csv)?;
@@ -148,11 +155,10 @@ fn load_source(spec: &crate::config::DataSpec) -> crate::error::Result<Dataset> 
             }
             Ok(ds)
         }
-        crate::config::DataSource::Idx => idx::load(
-            std::path::Path::new(spec.dir.as_deref().unwrap_or_default()),
-            &spec.sha256,
-            spec.limit,
-        ),
+        crate::config::DataSource::Idx => {
+            idx::load(&fetch::data_dir(spec)?, &spec.sha256, spec.limit)
+        }
+        crate::config::DataSource::Cifar10 => cifar::load(&fetch::data_dir(spec)?, spec.limit),
     }
 }
 

@@ -32,8 +32,10 @@ pub const MIN_VAL_ROWS_PER_CLASS: usize = 5;
 /// class is an error (as in scikit-learn); fewer than [`MIN_VAL_ROWS_PER_CLASS`] validation
 /// rows of a class per fold is a warning.
 fn check_folds(pool: &Table, folds: usize) -> Result<Vec<String>> {
+    // Classes with no training rows (e.g. cut off by `data.limit`) are not split at all.
     let counts = pool.class_counts();
-    let Some((class, &fewest)) = counts.iter().enumerate().min_by_key(|&(_, c)| *c) else {
+    let present = counts.iter().enumerate().filter(|&(_, c)| *c > 0);
+    let Some((class, &fewest)) = present.min_by_key(|&(_, c)| *c) else {
         return Ok(Vec::new());
     };
     if folds > fewest {
