@@ -3,14 +3,16 @@
 
 use gemm::Parallelism;
 
-/// A read-only matrix over a slice: element `(r, c)` is `data[r * rs + c * cs]`.
+/// A read-only matrix over a slice: element `(r, c)` is `data[r * rs + c * cs]`. Built only by
+/// [`View::row_major`] and [`View::t`], so its strides are those of a real layout; [`matmul`]
+/// still checks every extent with overflow-checked arithmetic before it calls `gemm`.
 #[derive(Debug, Clone, Copy)]
 pub struct View<'a> {
-    pub data: &'a [f32],
-    pub rows: usize,
-    pub cols: usize,
-    pub rs: usize,
-    pub cs: usize,
+    data: &'a [f32],
+    rows: usize,
+    cols: usize,
+    rs: usize,
+    cs: usize,
 }
 
 impl<'a> View<'a> {
@@ -36,11 +38,16 @@ impl<'a> View<'a> {
         }
     }
 
-    /// Whether every element lies inside `data`.
+    /// Whether every element lies inside `data` and every stride fits an `isize` (computed with
+    /// checked arithmetic: a wrapped product must not pass the test).
     fn fits(&self) -> bool {
-        self.rows == 0
-            || self.cols == 0
-            || (self.rows - 1) * self.rs + (self.cols - 1) * self.cs < self.data.len()
+        let strides_ok = isize::try_from(self.rs).is_ok() && isize::try_from(self.cs).is_ok();
+        let last = (self.rows.saturating_sub(1))
+            .checked_mul(self.rs)
+            .zip((self.cols.saturating_sub(1)).checked_mul(self.cs))
+            .and_then(|(a, b)| a.checked_add(b));
+        strides_ok
+            && (self.rows == 0 || self.cols == 0 || last.is_some_and(|l| l < self.data.len()))
     }
 }
 
@@ -52,7 +59,12 @@ impl<'a> View<'a> {
 pub fn matmul(c: &mut [f32], a: View, b: View, accumulate: bool, threads: usize) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     assert_eq!(b.rows, k, "matmul: inner dimensions {k} and {}", b.rows);
-    assert!(c.len() >= m * n, "matmul: output of {} < {m}×{n}", c.len());
+    let mn = m.checked_mul(n).expect("matmul: output size overflows");
+    assert!(c.len() >= mn, "matmul: output of {} < {m}×{n}", c.len());
+    assert!(
+        isize::try_from(n).is_ok(),
+        "matmul: {n} columns overflow a stride"
+    );
     assert!(
         a.fits() && b.fits(),
         "matmul: a view reaches past its slice"
@@ -62,7 +74,7 @@ pub fn matmul(c: &mut [f32], a: View, b: View, accumulate: bool, threads: usize)
     }
     if k == 0 {
         if !accumulate {
-            c[..m * n].fill(0.0);
+            c[..mn].fill(0.0);
         }
         return;
     }
@@ -100,6 +112,17 @@ pub fn matmul(c: &mut [f32], a: View, b: View, accumulate: bool, threads: usize)
 
 #[cfg(test)]
 mod tests {
+    /// Shapes whose extent overflows `usize` are refused, not wrapped past the bounds check.
+    #[test]
+    #[should_panic(expected = "reaches past its slice")]
+    fn an_extent_that_would_wrap_around_is_refused() {
+        let a = [1.0f32; 4];
+        let mut c = [0.0f32; 4];
+        // (rows − 1) · 2 overflows: with wrapping arithmetic the extent would look tiny.
+        let huge = View::row_major(&a, usize::MAX / 2 + 2, 2);
+        matmul(&mut c, huge.t().t(), View::row_major(&a, 2, 0), false, 1);
+    }
+
     use super::*;
 
     fn naive(a: View, b: View) -> Vec<f32> {
