@@ -90,6 +90,7 @@ fn train_loop(
         betas: [0.9, 0.999],
         epochs,
         batch_size: 128,
+        lr_schedule: crate::train::lr::LrSchedule::Constant,
     };
     let mut best = 0f64;
     for r in 0..reps {

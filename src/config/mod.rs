@@ -492,6 +492,37 @@ mod tests {
     }
 
     #[test]
+    fn lr_schedules_take_only_their_own_keys() {
+        let err = |sched: &str| {
+            parse(
+                &format!("name: t\ntrain: {{lr_schedule: {sched}}}\n"),
+                "e.yaml",
+                &[],
+            )
+            .unwrap_err()
+            .to_string()
+        };
+        assert_eq!(
+            err("{kind: cosine, every: 3}"),
+            "e.yaml: field `train.lr_schedule.every`: expected no `every` for `kind: cosine`, found it set"
+        );
+        assert!(err("{kind: step}").contains("`every: N` or `milestones: [..]`"));
+        assert!(err("{kind: step, milestones: [5, 5]}").contains("increasing epochs"));
+        assert!(err("{kind: step, every: 2, gamma: 1.5}").contains("a factor in (0, 1]"));
+        let e = parse(
+            "name: t\ntrain: {lr_schedule: {kind: step, milestones: [3, 6], gamma: 0.5}}\n",
+            "e.yaml",
+            &[],
+        )
+        .unwrap();
+        // Round trip through resolved.yaml; a constant schedule is left out of it.
+        let again = parse(&e.to_yaml(), "r.yaml", &[]).unwrap();
+        assert_eq!(again.train.lr_schedule, e.train.lr_schedule);
+        let plain = parse("name: t\n", "e.yaml", &[]).unwrap();
+        assert!(!plain.to_yaml().contains("lr_schedule"));
+    }
+
+    #[test]
     fn idx_dir_is_relative_to_the_experiment_file() {
         let tmp = tempfile::tempdir().unwrap();
         let sub = tmp.path().join("experiments");

@@ -110,6 +110,30 @@ pub struct RawTrain {
     pub epochs: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_size: Option<usize>,
+    /// How the learning rate changes over each training phase (default: constant).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lr_schedule: Option<RawLrSchedule>,
+}
+
+/// `train.lr_schedule`: `{kind: constant}`, `{kind: step, every: 10, gamma: 0.1}`,
+/// `{kind: step, milestones: [30, 45], gamma: 0.1}` or `{kind: cosine, min_lr_scale: 0.0}`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawLrSchedule {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<LrScheduleKind>,
+    /// `step`: multiply the rate by `gamma` every this many epochs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub every: Option<usize>,
+    /// `step`: multiply the rate by `gamma` at each of these epochs (instead of `every`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub milestones: Option<Vec<usize>>,
+    /// `step`: the factor (default 0.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gamma: Option<f64>,
+    /// `cosine`: the final rate as a fraction of the phase's base rate (default 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_lr_scale: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]

@@ -59,6 +59,8 @@ pub struct TrainSpec {
     pub betas: [f64; 2],
     pub epochs: usize,
     pub batch_size: usize,
+    /// How the rate changes over each training phase.
+    pub lr_schedule: crate::train::lr::LrSchedule,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -222,6 +224,7 @@ pub fn resolve(raw: RawExperiment, file: &str) -> Result<Experiment> {
         betas: t.betas.unwrap_or([0.9, 0.999]),
         epochs: t.epochs.unwrap_or(20),
         batch_size: t.batch_size.unwrap_or(64),
+        lr_schedule: lr_schedule(t.lr_schedule.as_ref(), &c)?,
     };
     if !(train.lr > 0.0 && train.lr.is_finite()) {
         return Err(c.bad("train.lr", "a positive learning rate", train.lr));
@@ -474,6 +477,75 @@ fn check_fixed_model(m: &RawModel, c: &Ctx) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// `train.lr_schedule`, validated: each kind takes only its own keys.
+fn lr_schedule(raw: Option<&RawLrSchedule>, c: &Ctx) -> Result<crate::train::lr::LrSchedule> {
+    use crate::train::lr::LrSchedule;
+    let Some(r) = raw else {
+        return Ok(LrSchedule::Constant);
+    };
+    let kind = r.kind.unwrap_or(LrScheduleKind::Constant);
+    let own: &[&str] = match kind {
+        LrScheduleKind::Constant => &[],
+        LrScheduleKind::Step => &["every", "milestones", "gamma"],
+        LrScheduleKind::Cosine => &["min_lr_scale"],
+    };
+    for (key, set) in [
+        ("every", r.every.is_some()),
+        ("milestones", r.milestones.is_some()),
+        ("gamma", r.gamma.is_some()),
+        ("min_lr_scale", r.min_lr_scale.is_some()),
+    ] {
+        if set && !own.contains(&key) {
+            return Err(c.bad(
+                &format!("train.lr_schedule.{key}"),
+                &format!(
+                    "no `{key}` for `kind: {}`",
+                    serde_yaml_ng::to_string(&kind).unwrap_or_default().trim()
+                ),
+                "it set",
+            ));
+        }
+    }
+    let gamma = r.gamma.unwrap_or(0.1);
+    if !(gamma > 0.0 && gamma <= 1.0) {
+        return Err(c.bad("train.lr_schedule.gamma", "a factor in (0, 1]", gamma));
+    }
+    Ok(match kind {
+        LrScheduleKind::Constant => LrSchedule::Constant,
+        LrScheduleKind::Cosine => {
+            let m = r.min_lr_scale.unwrap_or(0.0);
+            if !(0.0..=1.0).contains(&m) {
+                return Err(c.bad("train.lr_schedule.min_lr_scale", "a fraction in [0, 1]", m));
+            }
+            LrSchedule::Cosine { min_scale: m }
+        }
+        LrScheduleKind::Step => match (r.every, &r.milestones) {
+            (Some(0), _) => return Err(c.bad("train.lr_schedule.every", "at least 1 epoch", 0)),
+            (Some(every), None) => LrSchedule::Step { every, gamma },
+            (None, Some(ms)) => {
+                if ms.is_empty() || ms.windows(2).any(|w| w[0] >= w[1]) || ms[0] == 0 {
+                    return Err(c.bad(
+                        "train.lr_schedule.milestones",
+                        "increasing epochs ≥ 1, e.g. [30, 45]",
+                        format!("{ms:?}"),
+                    ));
+                }
+                LrSchedule::MultiStep {
+                    milestones: ms.clone(),
+                    gamma,
+                }
+            }
+            _ => {
+                return Err(c.bad(
+                    "train.lr_schedule",
+                    "`every: N` or `milestones: [..]` for `kind: step` (one of them)",
+                    if r.every.is_some() { "both" } else { "neither" },
+                ))
+            }
+        },
+    })
 }
 
 /// The CSV reading options of `data`, validated.
@@ -812,6 +884,9 @@ impl Experiment {
                 betas: Some(self.train.betas),
                 epochs: Some(self.train.epochs),
                 batch_size: Some(self.train.batch_size),
+                // Constant is left out, so that configuration hashes (and dense-model cache
+                // keys) of experiments without a schedule stay what they were.
+                lr_schedule: self.train.lr_schedule.to_raw(),
             }),
             prune: Some(RawPrune {
                 methods: Some(self.prune.methods.clone()),

@@ -58,6 +58,15 @@ impl DataName {
     }
 }
 
+/// `train.lr_schedule.kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LrScheduleKind {
+    Constant,
+    Step,
+    Cosine,
+}
+
 /// `data.header` (CSV): whether the first row read is a header.
 #[derive(
     Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema,

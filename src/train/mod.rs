@@ -3,6 +3,7 @@
 //! optimizer of [`optim`], masks enforced after every step, and a divergence check on every loss.
 
 pub mod engine;
+pub mod lr;
 pub mod matmul;
 pub mod mlp_engine;
 pub mod optim;
@@ -162,6 +163,7 @@ pub fn fit_with(
         if snapshot_epoch == Some(epoch) {
             snapshot = Some(params.clone());
         }
+        opt.lr = spec.lr_schedule.rate(lr, epoch, epochs) as f32;
         rng.shuffle(&mut order);
         for chunk in order.chunks(bs) {
             data.gather(chunk, &mut xb, &mut yb);

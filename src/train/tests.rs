@@ -12,6 +12,7 @@ fn spec(opt: OptimizerKind, lr: f64, epochs: usize) -> TrainSpec {
         betas: [0.9, 0.999],
         epochs,
         batch_size: 16,
+        lr_schedule: crate::train::lr::LrSchedule::Constant,
     }
 }
 
@@ -127,6 +128,45 @@ fn training_is_bit_reproducible() {
         p
     };
     assert_eq!(run(), run());
+}
+
+/// The schedule sets each epoch's rate: epoch 0 always runs at the base rate, so one epoch of a
+/// step schedule equals one constant epoch bit for bit; the second (at γ·lr) does not; a cosine
+/// schedule whose floor is the base rate is constant.
+#[test]
+fn lr_schedule_sets_each_epochs_rate() {
+    use crate::train::lr::LrSchedule;
+    let (t, m) = iris();
+    let data = HostData::from(t.clone());
+    let train = |schedule: LrSchedule, epochs: usize| {
+        let mut rng = Rng::new(5);
+        let mut p = m.init(&mut rng);
+        let s = TrainSpec {
+            lr_schedule: schedule,
+            ..spec(OptimizerKind::Sgd, 0.05, epochs)
+        };
+        fit(
+            &m,
+            &mut p,
+            None,
+            &data,
+            &s,
+            Budget::new(epochs, 0.05),
+            &mut rng,
+        )
+        .unwrap();
+        p
+    };
+    let step = LrSchedule::Step {
+        every: 1,
+        gamma: 0.1,
+    };
+    assert_eq!(train(step.clone(), 1), train(LrSchedule::Constant, 1));
+    assert_ne!(train(step, 2), train(LrSchedule::Constant, 2));
+    assert_eq!(
+        train(LrSchedule::Cosine { min_scale: 1.0 }, 3),
+        train(LrSchedule::Constant, 3)
+    );
 }
 
 #[test]
