@@ -152,6 +152,8 @@ pub enum MethodKind {
     Importance,
     Combined,
     Random,
+    /// Layer-adaptive magnitude pruning (Lee et al., ICLR 2021); use with `scope: global`.
+    Lamp,
 }
 
 impl MethodKind {
@@ -165,6 +167,7 @@ impl MethodKind {
             MethodKind::Importance => 2,
             MethodKind::Combined => 3,
             MethodKind::Random => 4,
+            MethodKind::Lamp => 5,
         }
     }
 
@@ -175,6 +178,7 @@ impl MethodKind {
             MethodKind::Importance => "importance",
             MethodKind::Combined => "combined",
             MethodKind::Random => "random",
+            MethodKind::Lamp => "lamp",
         }
     }
 }
@@ -329,8 +333,9 @@ mod stream_id_tests {
             MethodKind::Importance,
             MethodKind::Combined,
             MethodKind::Random,
+            MethodKind::Lamp,
         ];
         let ids: Vec<u64> = all.iter().map(|m| m.stream_id()).collect();
-        assert_eq!(ids, vec![0, 1, 2, 3, 4]);
+        assert_eq!(ids, vec![0, 1, 2, 3, 4, 5]);
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod combined;
 pub mod importance;
+pub mod lamp;
 pub mod magnitude;
 pub mod random;
 pub mod tau;
@@ -131,6 +132,7 @@ pub fn build(kind: MethodKind, spec: &PruneSpec) -> Box<dyn PruningMethod> {
             norm: spec.importance_norm,
         }),
         MethodKind::Random => Box::new(random::Random),
+        MethodKind::Lamp => Box::new(lamp::Lamp),
     }
 }
 

@@ -240,12 +240,13 @@ fn random_model(seed: u64, hidden: usize) -> (Mlp, Params, Params) {
     (m, p, g)
 }
 
-const KINDS: [MethodKind; 5] = [
+const KINDS: [MethodKind; 6] = [
     MethodKind::Magnitude,
     MethodKind::Taylor,
     MethodKind::Importance,
     MethodKind::Combined,
     MethodKind::Random,
+    MethodKind::Lamp,
 ];
 const UNITS: [TauUnit; 4] = [TauUnit::Abs, TauUnit::Std, TauUnit::Mean, TauUnit::Quantile];
 
@@ -435,4 +436,60 @@ fn prior_masks_only_grow_and_thresholds_use_survivors() {
             }
         }
     }
+}
+
+/// LAMP scores by hand: fc1's squares sorted are .0004 .0025 .01 .25 1 4 (sum 5.2629), so the
+/// smallest scores .0004 / 5.2629 and the largest 4 / 4 = 1.
+#[test]
+fn lamp_scores_and_masks_by_hand() {
+    let (m, p) = tiny();
+    let layers = m.layers();
+    let (method, s) = scores_of(MethodKind::Lamp, &p, &layers, None);
+    let want_fc1 = [
+        0.25 / 5.25,
+        0.01 / 5.26,
+        0.0025 / 5.2625,
+        0.0004 / 5.2629,
+        1.0,
+        0.2,
+    ];
+    let want_fc2 = [
+        0.09 / 2.7,
+        0.0016 / 2.7465,
+        1.0,
+        0.36 / 2.61,
+        0.0049 / 2.7449,
+        0.04 / 2.74,
+    ];
+    for (got, want) in [(&s[0].scores, &want_fc1), (&s[1].scores, &want_fc2)] {
+        for (g, w) in got.iter().zip(want.iter()) {
+            assert!((f64::from(*g) - w).abs() < 1e-6, "{g} vs {w}");
+        }
+    }
+    // abs τ = 0.04: fc2's 0.3 (score 0.0333) goes although magnitude would keep it over 0.2.
+    let masks = method.masks(&mctx(&p, &layers, TauUnit::Abs, Scope::Global), &s, 0.04);
+    assert_eq!(masks.0[0], vec![true, false, false, false, true, true]);
+    assert_eq!(masks.0[2], vec![false, false, true, true, false, false]);
+    // Scaling a layer changes global magnitude's cut but not LAMP's: fc2 × 100.
+    let mut big = p.clone();
+    big.0[2].data.iter_mut().for_each(|w| *w *= 100.0);
+    let (_, sb) = scores_of(MethodKind::Lamp, &big, &layers, None);
+    let ctx = mctx(&big, &layers, TauUnit::Quantile, Scope::Global);
+    let (mag, sm) = scores_of(MethodKind::Magnitude, &big, &layers, None);
+    assert_eq!(
+        method.masks(&ctx, &sb, 0.5).0,
+        method
+            .masks(
+                &mctx(&p, &layers, TauUnit::Quantile, Scope::Global),
+                &s,
+                0.5
+            )
+            .0
+    );
+    // Global magnitude at 50 % empties fc1 (layer collapse: the network outputs a constant);
+    // LAMP keeps each layer's largest weight at any τ < 1.
+    assert_eq!(mag.masks(&ctx, &sm, 0.5).0[0], vec![false; 6]);
+    let most = method.masks(&ctx, &sb, 10.0 / 12.0);
+    assert_eq!(most.0[0], vec![false, false, false, false, true, false]);
+    assert_eq!(most.0[2], vec![false, false, true, false, false, false]);
 }
