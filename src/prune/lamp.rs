@@ -41,13 +41,6 @@ impl PruningMethod for Lamp {
     }
 
     fn scores(&self, ctx: &mut ScoreContext) -> Result<Vec<LayerScores>> {
-        Ok(ctx
-            .prunable(Granularity::Weight)
-            .into_iter()
-            .map(|i| LayerScores {
-                layer: i,
-                scores: lamp_scores(&ctx.params.0[ctx.layers[i].weight].data),
-            })
-            .collect())
+        Ok(ctx.weight_scores(lamp_scores))
     }
 }

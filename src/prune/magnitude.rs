@@ -15,17 +15,6 @@ impl PruningMethod for Magnitude {
     }
 
     fn scores(&self, ctx: &mut ScoreContext) -> Result<Vec<LayerScores>> {
-        Ok(ctx
-            .prunable(Granularity::Weight)
-            .into_iter()
-            .map(|i| LayerScores {
-                layer: i,
-                scores: ctx.params.0[ctx.layers[i].weight]
-                    .data
-                    .iter()
-                    .map(|w| w.abs())
-                    .collect(),
-            })
-            .collect())
+        Ok(ctx.weight_scores(|w| w.iter().map(|x| x.abs()).collect()))
     }
 }

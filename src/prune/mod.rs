@@ -92,6 +92,17 @@ impl MaskContext<'_> {
 }
 
 impl ScoreContext<'_> {
+    /// One score per weight of every prunable layer, `f` mapping a layer's weights to scores.
+    pub fn weight_scores(&self, f: impl Fn(&[f32]) -> Vec<f32>) -> Vec<LayerScores> {
+        self.prunable(Granularity::Weight)
+            .into_iter()
+            .map(|i| LayerScores {
+                layer: i,
+                scores: f(&self.params.0[self.layers[i].weight].data),
+            })
+            .collect()
+    }
+
     /// The layers a method of this granularity may prune, as indices into `layers`.
     pub fn prunable(&self, g: Granularity) -> Vec<usize> {
         self.layers
