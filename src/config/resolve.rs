@@ -739,6 +739,14 @@ fn check_idx_fields(d: &DataSpec, c: &Ctx) -> Result<()> {
 fn resolve_tau(t: RawTau, c: &Ctx) -> Result<TauSpec> {
     let unit = t.unit.unwrap_or(TauUnit::Std);
     let scope = t.scope.unwrap_or(Scope::Layer);
+    if scope == Scope::Erk && unit != TauUnit::Quantile {
+        return Err(c.bad(
+            "prune.tau.scope",
+            "`layer` or `global` with this unit (`erk` splits a sparsity target: use `unit: \
+             quantile`)",
+            "erk",
+        ));
+    }
     let given = [
         t.values.is_some(),
         t.linspace.is_some(),

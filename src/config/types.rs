@@ -224,6 +224,11 @@ pub enum Scope {
     Layer,
     /// One threshold over all prunable layers' scores pooled.
     Global,
+    /// Erdős–Rényi-Kernel budget (Evci et al. 2020): τ is the overall fraction pruned (`unit:
+    /// quantile`), split so that each layer's density is proportional to
+    /// (fan_in + fan_out + kernel dims) / (fan_in · fan_out · kernel size), capped at 1 with the
+    /// rest redistributed; each layer then prunes its lowest scores.
+    Erk,
 }
 
 /// A rule choosing τ from the cross-validation summary. In YAML a plain name (`best`,

@@ -74,6 +74,9 @@ impl MaskContext<'_> {
     /// Threshold `scores` at τ among the live entries.
     pub fn prune_sets(&self, g: Granularity, scores: &[LayerScores], tau: f64) -> Vec<Vec<bool>> {
         let slices: Vec<&[f32]> = scores.iter().map(|s| s.scores.as_slice()).collect();
+        if self.scope == crate::config::Scope::Erk {
+            return self.prune_sets_erk(g, scores, &slices, tau);
+        }
         if self.prior.is_none() {
             // Everything is alive (one-shot): no live-entry copies per τ.
             return tau::prune_sets(&slices, self.unit, self.scope, tau);
@@ -81,6 +84,36 @@ impl MaskContext<'_> {
         let alive: Vec<Vec<bool>> = scores.iter().map(|s| self.alive(g, s)).collect();
         let alive_refs: Vec<&[bool]> = alive.iter().map(|v| v.as_slice()).collect();
         tau::prune_sets_among(&slices, &alive_refs, self.unit, self.scope, tau)
+    }
+
+    /// ERK: the fractions come from the layers' weight shapes, split over the live entries.
+    fn prune_sets_erk(
+        &self,
+        g: Granularity,
+        scores: &[LayerScores],
+        slices: &[&[f32]],
+        tau: f64,
+    ) -> Vec<Vec<bool>> {
+        let factors: Vec<f64> = scores
+            .iter()
+            .map(|s| tau::erk_factor(&self.params.0[self.layers[s.layer].weight].shape))
+            .collect();
+        let alive: Vec<Vec<bool>> = scores.iter().map(|s| self.alive(g, s)).collect();
+        let sizes: Vec<usize> = alive
+            .iter()
+            .map(|a| a.iter().filter(|&&k| k).count())
+            .collect();
+        let fractions = tau::erk_fractions(&sizes, &factors, tau);
+        slices
+            .iter()
+            .zip(&alive)
+            .zip(fractions)
+            .map(|((s, a), f)| {
+                tau::prune_sets_among(&[s], &[a], self.unit, crate::config::Scope::Layer, f)
+                    .pop()
+                    .expect("one layer")
+            })
+            .collect()
     }
 
     /// Dense masks, or the prior ones.

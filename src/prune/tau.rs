@@ -99,7 +99,9 @@ pub fn prune_sets_among(
         .collect()
 }
 
-/// For each layer's scores, which entries are pruned (`true`) at threshold τ.
+/// For each layer's scores, which entries are pruned (`true`) at threshold τ. `Scope::Erk`
+/// needs the layers' shapes ([`prune_sets_erk`]); without them every layer has the same ERK
+/// factor, which is the uniform split of `Scope::Layer`.
 pub fn prune_sets(scores: &[&[f32]], unit: TauUnit, scope: Scope, tau: f64) -> Vec<Vec<bool>> {
     match scope {
         Scope::Layer => scores
@@ -107,12 +109,111 @@ pub fn prune_sets(scores: &[&[f32]], unit: TauUnit, scope: Scope, tau: f64) -> V
             .map(|s| group(&[s], unit, tau).pop().expect("one layer"))
             .collect(),
         Scope::Global => group(scores, unit, tau),
+        Scope::Erk => prune_sets_erk(scores, &vec![1.0; scores.len()], unit, tau),
     }
+}
+
+/// `Scope::Erk`: each layer prunes its lowest fraction from [`erk_fractions`].
+pub fn prune_sets_erk(
+    scores: &[&[f32]],
+    factors: &[f64],
+    unit: TauUnit,
+    tau: f64,
+) -> Vec<Vec<bool>> {
+    let sizes: Vec<usize> = scores.iter().map(|s| s.len()).collect();
+    let fractions = erk_fractions(&sizes, factors, tau);
+    scores
+        .iter()
+        .zip(fractions)
+        .map(|(s, f)| group(&[s], unit, f).pop().expect("one layer"))
+        .collect()
+}
+
+/// The ERK factor of a weight of shape `[out, in, kernel…]`:
+/// (out + in + Σ kernel dims) / (out · in · Π kernel dims).
+pub fn erk_factor(shape: &[usize]) -> f64 {
+    let sum: usize = shape.iter().sum();
+    let prod: f64 = shape.iter().map(|&d| d as f64).product();
+    if prod == 0.0 {
+        0.0
+    } else {
+        sum as f64 / prod
+    }
+}
+
+/// Per-layer fractions to prune so that a fraction `tau` of all `sizes` entries goes, each
+/// layer's density proportional to its factor: density_l = min(1, ε · factor_l), ε solved so the
+/// kept total is (1 − τ) · Σ sizes, layers that would exceed density 1 kept whole and the rest
+/// of the budget spread over the others.
+pub fn erk_fractions(sizes: &[usize], factors: &[f64], tau: f64) -> Vec<f64> {
+    let keep = (1.0 - tau.clamp(0.0, 1.0)) * sizes.iter().sum::<usize>() as f64;
+    let mut dense = vec![false; sizes.len()];
+    let mut eps = 0.0;
+    loop {
+        let fixed: f64 = (0..sizes.len())
+            .filter(|&l| dense[l])
+            .map(|l| sizes[l] as f64)
+            .sum();
+        let denom: f64 = (0..sizes.len())
+            .filter(|&l| !dense[l])
+            .map(|l| sizes[l] as f64 * factors[l])
+            .sum();
+        if denom <= 0.0 {
+            break;
+        }
+        eps = ((keep - fixed) / denom).max(0.0);
+        let over: Vec<usize> = (0..sizes.len())
+            .filter(|&l| !dense[l] && eps * factors[l] > 1.0)
+            .collect();
+        if over.is_empty() {
+            break;
+        }
+        for l in over {
+            dense[l] = true;
+        }
+    }
+    (0..sizes.len())
+        .map(|l| {
+            if dense[l] {
+                0.0
+            } else {
+                (1.0 - eps * factors[l]).clamp(0.0, 1.0)
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two Linear layers, 4×8 (factor 12/32 = 0.375) and 2×4 (factor 6/8 = 0.75); 40 weights.
+    /// Keeping 50 %: ε (32·0.375 + 8·0.75) = 20 → ε = 10/9, densities 0.41667 and 0.83333.
+    /// Keeping 80 %: ε = 32/18 would give the small layer density 1.33: it stays whole and the
+    /// big one keeps 24 of 32 (density 0.75).
+    #[test]
+    fn erk_fractions_by_hand() {
+        let f = [erk_factor(&[4, 8]), erk_factor(&[2, 4])];
+        assert_eq!(f, [0.375, 0.75]);
+        let fr = erk_fractions(&[32, 8], &f, 0.5);
+        assert!((fr[0] - (1.0 - 10.0 / 9.0 * 0.375)).abs() < 1e-12, "{fr:?}");
+        assert!((fr[1] - (1.0 - 10.0 / 9.0 * 0.75)).abs() < 1e-12, "{fr:?}");
+        let fr = erk_fractions(&[32, 8], &f, 0.2);
+        assert_eq!(fr[1], 0.0);
+        assert!((fr[0] - 0.25).abs() < 1e-12, "{fr:?}");
+        // A conv weight [20, 1, 5, 5]: (20 + 1 + 5 + 5) / (20 · 1 · 25) = 31 / 500.
+        assert_eq!(erk_factor(&[20, 1, 5, 5]), 31.0 / 500.0);
+        // Equal factors split uniformly.
+        let fr = erk_fractions(&[10, 30], &[1.0, 1.0], 0.3);
+        assert!(fr.iter().all(|f| (f - 0.3).abs() < 1e-12), "{fr:?}");
+        // Quantile masks at those fractions: 8 of 32 and 0 of 8 pruned.
+        let a: Vec<f32> = (0..32).map(|i| i as f32).collect();
+        let b = [0.5f32; 8];
+        let sets = prune_sets_erk(&[&a, &b], &f, TauUnit::Quantile, 0.2);
+        assert_eq!(sets[0].iter().filter(|&&p| p).count(), 8);
+        assert!(sets[0][..8].iter().all(|&p| p));
+        assert_eq!(sets[1], vec![false; 8]);
+    }
 
     #[test]
     fn abs_std_mean_cutoffs_by_hand() {

@@ -266,7 +266,13 @@ proptest! {
                 if kind == MethodKind::Combined && unit != TauUnit::Abs {
                     continue;
                 }
-                for scope in [Scope::Layer, Scope::Global] {
+                // ERK splits a sparsity target: quantile units only.
+                let scopes: &[Scope] = if unit == TauUnit::Quantile {
+                    &[Scope::Layer, Scope::Global, Scope::Erk]
+                } else {
+                    &[Scope::Layer, Scope::Global]
+                };
+                for &scope in scopes {
                     let c = mctx(&p, &layers, unit, scope);
                     let mut last = 0.0;
                     for &t in &taus {
@@ -292,6 +298,11 @@ proptest! {
                 let pruned = masks.layer_sparsity(l) * n;
                 prop_assert!((pruned - q * n).abs() <= 1.0, "{kind:?} {}: {pruned} vs {}", l.name, q * n);
             }
+            // ERK: the overall fraction is τ up to one weight of rounding per layer.
+            let erk = method.masks(&mctx(&p, &layers, TauUnit::Quantile, Scope::Erk), &s, q);
+            let total: f64 = layers.iter().map(|l| erk.0[l.weight].len() as f64).sum();
+            let pruned = erk.sparsity(&layers) * total;
+            prop_assert!((pruned - q * total).abs() <= layers.len() as f64, "{kind:?}: {pruned} vs {}", q * total);
         }
     }
 
