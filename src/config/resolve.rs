@@ -94,6 +94,9 @@ pub enum Schedule {
         rewind_epoch: usize,
         lr_scale: f64,
     },
+    /// Score and prune the freshly initialised model (SNIP is `taylor` this way), then train it
+    /// `epochs` at `lr_scale × train.lr` with the masks fixed.
+    AtInit { epochs: usize, lr_scale: f64 },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -354,6 +357,7 @@ fn resolve_schedule(s: RawSchedule, dense_epochs: usize, c: &Ctx) -> Result<Sche
         ScheduleKind::Finetune => &["epochs", "lr_scale"],
         ScheduleKind::Iterative => &["rounds", "epochs_per_round", "lr_scale", "target_sparsity"],
         ScheduleKind::Rewind => &["epochs", "rewind_epoch", "lr_scale"],
+        ScheduleKind::AtInit => &["epochs", "lr_scale"],
     };
     let given = [
         ("epochs", s.epochs.is_some()),
@@ -430,6 +434,10 @@ fn resolve_schedule(s: RawSchedule, dense_epochs: usize, c: &Ctx) -> Result<Sche
                 lr_scale: s.lr_scale.unwrap_or(1.0),
             }
         }
+        ScheduleKind::AtInit => Schedule::AtInit {
+            epochs: positive("epochs", s.epochs, dense_epochs)?,
+            lr_scale: s.lr_scale.unwrap_or(1.0),
+        },
     })
 }
 
@@ -962,6 +970,11 @@ impl Schedule {
                 r.rewind_epoch = Some(rewind_epoch);
                 r.lr_scale = Some(lr_scale);
             }
+            Schedule::AtInit { epochs, lr_scale } => {
+                r.kind = Some(ScheduleKind::AtInit);
+                r.epochs = Some(epochs);
+                r.lr_scale = Some(lr_scale);
+            }
         }
         r
     }
@@ -973,6 +986,7 @@ impl Schedule {
             Schedule::Finetune { .. } => "finetune",
             Schedule::Iterative { .. } => "iterative",
             Schedule::Rewind { .. } => "rewind",
+            Schedule::AtInit { .. } => "at_init",
         }
     }
 }

@@ -322,6 +322,8 @@ pub enum ScheduleKind {
     Finetune,
     Iterative,
     Rewind,
+    /// Prune at initialisation, then train with the masks fixed.
+    AtInit,
 }
 
 #[cfg(test)]

@@ -61,6 +61,14 @@ pub struct Trained {
     pub validation: Option<train::Eval>,
 }
 
+/// The freshly initialised parameters of model `which`, and the training stream after drawing
+/// them (dense training continues it; prune-at-init schedules start from the same weights).
+pub fn init(exp: &Experiment, prep: &Prepared, which: Which) -> (Params, Rng) {
+    let mut rng = Rng::stream(exp.seed, "train", &model_ids(which));
+    let params = prep.arch.init(&mut rng);
+    (params, rng)
+}
+
 /// Train the dense model `which` (standardisation fitted on its training rows only), or reuse
 /// the cached one when `cache` has it; what is trained is stored in the cache.
 pub fn dense_model(
@@ -80,8 +88,7 @@ pub fn dense_model(
     let standardizer = Standardizer::fit(&train_rows);
     let train_data = HostData::from(standardizer.apply(&train_rows));
     let heldout = HostData::from(standardizer.apply(&held));
-    let mut rng = Rng::stream(exp.seed, "train", &model_ids(which));
-    let mut params = prep.arch.init(&mut rng);
+    let (mut params, mut rng) = init(exp, prep, which);
     let material = cache.map(|_| key_material(exp, prep, which));
     let from_cache = match (cache, &material) {
         (Some(c), Some(m)) => c.load(m, &params)?,

@@ -337,11 +337,12 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
         |refit: &Trained| -> Result<Grids> {
             let mut grids = Vec::new();
             let mut scores = Vec::new();
+            let params = schedule::scoring_params(exp, &prep, refit);
             for &m in &exp.prune.methods {
                 let sc = score(
                     exp,
                     &prep,
-                    &refit.params,
+                    &params,
                     &refit.train_data,
                     m,
                     &model_ids(Which::Refit),
@@ -349,7 +350,7 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
                 let g = grid::method_grid(
                     &exp.prune.tau.grid,
                     sc.method.as_ref(),
-                    &mask_ctx(exp, &refit.params, &layers, None),
+                    &mask_ctx(exp, &params, &layers, None),
                     &sc.scores,
                 );
                 grids.push((m, g));
@@ -363,7 +364,7 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
             let sc = score(
                 exp,
                 &prep,
-                &t.params,
+                &schedule::scoring_params(exp, &prep, t),
                 &t.train_data,
                 *kind,
                 &model_ids(t.which),

@@ -59,6 +59,21 @@ pub fn score(
     Ok(Scored { method, scores })
 }
 
+/// The weights a method scores for model `t`: its trained weights, or, for a prune-at-init
+/// schedule, the initial weights it was trained from.
+pub fn scoring_params<'a>(
+    exp: &Experiment,
+    prep: &Prepared,
+    t: &'a Trained,
+) -> std::borrow::Cow<'a, Params> {
+    match exp.prune.schedule {
+        Schedule::AtInit { .. } => {
+            std::borrow::Cow::Owned(super::dense::init(exp, prep, t.which).0)
+        }
+        _ => std::borrow::Cow::Borrowed(&t.params),
+    }
+}
+
 /// The threshold context for `params` (with earlier rounds' masks as `prior`).
 pub fn mask_ctx<'a>(
     exp: &Experiment,
@@ -165,6 +180,15 @@ pub fn run(
             let m = one_shot();
             let start = t.rewind.as_ref().unwrap_or(&t.params);
             let (p, d) = retrain(start, &m, epochs, lr_scale, "rewind")?;
+            (m, p, d, Vec::new())
+        }
+        Schedule::AtInit { epochs, lr_scale } => {
+            // `scored` holds the scores of the initial weights (see `scoring_params`).
+            let (start, _) = super::dense::init(exp, prep, t.which);
+            let m = scored
+                .method
+                .masks(&mask_ctx(exp, &start, &layers, None), &scored.scores, tau);
+            let (p, d) = retrain(&start, &m, epochs, lr_scale, "at_init")?;
             (m, p, d, Vec::new())
         }
         Schedule::Iterative {
