@@ -180,6 +180,9 @@ pub struct RawSchedule {
     /// Epoch of dense training whose weights survivors are reset to (rewind; 0 = initialisation).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rewind_epoch: Option<usize>,
+    /// Sparsity of the first gradual step's starting point (gradual; default 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub initial_sparsity: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]

@@ -94,6 +94,15 @@ pub enum Schedule {
         rewind_epoch: usize,
         lr_scale: f64,
     },
+    /// Zhu & Gupta's gradual pruning from the trained dense model: `rounds` steps, each
+    /// raising the sparsity to s_r = τ + (s₀ − τ)(1 − r / rounds)³ (τ the final sparsity,
+    /// `unit: quantile`) and then training `epochs_per_round` at `lr_scale × train.lr`.
+    Gradual {
+        rounds: usize,
+        epochs_per_round: usize,
+        lr_scale: f64,
+        initial_sparsity: f64,
+    },
     /// Score and prune the freshly initialised model (SNIP is `taylor` this way), then train it
     /// `epochs` at `lr_scale × train.lr` with the masks fixed.
     AtInit { epochs: usize, lr_scale: f64 },
@@ -287,6 +296,14 @@ pub fn resolve(raw: RawExperiment, file: &str) -> Result<Experiment> {
         return Err(c.bad("prune.taylor_batches", "at least 1 batch", 0));
     }
     let schedule = resolve_schedule(p.schedule.unwrap_or_default(), train.epochs, &c)?;
+    if matches!(schedule, Schedule::Gradual { .. }) && tau.unit != TauUnit::Quantile {
+        return Err(c.bad(
+            "prune.schedule.kind",
+            "a schedule that suits this τ unit (`gradual` ramps to the sparsity τ: use \
+             `tau.unit: quantile`)",
+            "gradual",
+        ));
+    }
     let prune = PruneSpec {
         methods,
         tau,
@@ -358,6 +375,7 @@ fn resolve_schedule(s: RawSchedule, dense_epochs: usize, c: &Ctx) -> Result<Sche
         ScheduleKind::Iterative => &["rounds", "epochs_per_round", "lr_scale", "target_sparsity"],
         ScheduleKind::Rewind => &["epochs", "rewind_epoch", "lr_scale"],
         ScheduleKind::AtInit => &["epochs", "lr_scale"],
+        ScheduleKind::Gradual => &["rounds", "epochs_per_round", "lr_scale", "initial_sparsity"],
     };
     let given = [
         ("epochs", s.epochs.is_some()),
@@ -366,6 +384,7 @@ fn resolve_schedule(s: RawSchedule, dense_epochs: usize, c: &Ctx) -> Result<Sche
         ("epochs_per_round", s.epochs_per_round.is_some()),
         ("target_sparsity", s.target_sparsity.is_some()),
         ("rewind_epoch", s.rewind_epoch.is_some()),
+        ("initial_sparsity", s.initial_sparsity.is_some()),
     ];
     for (name, set) in given {
         if set && !allowed.contains(&name) {
@@ -432,6 +451,22 @@ fn resolve_schedule(s: RawSchedule, dense_epochs: usize, c: &Ctx) -> Result<Sche
                 epochs: positive("epochs", s.epochs, dense_epochs)?,
                 rewind_epoch,
                 lr_scale: s.lr_scale.unwrap_or(1.0),
+            }
+        }
+        ScheduleKind::Gradual => {
+            let s0 = s.initial_sparsity.unwrap_or(0.0);
+            if !(0.0..1.0).contains(&s0) {
+                return Err(c.bad(
+                    "prune.schedule.initial_sparsity",
+                    "a sparsity in [0, 1)",
+                    s0,
+                ));
+            }
+            Schedule::Gradual {
+                rounds: positive("rounds", s.rounds, 10)?,
+                epochs_per_round: positive("epochs_per_round", s.epochs_per_round, 1)?,
+                lr_scale,
+                initial_sparsity: s0,
             }
         }
         ScheduleKind::AtInit => Schedule::AtInit {
@@ -970,6 +1005,18 @@ impl Schedule {
                 r.rewind_epoch = Some(rewind_epoch);
                 r.lr_scale = Some(lr_scale);
             }
+            Schedule::Gradual {
+                rounds,
+                epochs_per_round,
+                lr_scale,
+                initial_sparsity,
+            } => {
+                r.kind = Some(ScheduleKind::Gradual);
+                r.rounds = Some(rounds);
+                r.epochs_per_round = Some(epochs_per_round);
+                r.lr_scale = Some(lr_scale);
+                r.initial_sparsity = Some(initial_sparsity);
+            }
             Schedule::AtInit { epochs, lr_scale } => {
                 r.kind = Some(ScheduleKind::AtInit);
                 r.epochs = Some(epochs);
@@ -987,6 +1034,7 @@ impl Schedule {
             Schedule::Iterative { .. } => "iterative",
             Schedule::Rewind { .. } => "rewind",
             Schedule::AtInit { .. } => "at_init",
+            Schedule::Gradual { .. } => "gradual",
         }
     }
 }

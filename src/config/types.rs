@@ -324,6 +324,8 @@ pub enum ScheduleKind {
     Rewind,
     /// Prune at initialisation, then train with the masks fixed.
     AtInit,
+    /// Gradual pruning on a cubic sparsity schedule while training (Zhu & Gupta 2017).
+    Gradual,
 }
 
 #[cfg(test)]

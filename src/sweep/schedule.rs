@@ -126,6 +126,88 @@ fn regrown(params: &Params, masks: &Masks) -> usize {
         .sum()
 }
 
+/// The sparsity after step `r` of `n` of Zhu & Gupta's cubic ramp from `from` to `to`:
+/// s_r = to + (from − to)(1 − r / n)³.
+pub fn cubic_sparsity(from: f64, to: f64, r: usize, n: usize) -> f64 {
+    to + (from - to) * (1.0 - r as f64 / n.max(1) as f64).powi(3)
+}
+
+/// A gradual schedule's steps, from `from` to the final sparsity `to`.
+struct Ramp {
+    rounds: usize,
+    epochs_per_round: usize,
+    lr_scale: f64,
+    from: f64,
+    to: f64,
+}
+
+/// Gradual pruning: at each step raise the sparsity along the cubic ramp (the method's scores
+/// recomputed on the current weights, the step's new cuts taken among the survivors), then train
+/// with those masks. Fold models record every step in `trajectory.csv` (validation rows only).
+fn gradual(
+    exp: &Experiment,
+    prep: &Prepared,
+    t: &Trained,
+    kind: MethodKind,
+    ids: &[u64],
+    ramp: Ramp,
+    last_eval: &mut Option<Eval>,
+) -> Result<(Masks, Params, bool, Vec<Round>)> {
+    let arch = prep.arch.as_ref();
+    let layers = arch.layers();
+    let mut traj: Vec<Round> = t
+        .validation
+        .iter()
+        .map(|d| Round {
+            round: 0,
+            sparsity: 0.0,
+            val_acc: d.acc,
+        })
+        .collect();
+    let mut masks = Masks::dense(&t.params);
+    let mut p = t.params.clone();
+    let mut before = 0.0;
+    for r in 1..=ramp.rounds {
+        let target = cubic_sparsity(ramp.from, ramp.to, r, ramp.rounds);
+        // Quantile τ among the survivors: the share of them this step removes.
+        let step = if before < 1.0 {
+            ((target - before) / (1.0 - before)).max(0.0)
+        } else {
+            0.0
+        };
+        before = target;
+        let mut rids = ids.to_vec();
+        rids.push(r as u64);
+        let sc = score(exp, prep, &p, &t.train_data, kind, &rids)?;
+        masks = sc
+            .method
+            .masks(&mask_ctx(exp, &p, &layers, Some(&masks)), &sc.scores, step);
+        let mut rng = Rng::stream(exp.seed, "gradual", &rids);
+        let log = train::fit(
+            arch,
+            &mut p,
+            Some(&masks),
+            &t.train_data,
+            &exp.train,
+            Budget::new(ramp.epochs_per_round, exp.train.lr * ramp.lr_scale),
+            &mut rng,
+        )?;
+        if t.validation.is_some() {
+            let ev = train::evaluate(arch, &p, &t.heldout)?;
+            traj.push(Round {
+                round: r,
+                sparsity: masks.sparsity(&layers),
+                val_acc: ev.acc,
+            });
+            *last_eval = Some(ev);
+        }
+        if log.diverged {
+            return Ok((masks, p, true, traj));
+        }
+    }
+    Ok((masks, p, false, traj))
+}
+
 /// Prune `t` at τ with `kind` under the experiment's schedule and evaluate on `t.heldout`.
 /// `scored` holds the method's scores on the dense weights (reused across τ).
 pub fn run(
@@ -182,6 +264,26 @@ pub fn run(
             let (p, d) = retrain(start, &m, epochs, lr_scale, "rewind")?;
             (m, p, d, Vec::new())
         }
+        Schedule::Gradual {
+            rounds,
+            epochs_per_round,
+            lr_scale,
+            initial_sparsity,
+        } => gradual(
+            exp,
+            prep,
+            t,
+            kind,
+            &ids,
+            Ramp {
+                rounds,
+                epochs_per_round,
+                lr_scale,
+                from: initial_sparsity,
+                to: tau,
+            },
+            &mut last_eval,
+        )?,
         Schedule::AtInit { epochs, lr_scale } => {
             // `scored` holds the scores of the initial weights (see `scoring_params`).
             let (start, _) = super::dense::init(exp, prep, t.which);

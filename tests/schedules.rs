@@ -1,6 +1,6 @@
-//! The prune-at-initialisation schedule through the library: masks come from the initial
-//! weights (the very ones dense training starts from), survive training, and the run is
-//! deterministic.
+//! The schedules of pruning-at-initialisation and gradual pruning through the library: masks
+//! come from the initial weights (the very ones dense training starts from) or follow the cubic
+//! sparsity ramp, survive training, and runs are deterministic.
 
 mod common;
 use common::*;
@@ -97,4 +97,62 @@ fn at_init_sweeps_through_the_binary_reproducibly() {
     let (h, rows) = table(&sb.read("a/ai/runs.csv"));
     let regrown = h.iter().position(|c| c == "regrown").unwrap();
     assert!(rows.iter().all(|r| r[regrown] == "0"));
+}
+
+#[test]
+fn gradual_follows_the_cubic_ramp_to_the_final_sparsity() {
+    // s_r = 0.8 + (0.2 − 0.8)(1 − r/4)³: 0.546875, 0.725, 0.790625, 0.8.
+    let want = [0.546875, 0.725, 0.790625, 0.8];
+    for (r, w) in want.iter().enumerate() {
+        let s = schedule::cubic_sparsity(0.2, 0.8, r + 1, 4);
+        assert!((s - w).abs() < 1e-12, "step {}: {s}", r + 1);
+    }
+    let exp = prunecv::config::parse(
+        &AT_INIT.replace(
+            "{kind: at_init, epochs: 6}",
+            "{kind: gradual, rounds: 4, epochs_per_round: 1, initial_sparsity: 0.2}",
+        ),
+        "g.yaml",
+        &[],
+    )
+    .unwrap();
+    let prep = prunecv::sweep::prepare(&exp).unwrap();
+    let which = Which::Fold { repeat: 0, fold: 0 };
+    let t = dense::dense_model(&exp, &prep, which, None).unwrap();
+    let sc = schedule::score(
+        &exp,
+        &prep,
+        &t.params,
+        &t.train_data,
+        MethodKind::Magnitude,
+        &schedule::model_ids(which),
+    )
+    .unwrap();
+    let o = schedule::run(&exp, &prep, &t, MethodKind::Magnitude, &sc, 0.8).unwrap();
+    // Round 0 is the dense model; each step lands on the ramp up to rounding (3 layers of
+    // 64 + 48 weights: within one weight per layer of the target).
+    let layers = prep.arch.layers();
+    let total: usize = layers.iter().map(|l| o.masks.0[l.weight].len()).sum();
+    assert_eq!(o.rounds.len(), 5);
+    assert_eq!(o.rounds[0].sparsity, 0.0);
+    for (r, w) in want.iter().enumerate() {
+        let got = o.rounds[r + 1].sparsity;
+        assert!(
+            (got - w).abs() <= 2.0 / total as f64 + 1e-9,
+            "step {}: {got} vs {w}",
+            r + 1
+        );
+    }
+    assert_eq!(o.regrown, 0);
+    // τ must be a sparsity: other units are refused.
+    let err = prunecv::config::parse(
+        &AT_INIT
+            .replace("{kind: at_init, epochs: 6}", "{kind: gradual}")
+            .replace("unit: quantile", "unit: std"),
+        "g.yaml",
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("use `tau.unit: quantile`"), "{err}");
 }
