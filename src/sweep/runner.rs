@@ -50,6 +50,7 @@ fn record(
         val_acc: eval.acc,
         regrown,
         diverged,
+        effective_sparsity: crate::model::effective::effective_sparsity(&t.params, masks, &layers),
     }
 }
 
@@ -729,6 +730,7 @@ fn selection_row(
         shrunk_params: prep.arch.shrunk_param_count(&refit.params, masks),
         flops_left: r.flops_left,
         model: format!("models/{stem}.safetensors"),
+        test_effective_sparsity: r.effective_sparsity,
     }
 }
 
