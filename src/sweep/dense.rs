@@ -82,6 +82,13 @@ pub fn dense_model(
     let heldout = HostData::from(standardizer.apply(&held));
     let mut rng = Rng::stream(exp.seed, "train", &model_ids(which));
     let mut params = prep.arch.init(&mut rng);
+    if exp.cv.shared_init {
+        // One initialisation for every model; `rng` has drawn its own as usual, so the data
+        // order is the same as without the option.
+        params = prep
+            .arch
+            .init(&mut Rng::stream(exp.seed, "shared-init", &[]));
+    }
     let material = cache.map(|_| key_material(exp, prep, which));
     let from_cache = match (cache, &material) {
         (Some(c), Some(m)) => c.load(m, &params)?,

@@ -19,6 +19,7 @@ pub mod runner;
 pub mod schedule;
 pub mod select;
 pub mod shard;
+pub mod stability;
 
 pub use dense::{Trained, Which};
 pub use prepare::{prepare, Prepared};

@@ -90,6 +90,13 @@ pub struct SelectionRow {
     pub model: String,
     /// Effective sparsity of the refit model at `tau` (appended column).
     pub test_effective_sparsity: f64,
+    /// Mean pairwise Jaccard over the fold models of the input features that survive at `tau`
+    /// ([`super::stability`]), and its chance level; empty for the dense row.
+    pub feature_jaccard: Option<f64>,
+    pub feature_jaccard_chance: Option<f64>,
+    /// Mean pairwise Jaccard of the whole masks (`cv.shared_init: true` only), and its chance.
+    pub mask_jaccard: Option<f64>,
+    pub mask_jaccard_chance: Option<f64>,
 }
 
 /// Per-layer sparsity of a refit model at a selected τ.

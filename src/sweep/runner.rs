@@ -564,6 +564,9 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
             .collect::<Result<Vec<_>>>()
     })?;
     test_evals += refits.len();
+    // Mask stability across the fold models at each choice (validation side only).
+    let stabilities =
+        pool.install(|| super::stability::measure(exp, &prep, &trained, &distinct))?;
     let outcomes: Vec<(MethodKind, f64, Outcome)> = distinct
         .iter()
         .zip(refits)
@@ -587,7 +590,11 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
                 .expect("outcome just computed")
                 .2;
             let stem = format!("{}_{}", m.as_str(), rule.label().replace('=', "-"));
-            selection.push(selection_row(
+            let st = stabilities[distinct
+                .iter()
+                .position(|&d| d == (mi, tau))
+                .expect("a distinct choice")];
+            let mut row = selection_row(
                 &prep,
                 &refit,
                 m.as_str(),
@@ -598,7 +605,10 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
                 &p.masks,
                 &p.eval,
                 &stem,
-            ));
+            );
+            (row.feature_jaccard, row.feature_jaccard_chance) = st.features.unzip();
+            (row.mask_jaccard, row.mask_jaccard_chance) = st.masks.unzip();
+            selection.push(row);
             for l in &layers {
                 let w = p.masks.0[l.weight].len();
                 layer_rows.push(LayerRow {
@@ -731,6 +741,10 @@ fn selection_row(
         flops_left: r.flops_left,
         model: format!("models/{stem}.safetensors"),
         test_effective_sparsity: r.effective_sparsity,
+        feature_jaccard: None,
+        feature_jaccard_chance: None,
+        mask_jaccard: None,
+        mask_jaccard_chance: None,
     }
 }
 
