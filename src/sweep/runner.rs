@@ -641,6 +641,29 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
     crate::fsio::write_atomic(&dir.join("selection.csv"), &csv_bytes(&selection)?)?;
     crate::fsio::write_atomic(&dir.join("layers.csv"), &csv_bytes(&layer_rows)?)?;
     phases.push(("tables_selection_refits", t_select.elapsed().as_secs_f64()));
+    // Measured inference speed of every selected model, one thread, nothing else running;
+    // times go to speed.csv alone (the tables above stay byte-identical across reruns).
+    let t_speed = Instant::now();
+    let subjects: Vec<crate::speed::measure::Subject> = saves
+        .iter()
+        .map(|sv| crate::speed::measure::Subject {
+            method: sv.method,
+            rule: &sv.rule,
+            tau: sv.tau,
+            params: sv.params,
+            masks: sv.masks,
+        })
+        .collect();
+    let (rows, d) = refit.train_data.features();
+    let speed = crate::speed::measure::measure(
+        prep.arch.as_ref(),
+        &subjects,
+        rows,
+        d,
+        crate::speed::timing::Protocol::RUN,
+    )?;
+    crate::fsio::write_atomic(&dir.join("speed.csv"), &csv_bytes(&speed)?)?;
+    phases.push(("speed", t_speed.elapsed().as_secs_f64()));
 
     let mut timings: Vec<TimingRow> = trained
         .iter()
