@@ -6,7 +6,7 @@
 //! weights is gone, and runs the smaller dense network. One thread, [`Protocol::BENCH`].
 
 use super::forward::{feature_major, Forward, Kernel};
-use super::timing::{time, Protocol};
+use super::timing::{time_interleaved, Protocol};
 use crate::config::{Activation, MethodKind, Scope, TauUnit};
 use crate::error::Result;
 use crate::model::mlp::Mlp;
@@ -103,24 +103,35 @@ pub fn speedup_table(quick: bool) -> Result<Vec<SpeedupRow>> {
     for batch in super::measure::BATCHES {
         let x: Vec<f32> = (0..784 * batch).map(|_| rng.next_f32()).collect();
         let xf = feature_major(&x, batch, 784);
-        let timed = |f: &Forward| {
-            let mut bufs = f.buffers(batch);
-            time(proto, || {
-                std::hint::black_box(f.run(std::hint::black_box(&xf), batch, &mut bufs));
-            })
-            .median
-        };
-        let dense_us = timed(&Forward::build(
-            &mlp,
-            &params,
-            &Masks::dense(&params),
-            Kernel::Dense,
-        )) * 1e6;
+        let dense = Forward::build(&mlp, &params, &Masks::dense(&params), Kernel::Dense);
         for &s in &sparsities {
             let masks = method.masks(&ctx, &scores, s);
-            let csr_us = timed(&Forward::build(&mlp, &params, &masks, Kernel::Csr)) * 1e6;
+            let csr = Forward::build(&mlp, &params, &masks, Kernel::Csr);
             let sm = structured(&mlp, &params, s);
-            let shrunk_us = timed(&Forward::build(&mlp, &params, &sm, Kernel::Shrunk)) * 1e6;
+            let shrunk = Forward::build(&mlp, &params, &sm, Kernel::Shrunk);
+            // Dense, CSR and shrunk samples alternate, so that the machine's load moves all
+            // three numbers of a row alike.
+            let (mut b1, mut b2, mut b3) = (
+                dense.buffers(batch),
+                csr.buffers(batch),
+                shrunk.buffers(batch),
+            );
+            let t = time_interleaved(
+                proto,
+                &mut [
+                    &mut || {
+                        std::hint::black_box(dense.run(std::hint::black_box(&xf), batch, &mut b1));
+                    },
+                    &mut || {
+                        std::hint::black_box(csr.run(std::hint::black_box(&xf), batch, &mut b2));
+                    },
+                    &mut || {
+                        std::hint::black_box(shrunk.run(std::hint::black_box(&xf), batch, &mut b3));
+                    },
+                ],
+            );
+            let (dense_us, csr_us, shrunk_us) =
+                (t[0].median * 1e6, t[1].median * 1e6, t[2].median * 1e6);
             let row = SpeedupRow {
                 sparsity: masks.sparsity(&layers),
                 batch,

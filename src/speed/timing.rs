@@ -80,6 +80,50 @@ pub fn time<F: FnMut()>(p: Protocol, mut f: F) -> Timing {
     }
 }
 
+/// Time several kernels under `p` with their samples interleaved (A B C A B C …), so that a
+/// change in the machine's load affects all of them alike; ratios of their medians are then
+/// steadier than those of kernels timed one after the other.
+pub fn time_interleaved(p: Protocol, fs: &mut [&mut dyn FnMut()]) -> Vec<Timing> {
+    let inner: Vec<usize> = fs
+        .iter_mut()
+        .map(|f| {
+            let start = Instant::now();
+            let mut calls = 0usize;
+            while calls < 3 || start.elapsed() < p.warmup {
+                f();
+                calls += 1;
+            }
+            let per_call = start.elapsed().as_secs_f64() / calls as f64;
+            ((p.min_sample.as_secs_f64() / per_call.max(1e-9)).ceil() as usize).max(1)
+        })
+        .collect();
+    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); fs.len()];
+    for _ in 0..p.samples.max(1) {
+        for (i, f) in fs.iter_mut().enumerate() {
+            let t = Instant::now();
+            for _ in 0..inner[i] {
+                f();
+            }
+            samples[i].push(t.elapsed().as_secs_f64() / inner[i] as f64);
+        }
+    }
+    samples
+        .into_iter()
+        .zip(inner)
+        .map(|(mut s, inner)| {
+            s.sort_by(f64::total_cmp);
+            Timing {
+                median: quantile(&s, 0.5),
+                p25: quantile(&s, 0.25),
+                p75: quantile(&s, 0.75),
+                min: s[0],
+                samples: s.len(),
+                inner,
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
