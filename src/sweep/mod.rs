@@ -18,6 +18,7 @@ pub mod records;
 pub mod runner;
 pub mod schedule;
 pub mod select;
+pub mod sensitivity;
 pub mod shard;
 pub mod stability;
 

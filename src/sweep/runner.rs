@@ -407,7 +407,7 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
         return Err(interrupted(done));
     }
     phases.push(("dense_models_and_jobs", t_graph.elapsed().as_secs_f64()));
-    let (_grids, refit_scores) = grids.expect("grids exist once the refit model does");
+    let (method_grids, refit_scores) = grids.expect("grids exist once the refit model does");
     let mut models: Vec<Option<Trained>> = models;
     let refit = models[refit_slot].take().expect("refit model");
     let from_cache =
@@ -507,6 +507,10 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
     }
     let summary = aggregate::summarize(&records);
     crate::fsio::write_atomic(&dir.join("summary.csv"), &csv_bytes(&summary)?)?;
+    // Layer sensitivity: fold models and their validation rows only.
+    let sensitivity =
+        pool.install(|| super::sensitivity::table(exp, &prep, &trained, &method_grids))?;
+    crate::fsio::write_atomic(&dir.join("sensitivity.csv"), &csv_bytes(&sensitivity)?)?;
 
     // Choose τ per method and rule on validation numbers only, then touch the test split once
     // per choice with the refit model.
