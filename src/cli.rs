@@ -116,6 +116,10 @@ pub enum Command {
         /// Small, fast measurements (a smoke test, not for reporting).
         #[arg(long)]
         quick: bool,
+        /// Instead: the LeNet-300-100 inference speed-up table (dense vs shrunk vs CSR, batch 1
+        /// and 256, 50–99 % sparsity), printed as Markdown.
+        #[arg(long)]
+        speedup: bool,
     },
     /// Download standard data sets (MNIST, Fashion-MNIST, KMNIST, CIFAR-10) into the cache.
     Data {
@@ -199,11 +203,16 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Bench { quick } => {
+        Command::Bench { quick, speedup } => {
             if cfg!(debug_assertions) {
                 eprintln!(
                     "warning: this is a debug build; timings are meaningless (use --release)"
                 );
+            }
+            if speedup {
+                let rows = prunecv::speed::bench::speedup_table(quick)?;
+                println!("{}", prunecv::speed::bench::markdown(&rows));
+                return Ok(());
             }
             let ms = prunecv::bench::run_all(quick)?;
             println!("{}", serde_json::to_string_pretty(&ms)?);

@@ -15,6 +15,7 @@ pub mod prune;
 pub mod report;
 pub mod rng;
 pub mod slurm;
+pub mod speed;
 pub mod starter;
 pub mod sweep;
 pub mod train;

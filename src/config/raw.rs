@@ -215,6 +215,10 @@ pub struct RawCv {
     pub repeats: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub select: Option<Vec<SelectRule>>,
+    /// All fold models start from the same seeded initialisation (lottery-ticket stability
+    /// studies); enables the whole-mask Jaccard in `selection.csv`. Default false.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shared_init: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]

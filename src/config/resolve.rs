@@ -129,6 +129,8 @@ pub struct CvSpec {
     pub folds: usize,
     pub repeats: usize,
     pub select: Vec<SelectRule>,
+    /// Every fold model (and the refit) starts from one seeded initialisation.
+    pub shared_init: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -320,6 +322,7 @@ pub fn resolve(raw: RawExperiment, file: &str) -> Result<Experiment> {
         select: v
             .select
             .unwrap_or_else(|| vec![SelectRule::Best, SelectRule::OneSe]),
+        shared_init: v.shared_init.unwrap_or(false),
     };
     if cv.folds < 2 {
         return Err(c.bad("cv.folds", "an integer ≥ 2", cv.folds));
@@ -964,6 +967,8 @@ impl Experiment {
                 folds: Some(self.cv.folds),
                 repeats: Some(self.cv.repeats),
                 select: Some(self.cv.select.clone()),
+                // Written only when on, so existing experiments keep their resolved.yaml and hash.
+                shared_init: self.cv.shared_init.then_some(true),
             }),
             output: Some(RawOutput {
                 dir: Some(self.output.dir.clone()),

@@ -2,6 +2,7 @@
 //! (initialisation, forward pass, prunable-layer listing) and the registry that builds one from
 //! the experiment's `model` section.
 
+pub mod effective;
 pub mod export;
 pub mod lenet;
 pub mod mask;

@@ -12,7 +12,7 @@ use std::path::Path;
 /// Read `run_dir`'s tables and return its Markdown report. Deterministic: the same tables give
 /// the same text.
 pub fn markdown(run_dir: &Path) -> Result<String> {
-    Ok(render(&RunData::load(run_dir)?))
+    Ok(render(&RunData::load(run_dir)?) + &super::effects::section(run_dir)?)
 }
 
 /// The Markdown report of already-loaded tables.

@@ -2,9 +2,11 @@
 //! report ([`markdown`]) and the figures ([`plot`]), all derived from a run's CSV files. Only
 //! `plot::render_all` writes (atomically, into `<run dir>/plots/`); the rest return bytes.
 
+pub mod effects;
 pub mod manifest;
 pub mod markdown;
 pub mod plot;
+pub mod speed_report;
 
 use crate::error::Result;
 use serde::Serialize;

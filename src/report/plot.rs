@@ -25,6 +25,7 @@
 
 mod charts;
 pub mod data;
+pub mod effects;
 mod png;
 mod style;
 
@@ -179,7 +180,9 @@ pub fn render_all(run_dir: &Path) -> Result<Vec<PathBuf>> {
         .map(|f| f.expect("no stop"))
         .collect::<Result<Vec<_>>>()?;
     files.sort();
-    Ok(files.into_iter().map(|(_, p)| p).collect())
+    let mut files: Vec<PathBuf> = files.into_iter().map(|(_, p)| p).collect();
+    files.extend(effects::render_all(run_dir)?);
+    Ok(files)
 }
 
 #[cfg(test)]

@@ -45,6 +45,7 @@ pub fn summarize(records: &[RunRecord]) -> Vec<SummaryRow> {
                 mean_params_left: mean(&|r| r.params_left as f64),
                 mean_flops_left: mean(&|r| r.flops_left as f64),
                 rank_val_acc: 0,
+                mean_effective_sparsity: mean(&|r| r.effective_sparsity),
             }
         })
         .collect();
@@ -78,6 +79,7 @@ mod tests {
             val_acc: acc,
             regrown: 0,
             diverged: false,
+            effective_sparsity: sp,
         }
     }
 

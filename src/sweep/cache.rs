@@ -60,7 +60,11 @@ pub fn key_material(exp: &Experiment, prep: &Prepared, which: Which) -> String {
         rewind_epoch(exp),
         model,
         train
-    )
+    ) + if exp.cv.shared_init {
+        "shared_init true\n"
+    } else {
+        ""
+    }
 }
 
 impl DenseCache {

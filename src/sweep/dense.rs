@@ -65,7 +65,14 @@ pub struct Trained {
 /// them (dense training continues it; prune-at-init schedules start from the same weights).
 pub fn init(exp: &Experiment, prep: &Prepared, which: Which) -> (Params, Rng) {
     let mut rng = Rng::stream(exp.seed, "train", &model_ids(which));
-    let params = prep.arch.init(&mut rng);
+    let mut params = prep.arch.init(&mut rng);
+    if exp.cv.shared_init {
+        // One initialisation for every model; `rng` has drawn its own as usual, so the data
+        // order is the same as without the option.
+        params = prep
+            .arch
+            .init(&mut Rng::stream(exp.seed, "shared-init", &[]));
+    }
     (params, rng)
 }
 

@@ -117,6 +117,7 @@ mod tests {
                 val_acc: 29.0 / 30.0,
                 regrown: 0,
                 diverged: false,
+                effective_sparsity: 0.5,
             }],
             trajectory: vec![],
         }

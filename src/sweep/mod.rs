@@ -18,7 +18,9 @@ pub mod records;
 pub mod runner;
 pub mod schedule;
 pub mod select;
+pub mod sensitivity;
 pub mod shard;
+pub mod stability;
 
 pub use dense::{Trained, Which};
 pub use prepare::{prepare, Prepared};

@@ -24,6 +24,11 @@ pub struct RunRecord {
     pub regrown: usize,
     /// The loss became NaN or infinite while (re)training.
     pub diverged: bool,
+    /// Fraction of prunable weights masked or unable to affect the output
+    /// ([`crate::model::effective`]); last, so positional readers of older columns keep working.
+    /// Journals written before it existed read back as 0.
+    #[serde(default)]
+    pub effective_sparsity: f64,
 }
 
 /// One round of an iterative schedule on a validation fold.
@@ -59,6 +64,8 @@ pub struct SummaryRow {
     pub mean_flops_left: f64,
     /// 1 = highest mean_val_acc within the method; ties share the lower rank.
     pub rank_val_acc: usize,
+    /// Mean effective sparsity (appended column).
+    pub mean_effective_sparsity: f64,
 }
 
 /// The τ one rule chose for one method, and its single test-split evaluation after refitting.
@@ -81,6 +88,15 @@ pub struct SelectionRow {
     pub shrunk_params: usize,
     pub flops_left: usize,
     pub model: String,
+    /// Effective sparsity of the refit model at `tau` (appended column).
+    pub test_effective_sparsity: f64,
+    /// Mean pairwise Jaccard over the fold models of the input features that survive at `tau`
+    /// ([`super::stability`]), and its chance level; empty for the dense row.
+    pub feature_jaccard: Option<f64>,
+    pub feature_jaccard_chance: Option<f64>,
+    /// Mean pairwise Jaccard of the whole masks (`cv.shared_init: true` only), and its chance.
+    pub mask_jaccard: Option<f64>,
+    pub mask_jaccard_chance: Option<f64>,
 }
 
 /// Per-layer sparsity of a refit model at a selected τ.

@@ -50,6 +50,7 @@ fn record(
         val_acc: eval.acc,
         regrown,
         diverged,
+        effective_sparsity: crate::model::effective::effective_sparsity(&t.params, masks, &layers),
     }
 }
 
@@ -407,7 +408,7 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
         return Err(interrupted(done));
     }
     phases.push(("dense_models_and_jobs", t_graph.elapsed().as_secs_f64()));
-    let (_grids, refit_scores) = grids.expect("grids exist once the refit model does");
+    let (method_grids, refit_scores) = grids.expect("grids exist once the refit model does");
     let mut models: Vec<Option<Trained>> = models;
     let refit = models[refit_slot].take().expect("refit model");
     let from_cache =
@@ -507,6 +508,10 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
     }
     let summary = aggregate::summarize(&records);
     crate::fsio::write_atomic(&dir.join("summary.csv"), &csv_bytes(&summary)?)?;
+    // Layer sensitivity: fold models and their validation rows only.
+    let sensitivity =
+        pool.install(|| super::sensitivity::table(exp, &prep, &trained, &method_grids))?;
+    crate::fsio::write_atomic(&dir.join("sensitivity.csv"), &csv_bytes(&sensitivity)?)?;
 
     // Choose τ per method and rule on validation numbers only, then touch the test split once
     // per choice with the refit model.
@@ -564,6 +569,9 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
             .collect::<Result<Vec<_>>>()
     })?;
     test_evals += refits.len();
+    // Mask stability across the fold models at each choice (validation side only).
+    let stabilities =
+        pool.install(|| super::stability::measure(exp, &prep, &trained, &distinct))?;
     let outcomes: Vec<(MethodKind, f64, Outcome)> = distinct
         .iter()
         .zip(refits)
@@ -587,7 +595,11 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
                 .expect("outcome just computed")
                 .2;
             let stem = format!("{}_{}", m.as_str(), rule.label().replace('=', "-"));
-            selection.push(selection_row(
+            let st = stabilities[distinct
+                .iter()
+                .position(|&d| d == (mi, tau))
+                .expect("a distinct choice")];
+            let mut row = selection_row(
                 &prep,
                 &refit,
                 m.as_str(),
@@ -598,7 +610,10 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
                 &p.masks,
                 &p.eval,
                 &stem,
-            ));
+            );
+            (row.feature_jaccard, row.feature_jaccard_chance) = st.features.unzip();
+            (row.mask_jaccard, row.mask_jaccard_chance) = st.masks.unzip();
+            selection.push(row);
             for l in &layers {
                 let w = p.masks.0[l.weight].len();
                 layer_rows.push(LayerRow {
@@ -631,6 +646,29 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
     crate::fsio::write_atomic(&dir.join("selection.csv"), &csv_bytes(&selection)?)?;
     crate::fsio::write_atomic(&dir.join("layers.csv"), &csv_bytes(&layer_rows)?)?;
     phases.push(("tables_selection_refits", t_select.elapsed().as_secs_f64()));
+    // Measured inference speed of every selected model, one thread, nothing else running;
+    // times go to speed.csv alone (the tables above stay byte-identical across reruns).
+    let t_speed = Instant::now();
+    let subjects: Vec<crate::speed::measure::Subject> = saves
+        .iter()
+        .map(|sv| crate::speed::measure::Subject {
+            method: sv.method,
+            rule: &sv.rule,
+            tau: sv.tau,
+            params: sv.params,
+            masks: sv.masks,
+        })
+        .collect();
+    let (rows, d) = refit.train_data.features();
+    let speed = crate::speed::measure::measure(
+        prep.arch.as_ref(),
+        &subjects,
+        rows,
+        d,
+        crate::speed::timing::Protocol::RUN,
+    )?;
+    crate::fsio::write_atomic(&dir.join("speed.csv"), &csv_bytes(&speed)?)?;
+    phases.push(("speed", t_speed.elapsed().as_secs_f64()));
 
     let mut timings: Vec<TimingRow> = trained
         .iter()
@@ -730,6 +768,11 @@ fn selection_row(
         shrunk_params: prep.arch.shrunk_param_count(&refit.params, masks),
         flops_left: r.flops_left,
         model: format!("models/{stem}.safetensors"),
+        test_effective_sparsity: r.effective_sparsity,
+        feature_jaccard: None,
+        feature_jaccard_chance: None,
+        mask_jaccard: None,
+        mask_jaccard_chance: None,
     }
 }
 

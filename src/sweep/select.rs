@@ -70,6 +70,7 @@ mod tests {
             mean_params_left: 0.0,
             mean_flops_left: 0.0,
             rank_val_acc: 0,
+            mean_effective_sparsity: sp,
         }
     }
 

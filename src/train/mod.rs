@@ -52,6 +52,11 @@ impl HostData {
         }
     }
 
+    /// The feature rows (row-major, `n × d`) and `d`, for speed measurements.
+    pub fn features(&self) -> (&[f32], usize) {
+        (&self.x, self.d)
+    }
+
     /// Rows `start..start + len`, without copying.
     fn rows(&self, start: usize, len: usize) -> (&[f32], &[u32]) {
         (

@@ -92,12 +92,13 @@ pub fn assert_same(a: &str, b: &str, what: &str) {
 }
 
 /// The tables a run must reproduce exactly (timings and the manifest excluded).
-pub const TABLES: [&str; 5] = [
+pub const TABLES: [&str; 6] = [
     "runs.csv",
     "summary.csv",
     "selection.csv",
     "folds.csv",
     "layers.csv",
+    "sensitivity.csv",
 ];
 
 /// Assert two run directories (relative to the sandbox) hold byte-identical tables.

@@ -1,0 +1,244 @@
+//! `prunecv bench --speedup`: the LeNet-300-100 (784-300-100-10) speed-up table of
+//! `docs/benchmarks.md`. Weights are drawn at random (PyTorch's default initialisation; the
+//! values do not matter for speed) and pruned by magnitude per layer to each sparsity for the
+//! dense and CSR kernels; the shrunk column removes whole hidden units instead (the same number
+//! of hidden units per layer share, as structured pruning would) until the same fraction of
+//! weights is gone, and runs the smaller dense network. One thread, [`Protocol::BENCH`].
+
+use super::forward::{feature_major, Forward, Kernel};
+use super::timing::{time_interleaved, Protocol};
+use crate::config::{Activation, MethodKind, Scope, TauUnit};
+use crate::error::Result;
+use crate::model::mlp::Mlp;
+use crate::model::{Architecture, Masks, Params};
+use crate::prune::{self, MaskContext, ScoreContext};
+use crate::rng::Rng;
+use serde::Serialize;
+
+/// Sparsities of the table.
+pub const SPARSITIES: [f64; 11] = [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99];
+
+/// One line of the table: medians in microseconds per forward pass of the batch.
+#[derive(Debug, Clone, Serialize)]
+pub struct SpeedupRow {
+    pub sparsity: f64,
+    pub batch: usize,
+    pub dense_us: f64,
+    pub csr_us: f64,
+    pub shrunk_us: f64,
+    /// Sparsity the shrunk network actually has (whole units make it step).
+    pub shrunk_sparsity: f64,
+    pub csr_speedup: f64,
+    pub shrunk_speedup: f64,
+}
+
+/// Masks removing hidden units `h1..` of fc1 and `h2..` of fc2 (rows, biases and the next
+/// layer's columns).
+fn unit_masks(params: &Params, w: &[usize], keep: [usize; 2]) -> Masks {
+    let mut m = Masks::dense(params);
+    for (l, &k) in keep.iter().enumerate() {
+        let (inp, out, next_out) = (w[l], w[l + 1], w[l + 2]);
+        for u in k..out {
+            m.0[2 * l][u * inp..(u + 1) * inp].fill(false);
+            m.0[2 * l + 1][u] = false;
+            for o in 0..next_out {
+                m.0[2 * (l + 1)][o * out + u] = false;
+            }
+        }
+    }
+    m
+}
+
+/// The structured masks whose sparsity is closest to `s`.
+fn structured(mlp: &Mlp, params: &Params, s: f64) -> Masks {
+    let w = &mlp.widths;
+    let layers = mlp.layers();
+    let mut best: Option<(f64, Masks)> = None;
+    for h1 in 1..=w[1] {
+        let h2 = ((h1 as f64 / w[1] as f64) * w[2] as f64).round().max(1.0) as usize;
+        let m = unit_masks(params, w, [h1, h2]);
+        let gap = (m.sparsity(&layers) - s).abs();
+        if best.as_ref().is_none_or(|(g, _)| gap < *g) {
+            best = Some((gap, m));
+        }
+    }
+    best.expect("at least one width").1
+}
+
+/// Measure the table. `quick` uses [`Protocol::RUN`] and three sparsities (a smoke test).
+pub fn speedup_table(quick: bool) -> Result<Vec<SpeedupRow>> {
+    let mlp = Mlp::new(
+        784,
+        &crate::model::lenet::LENET300_HIDDEN,
+        10,
+        Activation::Relu,
+    );
+    let params = mlp.init(&mut Rng::new(300));
+    let layers = mlp.layers();
+    let method = prune::build(
+        MethodKind::Magnitude,
+        &crate::config::parse("name: b\n", "b", &[])?.prune,
+    );
+    let scores = method.scores(&mut ScoreContext {
+        params: &params,
+        layers: &layers,
+        ignore: &[],
+        rng: Rng::new(1),
+        grads: None,
+    })?;
+    let ctx = MaskContext {
+        params: &params,
+        layers: &layers,
+        unit: TauUnit::Quantile,
+        scope: Scope::Layer,
+        prior: None,
+    };
+    let (proto, sparsities): (Protocol, Vec<f64>) = if quick {
+        (Protocol::RUN, vec![0.5, 0.9, 0.99])
+    } else {
+        (Protocol::BENCH, SPARSITIES.to_vec())
+    };
+    let mut rng = Rng::new(7);
+    let mut out = Vec::new();
+    for batch in super::measure::BATCHES {
+        let x: Vec<f32> = (0..784 * batch).map(|_| rng.next_f32()).collect();
+        let xf = feature_major(&x, batch, 784);
+        let dense = Forward::build(&mlp, &params, &Masks::dense(&params), Kernel::Dense);
+        for &s in &sparsities {
+            let masks = method.masks(&ctx, &scores, s);
+            let csr = Forward::build(&mlp, &params, &masks, Kernel::Csr);
+            let sm = structured(&mlp, &params, s);
+            let shrunk = Forward::build(&mlp, &params, &sm, Kernel::Shrunk);
+            // Dense, CSR and shrunk samples alternate, so that the machine's load moves all
+            // three numbers of a row alike.
+            let (mut b1, mut b2, mut b3) = (
+                dense.buffers(batch),
+                csr.buffers(batch),
+                shrunk.buffers(batch),
+            );
+            let t = time_interleaved(
+                proto,
+                &mut [
+                    &mut || {
+                        std::hint::black_box(dense.run(std::hint::black_box(&xf), batch, &mut b1));
+                    },
+                    &mut || {
+                        std::hint::black_box(csr.run(std::hint::black_box(&xf), batch, &mut b2));
+                    },
+                    &mut || {
+                        std::hint::black_box(shrunk.run(std::hint::black_box(&xf), batch, &mut b3));
+                    },
+                ],
+            );
+            let (dense_us, csr_us, shrunk_us) =
+                (t[0].median * 1e6, t[1].median * 1e6, t[2].median * 1e6);
+            let row = SpeedupRow {
+                sparsity: masks.sparsity(&layers),
+                batch,
+                dense_us,
+                csr_us,
+                shrunk_us,
+                shrunk_sparsity: sm.sparsity(&layers),
+                csr_speedup: dense_us / csr_us,
+                shrunk_speedup: dense_us / shrunk_us,
+            };
+            eprintln!(
+                "  batch {batch:3} sparsity {:.3}: dense {dense_us:9.1} µs  csr {csr_us:9.1} µs ({:.2}×)  shrunk {shrunk_us:9.1} µs ({:.2}×, {:.3} sparse)",
+                row.sparsity, row.csr_speedup, row.shrunk_speedup, row.shrunk_sparsity
+            );
+            out.push(row);
+        }
+    }
+    Ok(out)
+}
+
+/// The lowest sparsity at which CSR is at least as fast as dense at `batch`, interpolated
+/// linearly between the measured sparsities; `None` if it never is.
+pub fn break_even(rows: &[SpeedupRow], batch: usize) -> Option<f64> {
+    let r: Vec<&SpeedupRow> = rows.iter().filter(|r| r.batch == batch).collect();
+    for (i, row) in r.iter().enumerate() {
+        if row.csr_speedup >= 1.0 {
+            if i == 0 {
+                return Some(row.sparsity);
+            }
+            let p = r[i - 1];
+            let t = (1.0 - p.csr_speedup) / (row.csr_speedup - p.csr_speedup);
+            return Some(p.sparsity + t * (row.sparsity - p.sparsity));
+        }
+    }
+    None
+}
+
+/// The table as Markdown, with the break-even sparsities.
+pub fn markdown(rows: &[SpeedupRow]) -> String {
+    let mut o = String::from(
+        "| batch | sparsity | dense µs | CSR µs | CSR speed-up | shrunk µs (its sparsity) | shrunk speed-up |\n|---|---|---|---|---|---|---|\n",
+    );
+    for r in rows {
+        o.push_str(&format!(
+            "| {} | {:.0} % | {:.1} | {:.1} | {:.2}× | {:.1} ({:.1} %) | {:.2}× |\n",
+            r.batch,
+            100.0 * r.sparsity,
+            r.dense_us,
+            r.csr_us,
+            r.csr_speedup,
+            r.shrunk_us,
+            100.0 * r.shrunk_sparsity,
+            r.shrunk_speedup
+        ));
+    }
+    for b in super::measure::BATCHES {
+        o.push_str(&match break_even(rows, b) {
+            Some(s) => format!(
+                "\nCSR break-even at batch {b}: {:.1} % sparsity.",
+                100.0 * s
+            ),
+            None => format!("\nCSR break-even at batch {b}: none up to 99 % sparsity."),
+        });
+    }
+    o.push('\n');
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(s: f64, up: f64) -> SpeedupRow {
+        SpeedupRow {
+            sparsity: s,
+            batch: 1,
+            dense_us: 1.0,
+            csr_us: 1.0 / up,
+            shrunk_us: 1.0,
+            shrunk_sparsity: s,
+            csr_speedup: up,
+            shrunk_speedup: 1.0,
+        }
+    }
+
+    #[test]
+    fn break_even_interpolates() {
+        let rows = vec![row(0.5, 0.25), row(0.8, 0.5), row(0.9, 1.5)];
+        assert!((break_even(&rows, 1).unwrap() - 0.85).abs() < 1e-12);
+        assert_eq!(break_even(&rows[..2], 1), None);
+        assert_eq!(break_even(&rows, 256), None);
+    }
+
+    #[test]
+    fn structured_masks_remove_whole_units() {
+        let mlp = Mlp::new(6, &[4, 2], 3, Activation::Relu);
+        let p = mlp.init(&mut Rng::new(0));
+        let m = unit_masks(&p, &mlp.widths, [3, 1]);
+        // fc1: unit 3 gone (6 weights); fc2: column 3 of both rows and unit 1's row (4 + 1 more
+        // from row 1's other 3 columns… counted by hand: row 1 = 4 masked, row 0 col 3 = 1);
+        // fc3: column 1 of 3 rows.
+        let masked = 6 + 5 + 3;
+        let total = 24 + 8 + 6;
+        assert!((m.sparsity(&mlp.layers()) - masked as f64 / total as f64).abs() < 1e-12);
+        assert_eq!(
+            crate::model::shrink::shrink_mlp(&mlp, &p, &m).0.widths,
+            vec![6, 3, 1, 3]
+        );
+    }
+}
