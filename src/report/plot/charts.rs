@@ -332,9 +332,11 @@ fn finite_se(se: f64) -> f64 {
 }
 
 /// `accuracy_vs_sparsity`: mean CV accuracy against mean sparsity, every method on one chart.
+/// `heading` titles the legend ("method", or "run · method" when runs are compared).
 pub(super) fn accuracy_vs_sparsity<DB: DrawingBackend>(
     area: &Area<DB>,
     data: &RunData,
+    heading: &str,
 ) -> Result<()> {
     area.fill(&WHITE).map_err(perr)?;
     let s = area.use_screen_coord();
@@ -386,7 +388,7 @@ pub(super) fn accuracy_vs_sparsity<DB: DrawingBackend>(
     )?;
     let h = area.dim_in_pixel().1 as i32;
     let entries = fit_legend(true, entries, h - head - TOP_AXIS - 8);
-    let lw = legend_width(&s, Some("method"), &entries)?;
+    let lw = legend_width(&s, Some(heading), &entries)?;
 
     let rows: Vec<&SummaryRow> = data.summary.iter().filter(|r| r.tau.is_some()).collect();
     let x_max_data = rows
@@ -521,7 +523,7 @@ pub(super) fn accuracy_vs_sparsity<DB: DrawingBackend>(
             &mut obstacles,
         )?;
     }
-    legend(&s, (pb.x1 + m.right + 14, pb.y0), Some("method"), &entries)?;
+    legend(&s, (pb.x1 + m.right + 14, pb.y0), Some(heading), &entries)?;
     Ok(())
 }
 
