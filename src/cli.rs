@@ -111,6 +111,9 @@ pub enum Command {
         /// Compare runs whose data or test split differ.
         #[arg(long)]
         allow_different_data: bool,
+        /// Only these methods, e.g. `--methods magnitude,random` (dense baselines are kept).
+        #[arg(long, value_delimiter = ',')]
+        methods: Vec<String>,
         /// Figure width in inches (default 7.75; 3.3 for one column of a paper).
         #[arg(long)]
         width_in: Option<f64>,
@@ -152,6 +155,7 @@ fn compare(
     runs: Vec<PathBuf>,
     out: Option<PathBuf>,
     allow: bool,
+    methods: Vec<String>,
     plots: prunecv::config::plots::RawPlots,
 ) -> Result<()> {
     let is_yaml = |p: &PathBuf| {
@@ -162,6 +166,9 @@ fn compare(
             prunecv::config::compare::load(&runs[0]).map_err(|e| InputError(e.to_string()))?;
         s.out = out.unwrap_or(s.out);
         s.allow_different_data |= allow;
+        if !methods.is_empty() {
+            s.methods = methods;
+        }
         if plots != prunecv::config::plots::RawPlots::default() {
             s.plots = prunecv::config::plots::resolve(Some(plots), "command line")
                 .map_err(|e| InputError(e.to_string()))?;
@@ -175,6 +182,7 @@ fn compare(
             runs,
             out,
             allow_different_data: allow,
+            methods,
             plots: prunecv::config::plots::resolve(Some(plots), "command line")
                 .map_err(|e| InputError(e.to_string()))?,
         }
@@ -183,6 +191,7 @@ fn compare(
         &spec.runs,
         &spec.out,
         spec.allow_different_data,
+        &spec.methods,
         &spec.plots,
     )
     .map_err(input_or_run)?;
@@ -366,6 +375,7 @@ pub fn run(cli: Cli) -> Result<()> {
             runs,
             out,
             allow_different_data,
+            methods,
             width_in,
             height_in,
             font_pt,
@@ -373,6 +383,7 @@ pub fn run(cli: Cli) -> Result<()> {
             runs,
             out,
             allow_different_data,
+            methods,
             prunecv::config::plots::RawPlots {
                 width_in,
                 height_in,

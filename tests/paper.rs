@@ -97,20 +97,38 @@ fn comparison_csv_holds_both_runs_summaries_exactly() {
         (rows[11][0].as_str(), rows[11][1].as_str()),
         ("tiny-wide", "dense")
     );
-    // The legend names run and method; same command, same bytes.
+    // The legend lists the methods (colour and marker) and the runs (line dash) once each;
+    // same command, same bytes.
     let svg = sb.read("figs/comparison.svg");
-    for label in [
-        "tiny · magnitude",
-        "tiny · random",
-        "tiny-wide · magnitude",
-        "tiny-wide · random",
-        "run · method",
-    ] {
-        assert!(
-            svg.contains(&format!(">\n{label}\n</text>")),
-            "legend lacks {label:?}"
+    for label in ["magnitude", "random", "tiny", "tiny-wide"] {
+        assert_eq!(
+            svg.matches(&format!(">\n{label}\n</text>")).count(),
+            1,
+            "legend: {label:?}"
         );
     }
+    // --methods keeps only those methods (and the dense baselines).
+    sb.ok(&[
+        "compare",
+        "results/tiny",
+        "results/tiny-wide",
+        "--out",
+        "only",
+        "--methods",
+        "random",
+    ]);
+    let (_, only) = table(&sb.read("only/comparison.csv"));
+    let kept: Vec<&Vec<String>> = rows.iter().filter(|r| r[1] != "magnitude").collect();
+    assert_eq!(only.iter().collect::<Vec<_>>(), kept);
+    let out = sb.run(&[
+        "compare",
+        "results/tiny",
+        "--out",
+        "x",
+        "--methods",
+        "magnitud",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
     let before: Vec<Vec<u8>> = ["comparison.csv", "comparison.svg", "comparison.pdf"]
         .iter()
         .map(|f| std::fs::read(sb.path().join("figs").join(f)).unwrap())

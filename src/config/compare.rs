@@ -7,6 +7,7 @@
 //!   runs: [results/digits-mlp, results/digits-finetune]
 //!   out: results/compare-schedules
 //!   allow_different_data: false
+//!   methods: [magnitude, random]     # optional: only these (dense baselines kept)
 //! plots: {width_in: 3.3, font_pt: 8}
 //! ```
 
@@ -30,6 +31,8 @@ struct RawCompare {
     out: String,
     #[serde(default)]
     allow_different_data: bool,
+    #[serde(default)]
+    methods: Vec<String>,
 }
 
 /// A resolved comparison.
@@ -38,6 +41,8 @@ pub struct CompareSpec {
     pub runs: Vec<PathBuf>,
     pub out: PathBuf,
     pub allow_different_data: bool,
+    /// Methods to keep (all when empty).
+    pub methods: Vec<String>,
     pub plots: PlotsSpec,
 }
 
@@ -66,6 +71,7 @@ pub fn load(path: &Path) -> Result<CompareSpec> {
         runs: raw.compare.runs.iter().map(|r| rel(r)).collect(),
         out: rel(&raw.compare.out),
         allow_different_data: raw.compare.allow_different_data,
+        methods: raw.compare.methods,
         plots: super::plots::resolve(raw.plots, &file)?,
     })
 }

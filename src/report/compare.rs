@@ -4,8 +4,9 @@
 //! runs used the same data — the same `data.sha256` fingerprint (data content and test split)
 //! and the same test rows in `folds.csv` — unless told otherwise, and returns
 //! `comparison.csv` (one row per run × method × τ, dense baselines included) and the overlay
-//! chart of every run's methods, whose legend names "run · method". [`write`] writes the table
-//! and the figure (SVG, PNG, PDF) into the output directory, atomically.
+//! chart of every run's methods (series "run · method": a method keeps its colour and marker in
+//! every run, each run has its own line dash). [`write`] writes the table and the figure (SVG,
+//! PNG, PDF) into the output directory, atomically.
 
 use crate::error::{Error, Result};
 use crate::fsio;
@@ -191,16 +192,37 @@ pub fn overlay(runs: &[Run]) -> RunData {
 
 /// Load, check and write `out/comparison.csv` and `out/comparison.{svg,png,pdf}`. Returns the
 /// written paths.
+///
+/// `methods`, when not empty, keeps only those methods (and the dense baselines); a name that no
+/// run has is an error.
 pub fn write(
     dirs: &[PathBuf],
     out: &Path,
     allow_different_data: bool,
+    methods: &[String],
     fig: &Figure,
 ) -> Result<Vec<PathBuf>> {
     if dirs.is_empty() {
         return Err(Error::Invalid("compare: no run directory given".into()));
     }
-    let runs = load(dirs)?;
+    let mut runs = load(dirs)?;
+    for m in methods {
+        if !runs
+            .iter()
+            .any(|r| r.data.summary.iter().any(|s| &s.method == m))
+        {
+            return Err(Error::Invalid(format!(
+                "compare: no run has the method {m:?} (in its summary.csv)"
+            )));
+        }
+    }
+    if !methods.is_empty() {
+        for r in &mut runs {
+            r.data
+                .summary
+                .retain(|s| s.method == DENSE || methods.contains(&s.method));
+        }
+    }
     if !allow_different_data {
         check_same_data(&runs)?;
     }

@@ -423,19 +423,32 @@ pub fn sentences(rows: &[PairwiseRow]) -> Vec<String> {
         let lead = lead_ci(r);
         let sig = pair.iter().filter(|r| r.p_holm < 0.05).count();
         let folds = if r.n == 1 { "fold" } else { "folds" };
+        let head = if r.p_holm < 0.05 {
+            format!(
+                "At {} sparsity {win} beats {lose} by {:.1} ± {:.1} points",
+                pct(r.sparsity),
+                diff * 100.0,
+                r.se_diff * 100.0
+            )
+        } else {
+            format!(
+                "At {} sparsity {win} and {lose} do not differ significantly ({win} ahead by \
+                 {:.1} ± {:.1} points)",
+                pct(r.sparsity),
+                diff * 100.0,
+                r.se_diff * 100.0
+            )
+        };
         out.push(format!(
-            "At {} sparsity {win} beats {lose} by {:.1} ± {:.1} points (mean ± SE; 95 % CI {:.1} to {:.1}), \
-             {test} {} (Holm-adjusted over {} sparsities; Wilcoxon {}) over {} {folds}; \
-             significant at 5 % at {sig} of {} matched sparsities ({} to {}).",
-            pct(r.sparsity),
-            diff * 100.0,
-            r.se_diff * 100.0,
+            "{head}, mean ± SE over {} {folds} (95 % CI {:.1} to {:.1}); {test} {} \
+             (Holm-adjusted over {} sparsities; Wilcoxon {}); significant at 5 % at {sig} of {} \
+             matched sparsities ({} to {}).",
+            r.n,
             lead.0 * 100.0,
             lead.1 * 100.0,
             p_text(r.p_holm),
             pair.len(),
             p_text(r.p_wilcoxon_holm),
-            r.n,
             pair.len(),
             pct(pair[0].sparsity),
             pct(r.sparsity),
@@ -601,13 +614,18 @@ mod tests {
         assert_eq!(s.len(), 1);
         assert!(
             s[0].starts_with(
-                "At 99 % sparsity a beats b by 43.0 ± 8.7 points (mean ± SE; 95 % CI 5.7 to 80.4), \
-                 paired t-test p = 0.236 (Holm-adjusted over 11 sparsities; Wilcoxon p = 1.000)"
+                "At 99 % sparsity a and b do not differ significantly (a ahead by 43.0 ± 8.7 \
+                 points), mean ± SE over 3 folds (95 % CI 5.7 to 80.4); paired t-test p = 0.236 \
+                 (Holm-adjusted over 11 sparsities; Wilcoxon p = 1.000)"
             ),
             "{}",
             s[0]
         );
-        assert!(s[0].contains("over 3 folds"), "{}", s[0]);
+        assert!(
+            s[0].ends_with("significant at 5 % at 0 of 11 matched sparsities (10 % to 99 %)."),
+            "{}",
+            s[0]
+        );
     }
 
     #[test]

@@ -122,7 +122,7 @@ pub fn draw<DB: DrawingBackend>(
     style::ensure_font()?;
     match plot {
         Plot::AccuracyVsSparsity => charts::accuracy_vs_sparsity(area, data, "method"),
-        Plot::Comparison => charts::accuracy_vs_sparsity(area, data, "run · method"),
+        Plot::Comparison => charts::comparison(area, data),
         Plot::Cv(m) => charts::cv_curve(area, data, m),
         Plot::LayerSparsity => charts::layer_sparsity(area, data),
         Plot::Trajectory => charts::trajectory(area, data),
