@@ -263,11 +263,8 @@ pub fn compare(runs: &[RunRow], ratio: Option<f64>) -> Vec<PairwiseRow> {
             for &s in &GRID {
                 let mut da = Vec::new();
                 let mut db = Vec::new();
-                for fi in 0..folds.len() {
-                    match (
-                        interpolate(&curves[a][fi], s),
-                        interpolate(&curves[b][fi], s),
-                    ) {
+                for (ca, cb) in curves[a].iter().zip(&curves[b]) {
+                    match (interpolate(ca, s), interpolate(cb, s)) {
                         (Some(x), Some(y)) => {
                             da.push(x);
                             db.push(y);
@@ -539,14 +536,16 @@ mod tests {
             (0.25, 0.8),
             (0.3, f64::NAN),
         ]);
-        assert_eq!(c, [(0.0, 0.95), (0.25, 0.85000000000000009), (0.6, 0.7)]);
+        // (0.9 + 0.8) / 2 in floating point.
+        let mid = (0.9 + 0.8) / 2.0;
+        assert_eq!(c, [(0.0, 0.95), (0.25, mid), (0.6, 0.7)]);
         // 0.85 + (0.7 − 0.85) · (0.5 − 0.25) / 0.35 = 0.742857…
         assert!(close(
             interpolate(&c, 0.5).unwrap(),
             0.742_857_142_857,
             1e-12
         ));
-        assert_eq!(interpolate(&c, 0.25), Some(0.85000000000000009));
+        assert_eq!(interpolate(&c, 0.25), Some(mid));
         assert_eq!(interpolate(&c, 0.6004), Some(0.7));
         assert_eq!(interpolate(&c, 0.61), None);
     }
