@@ -12,6 +12,7 @@ const EXAMPLES: &str = "Examples:
   prunecv run experiments/digits-mlp.yaml
   prunecv run experiments/digits-mlp.yaml --set cv.folds=3 --set train.epochs=10 --force
   prunecv check experiments/digits-mlp.yaml
+  prunecv compare results/digits-mlp results/digits-finetune --out figures --width-in 3.3 --font-pt 8
   prunecv eval results/digits-mlp/models/magnitude_one_se.safetensors --data experiments/digits-mlp.yaml
 
 Exit codes: 0 success, 1 the run failed, 2 bad input or usage, 130 interrupted (resumable).";
@@ -99,8 +100,32 @@ pub enum Command {
     },
     /// Re-render every plot of a run from its CSV files alone (no model, no retraining).
     Plot { run_dir: PathBuf },
-    /// Print a Markdown summary of a run (from its CSV files).
+    /// Write a run's pairwise.csv, report.md and report.tex from its CSV files; print report.md.
     Report { run_dir: PathBuf },
+    /// Overlay several runs in one figure (SVG, PNG, PDF) and one tidy comparison.csv.
+    Compare {
+        /// Run directories, or one comparison file (YAML with a `compare:` section).
+        #[arg(required = true)]
+        runs: Vec<PathBuf>,
+        /// Output directory (required with run directories).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Compare runs whose data or test split differ.
+        #[arg(long)]
+        allow_different_data: bool,
+        /// Only these methods, e.g. `--methods magnitude,random` (dense baselines are kept).
+        #[arg(long, value_delimiter = ',')]
+        methods: Vec<String>,
+        /// Figure width in inches (default 7.75; 3.3 for one column of a paper).
+        #[arg(long)]
+        width_in: Option<f64>,
+        /// Figure height in inches (default two thirds of the width).
+        #[arg(long)]
+        height_in: Option<f64>,
+        /// Tick-label size in points (default 8).
+        #[arg(long)]
+        font_pt: Option<f64>,
+    },
     /// Print the JSON Schema of experiment files (for editor validation and completion).
     Schema,
     /// Validate an experiment and print the resolved plan.
@@ -136,6 +161,58 @@ pub enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
     },
+}
+
+/// `prunecv compare`: run directories and flags, or one comparison file (flags then override its
+/// `plots:` and `allow_different_data`).
+fn compare(
+    runs: Vec<PathBuf>,
+    out: Option<PathBuf>,
+    allow: bool,
+    methods: Vec<String>,
+    plots: prunecv::config::plots::RawPlots,
+) -> Result<()> {
+    let is_yaml = |p: &PathBuf| {
+        p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+    };
+    let spec = if runs.len() == 1 && is_yaml(&runs[0]) {
+        let mut s =
+            prunecv::config::compare::load(&runs[0]).map_err(|e| InputError(e.to_string()))?;
+        s.out = out.unwrap_or(s.out);
+        s.allow_different_data |= allow;
+        if !methods.is_empty() {
+            s.methods = methods;
+        }
+        if plots != prunecv::config::plots::RawPlots::default() {
+            s.plots = prunecv::config::plots::resolve(Some(plots), "command line")
+                .map_err(|e| InputError(e.to_string()))?;
+        }
+        s
+    } else {
+        let out = out.ok_or_else(|| {
+            InputError("compare: --out DIR is required with run directories".into())
+        })?;
+        prunecv::config::compare::CompareSpec {
+            runs,
+            out,
+            allow_different_data: allow,
+            methods,
+            plots: prunecv::config::plots::resolve(Some(plots), "command line")
+                .map_err(|e| InputError(e.to_string()))?,
+        }
+    };
+    let files = prunecv::report::compare::write(
+        &spec.runs,
+        &spec.out,
+        spec.allow_different_data,
+        &spec.methods,
+        &spec.plots,
+    )
+    .map_err(input_or_run)?;
+    for f in files {
+        println!("{}", f.display());
+    }
+    Ok(())
 }
 
 /// Errors the user can fix by changing the input: exit code 2.
@@ -323,10 +400,29 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Report { run_dir } => {
             print!(
                 "{}",
-                prunecv::report::markdown::markdown(&run_dir).map_err(input_or_run)?
+                prunecv::report::write_reports(&run_dir).map_err(input_or_run)?
             );
             Ok(())
         }
+        Command::Compare {
+            runs,
+            out,
+            allow_different_data,
+            methods,
+            width_in,
+            height_in,
+            font_pt,
+        } => compare(
+            runs,
+            out,
+            allow_different_data,
+            methods,
+            prunecv::config::plots::RawPlots {
+                width_in,
+                height_in,
+                font_pt,
+            },
+        ),
         Command::Schema => {
             println!("{}", serde_json::to_string_pretty(&config::json_schema())?);
             Ok(())

@@ -39,7 +39,7 @@ fn expected_files(extra: &[&str]) -> BTreeSet<String> {
     names.extend_from_slice(extra);
     names
         .iter()
-        .flat_map(|n| [format!("{n}.svg"), format!("{n}.png")])
+        .flat_map(|n| [format!("{n}.svg"), format!("{n}.png"), format!("{n}.pdf")])
         .collect()
 }
 
@@ -71,7 +71,7 @@ fn svg(dir: &Path, stem: &str) -> String {
 }
 
 #[test]
-fn render_all_writes_every_chart_as_png_and_svg() {
+fn render_all_writes_every_chart_as_png_svg_and_pdf() {
     let (_sb, dir) = tiny_run();
     let written = render_all(&dir).unwrap();
     assert_eq!(stems(&written), expected_files(&[]));

@@ -1,6 +1,8 @@
 //! Experiment configuration: raw YAML ([`raw`]), closed vocabularies ([`types`]), resolution and
 //! validation ([`resolve`]), `--set` overrides and error messages with did-you-mean hints.
 
+pub mod compare;
+pub mod plots;
 pub mod raw;
 pub mod resolve;
 pub mod types;
@@ -174,9 +176,12 @@ impl Experiment {
         serde_yaml_ng::to_string(&self.to_raw()).expect("resolved config serialises")
     }
 
-    /// SHA-256 of the canonical resolved YAML.
+    /// SHA-256 of the canonical resolved YAML, figure settings (`plots:`) left out: they change
+    /// no computed number, so a resume or merge may use other ones.
     pub fn hash(&self) -> String {
-        hex(&Sha256::digest(self.to_yaml().as_bytes()))
+        let mut e = self.clone();
+        e.plots = plots::PlotsSpec::default();
+        hex(&Sha256::digest(e.to_yaml().as_bytes()))
     }
 }
 

@@ -24,6 +24,9 @@ pub struct RawExperiment {
     pub cv: Option<RawCv>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<RawOutput>,
+    /// Figure size and text size (for a paper): see `prunecv check` for the defaults.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plots: Option<super::plots::RawPlots>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]

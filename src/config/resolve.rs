@@ -17,6 +17,7 @@ pub struct Experiment {
     pub prune: PruneSpec,
     pub cv: CvSpec,
     pub output: OutputSpec,
+    pub plots: super::plots::PlotsSpec,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -358,6 +359,8 @@ pub fn resolve(raw: RawExperiment, file: &str) -> Result<Experiment> {
         dir: o.dir.unwrap_or_else(|| "results".into()),
     };
 
+    let plots = super::plots::resolve(raw.plots, file)?;
+
     Ok(Experiment {
         name,
         seed,
@@ -367,6 +370,7 @@ pub fn resolve(raw: RawExperiment, file: &str) -> Result<Experiment> {
         prune,
         cv,
         output,
+        plots,
     })
 }
 
@@ -973,6 +977,7 @@ impl Experiment {
             output: Some(RawOutput {
                 dir: Some(self.output.dir.clone()),
             }),
+            plots: self.plots.to_raw(),
         }
     }
 }

@@ -1,9 +1,11 @@
 //! A Markdown summary of a finished run, rendered from its CSV tables alone: the dense baseline,
-//! one table of every method's selected models, and links to the plots that
+//! one table of every method's selected models, a sentence per pair of methods from the paired
+//! comparisons ([`crate::report::pairwise`]), and links to the plots that
 //! [`crate::report::plot::render_all`] writes (under `plots/`, relative to the run directory, so
 //! the report belongs in the run directory, e.g. as `report.md`).
 
 use crate::error::Result;
+use crate::report::pairwise::{self, PairwiseRow};
 use crate::report::plot::data::{RunData, SelectionRow};
 use crate::report::plot::{planned, Plot};
 use std::fmt::Write;
@@ -12,14 +14,20 @@ use std::path::Path;
 /// Read `run_dir`'s tables and return its Markdown report. Deterministic: the same tables give
 /// the same text.
 pub fn markdown(run_dir: &Path) -> Result<String> {
-    Ok(render(&RunData::load(run_dir)?) + &super::effects::section(run_dir)?)
+    let pairs = pairwise::load_if_present(run_dir)?;
+    Ok(render_with(&RunData::load(run_dir)?, &pairs) + &super::effects::section(run_dir)?)
 }
 
-/// The Markdown report of already-loaded tables.
+/// The Markdown report of already-loaded tables, without paired comparisons.
 pub fn render(data: &RunData) -> String {
+    render_with(data, &[])
+}
+
+/// The Markdown report of already-loaded tables and their paired comparisons.
+pub fn render_with(data: &RunData, pairs: &[PairwiseRow]) -> String {
     let mut o = String::new();
     // Writing into a String cannot fail.
-    let _ = write_report(&mut o, data);
+    let _ = write_report(&mut o, data, pairs);
     o
 }
 
@@ -48,7 +56,7 @@ fn tau(r: &SelectionRow) -> String {
     }
 }
 
-fn write_report(o: &mut String, data: &RunData) -> std::fmt::Result {
+fn write_report(o: &mut String, data: &RunData, pairs: &[PairwiseRow]) -> std::fmt::Result {
     writeln!(o, "# Pruning report: {}", data.name)?;
     writeln!(o)?;
     writeln!(
@@ -129,11 +137,28 @@ fn write_report(o: &mut String, data: &RunData) -> std::fmt::Result {
     }
     writeln!(o)?;
 
+    if !pairs.is_empty() {
+        writeln!(o, "## Paired comparisons")?;
+        writeln!(o)?;
+        writeln!(
+            o,
+            "Per fold, each method's validation accuracy is interpolated at matched sparsities;              the differences between two methods are paired across the shared folds              (`pairwise.csv` has every pair at every matched sparsity)."
+        )?;
+        writeln!(o)?;
+        for s in pairwise::sentences(pairs) {
+            writeln!(o, "- {s}")?;
+        }
+        writeln!(o)?;
+        writeln!(o, "{}", pairwise::CAVEAT)?;
+        writeln!(o)?;
+    }
+
     writeln!(o, "## Plots")?;
     writeln!(o)?;
     writeln!(
         o,
-        "Charts in `plots/`, drawn from these tables (SVG for papers, PNG for quick viewing)."
+        "Charts in `plots/`, drawn from these tables (PDF and SVG for papers, PNG for quick \
+         viewing); `report.tex` has the tables above in LaTeX (booktabs)."
     )?;
     writeln!(o)?;
     for p in planned(data) {
@@ -146,7 +171,7 @@ fn write_report(o: &mut String, data: &RunData) -> std::fmt::Result {
         writeln!(o)?;
         writeln!(
             o,
-            "![{}](plots/{stem}.png) ([SVG](plots/{stem}.svg))",
+            "![{}](plots/{stem}.png) ([SVG](plots/{stem}.svg), [PDF](plots/{stem}.pdf))",
             p.describe()
         )?;
         writeln!(o)?;

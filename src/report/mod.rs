@@ -1,12 +1,18 @@
 //! Reporting: CSV tables and the manifest as bytes ([`csv_bytes`], [`manifest`]), the Markdown
-//! report ([`markdown`]) and the figures ([`plot`]), all derived from a run's CSV files. Only
-//! `plot::render_all` writes (atomically, into `<run dir>/plots/`); the rest return bytes.
+//! and LaTeX reports ([`markdown`], [`latex`]), paired comparisons of methods ([`pairwise`], on
+//! [`stats`]), the figures ([`plot`]) and comparisons of several runs ([`compare`]), all derived
+//! from runs' CSV files. Only [`write_reports`], `plot::render_all` and `compare::write` write
+//! (atomically); the rest return bytes.
 
+pub mod compare;
 pub mod effects;
+pub mod latex;
 pub mod manifest;
 pub mod markdown;
+pub mod pairwise;
 pub mod plot;
 pub mod speed_report;
+pub mod stats;
 
 use crate::error::Result;
 use serde::Serialize;
@@ -19,4 +25,17 @@ pub fn csv_bytes<T: Serialize>(rows: &[T]) -> Result<Vec<u8>> {
     }
     w.into_inner()
         .map_err(|e| crate::error::Error::Invalid(format!("csv buffer: {e}")))
+}
+
+/// Write `pairwise.csv`, `report.md` and `report.tex` into `run_dir` (each atomically), from its
+/// tables; returns the Markdown report.
+pub fn write_reports(run_dir: &std::path::Path) -> Result<String> {
+    let data = plot::RunData::load(run_dir)?;
+    let pairs = pairwise::load_if_present(run_dir)?;
+    crate::fsio::write_atomic(&run_dir.join("pairwise.csv"), &pairwise::csv(&pairs)?)?;
+    let md = markdown::render_with(&data, &pairs);
+    crate::fsio::write_atomic(&run_dir.join("report.md"), md.as_bytes())?;
+    let tex = latex::render(&data, &pairs);
+    crate::fsio::write_atomic(&run_dir.join("report.tex"), tex.as_bytes())?;
+    Ok(md)
 }

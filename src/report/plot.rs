@@ -1,8 +1,9 @@
 //! Paper-ready plots of a finished run, drawn from its CSV tables alone (no model is loaded and
 //! nothing is retrained).
 //!
-//! [`render_all`] writes `plots/<stem>.svg` and `plots/<stem>.png` (900 × 600 px) into a run
-//! directory for every chart in [`planned`]:
+//! [`render_all`] writes `plots/<stem>.svg`, `.png` and `.pdf` into a run directory for every
+//! chart in [`planned`], at the size the run's `plots:` settings give (by default a 900 × 600 px
+//! canvas, a 7.75 × 5.17 in PDF page; see [`crate::config::plots`]):
 //!
 //! - `accuracy_vs_sparsity`: mean CV accuracy (± 1 SE) against mean sparsity, every method on one
 //!   chart, the dense baseline as a dashed line, compression ratio on the top axis, and an inset
@@ -17,8 +18,12 @@
 //! - `trajectory`: sparsity and accuracy by pruning round (mean over folds), when
 //!   `trajectory.csv` exists.
 //!
+//! [`Plot::Comparison`] overlays several runs (see [`crate::report::compare`]); it is not part of
+//! a run's plan.
+//!
 //! Every chart function draws into any plotters [`DrawingArea`], so callers can compose them
-//! into their own figures. Text uses the embedded DejaVu Sans (registered once as
+//! into their own figures. The PDF is the SVG converted by `svg2pdf` with the same embedded font
+//! ([`pdf`]). Text uses the embedded DejaVu Sans (registered once as
 //! `sans-serif`), so rendering needs no system font. Output is deterministic: the same tables
 //! give byte-identical SVG and PNG files. Series are told apart by Okabe–Ito colours and by
 //! marker shapes, so the charts survive greyscale printing.
@@ -26,9 +31,11 @@
 mod charts;
 pub mod data;
 pub mod effects;
+pub mod pdf;
 mod png;
 mod style;
 
+pub use crate::config::plots::PlotsSpec as Figure;
 pub use data::RunData;
 
 use crate::error::{Error, Result};
@@ -50,6 +57,8 @@ pub enum Plot {
     Cv(String),
     LayerSparsity,
     Trajectory,
+    /// Several runs' methods on one accuracy-vs-sparsity chart (methods named "run · method").
+    Comparison,
 }
 
 impl Plot {
@@ -60,6 +69,7 @@ impl Plot {
             Plot::Cv(m) => format!("cv_{}", file_safe(m)),
             Plot::LayerSparsity => "layer_sparsity".into(),
             Plot::Trajectory => "trajectory".into(),
+            Plot::Comparison => "comparison".into(),
         }
     }
 
@@ -70,6 +80,7 @@ impl Plot {
             Plot::Cv(m) => format!("CV accuracy vs τ for {m}, with the chosen τ"),
             Plot::LayerSparsity => "per-layer sparsity of the selected models".into(),
             Plot::Trajectory => "sparsity and accuracy by pruning round".into(),
+            Plot::Comparison => "CV accuracy vs sparsity, runs compared".into(),
         }
     }
 }
@@ -111,7 +122,8 @@ pub fn draw<DB: DrawingBackend>(
 ) -> Result<()> {
     style::ensure_font()?;
     match plot {
-        Plot::AccuracyVsSparsity => charts::accuracy_vs_sparsity(area, data),
+        Plot::AccuracyVsSparsity => charts::accuracy_vs_sparsity(area, data, "method"),
+        Plot::Comparison => charts::comparison(area, data),
         Plot::Cv(m) => charts::cv_curve(area, data, m),
         Plot::LayerSparsity => charts::layer_sparsity(area, data),
         Plot::Trajectory => charts::trajectory(area, data),
@@ -120,9 +132,14 @@ pub fn draw<DB: DrawingBackend>(
 
 /// Render `plot` as an SVG document of [`WIDTH`] × [`HEIGHT`].
 pub fn render_svg(plot: &Plot, data: &RunData) -> Result<String> {
+    render_svg_sized(plot, data, (WIDTH, HEIGHT))
+}
+
+/// Render `plot` as an SVG document of `size` pixels.
+pub fn render_svg_sized(plot: &Plot, data: &RunData, size: (u32, u32)) -> Result<String> {
     let mut out = String::new();
     {
-        let root = SVGBackend::with_string(&mut out, (WIDTH, HEIGHT)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
         draw(plot, data, &root)?;
         root.present().map_err(style::perr)?;
     }
@@ -131,48 +148,86 @@ pub fn render_svg(plot: &Plot, data: &RunData) -> Result<String> {
 
 /// Render `plot` as PNG bytes of [`WIDTH`] × [`HEIGHT`] pixels (8-bit RGB).
 pub fn render_png(plot: &Plot, data: &RunData) -> Result<Vec<u8>> {
-    let mut rgb = vec![0u8; WIDTH as usize * HEIGHT as usize * 3];
+    render_png_sized(plot, data, (WIDTH, HEIGHT))
+}
+
+/// Render `plot` as PNG bytes of `size` pixels (8-bit RGB).
+pub fn render_png_sized(plot: &Plot, data: &RunData, (w, h): (u32, u32)) -> Result<Vec<u8>> {
+    let mut rgb = vec![0u8; w as usize * h as usize * 3];
     {
-        let root = BitMapBackend::with_buffer(&mut rgb, (WIDTH, HEIGHT)).into_drawing_area();
+        let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
         draw(plot, data, &root)?;
         root.present().map_err(style::perr)?;
     }
-    png::encode_rgb(&rgb, WIDTH, HEIGHT)
+    png::encode_rgb(&rgb, w, h)
 }
 
-/// Read `run_dir`'s tables and write every planned chart as `run_dir/plots/<stem>.svg` and
-/// `.png` (each written atomically). Returns the written paths, SVG then PNG per chart.
+/// Render `plot` as a one-page PDF of `fig`'s page size (the SVG on `fig`'s canvas, converted).
+pub fn render_pdf(plot: &Plot, data: &RunData, fig: &Figure) -> Result<Vec<u8>> {
+    pdf::svg_to_pdf(&render_svg_sized(plot, data, fig.canvas_px())?, fig)
+}
+
+/// The file formats every chart is written in, in the order of [`render_all`]'s list.
+pub const FORMATS: [&str; 3] = ["svg", "png", "pdf"];
+
+/// Render `plot` in one of [`FORMATS`] at `fig`'s size.
+pub fn render_format(plot: &Plot, data: &RunData, fig: &Figure, ext: &str) -> Result<Vec<u8>> {
+    let stem = plot.stem();
+    let bytes = match ext {
+        "svg" => render_svg_sized(plot, data, fig.canvas_px()).map(String::into_bytes),
+        "png" => render_png_sized(plot, data, fig.canvas_px()),
+        "pdf" => render_pdf(plot, data, fig),
+        _ => return Err(Error::Invalid(format!("unknown figure format {ext:?}"))),
+    };
+    bytes.map_err(|e| Error::Invalid(format!("{stem}.{ext}: {e}")))
+}
+
+/// Render `plot` in every one of [`FORMATS`]: `(extension, bytes)`.
+pub fn render_formats(
+    plot: &Plot,
+    data: &RunData,
+    fig: &Figure,
+) -> Result<Vec<(&'static str, Vec<u8>)>> {
+    FORMATS
+        .iter()
+        .map(|&ext| Ok((ext, render_format(plot, data, fig, ext)?)))
+        .collect()
+}
+
+/// Read `run_dir`'s tables and write every planned chart as `run_dir/plots/<stem>.svg`, `.png`
+/// and `.pdf` (each written atomically), at the size of the run's `plots:` settings (from
+/// `resolved.yaml`; defaults without one). Returns the written paths, SVG, PNG, PDF per chart.
 pub fn render_all(run_dir: &Path) -> Result<Vec<PathBuf>> {
     let data = RunData::load(run_dir)?;
+    let fig = data::run_plots(run_dir)?;
     let dir = run_dir.join("plots");
     fsio::create_dir_all(&dir)?;
-    // Charts and their two formats are independent: each file is its own task on the current
+    // Charts and their formats are independent: each file is its own task on the current
     // rayon pool (the run's `--jobs` pool when called from a run), pulled in order of cost —
-    // PNGs (rasterise + deflate) before SVGs, the many-series chart first — so no worker is left
-    // with the two biggest files. The returned list keeps the plan's order.
+    // PNGs (rasterise + deflate), then PDFs, then SVGs, the many-series chart first — so no
+    // worker is left with the biggest files. The returned list keeps the plan's order.
     let plan = planned(&data);
-    let mut tasks: Vec<(usize, bool)> = (0..plan.len())
-        .flat_map(|i| [(i, true), (i, false)])
+    let nf = FORMATS.len();
+    let mut tasks: Vec<(usize, usize)> = (0..plan.len())
+        .flat_map(|i| (0..nf).map(move |f| (i, f)))
         .collect();
-    let cost = |&(i, png): &(usize, bool)| (!png, !matches!(plan[i], Plot::AccuracyVsSparsity));
+    let rank = |f: usize| match FORMATS[f] {
+        "png" => 0,
+        "pdf" => 1,
+        _ => 2,
+    };
+    let cost = |&(i, f): &(usize, usize)| (rank(f), !matches!(plan[i], Plot::AccuracyVsSparsity));
     tasks.sort_by_key(cost);
     let files = crate::par::pull(
         tasks.len(),
         || false,
         |t| -> Result<(usize, PathBuf)> {
-            let (i, png) = tasks[t];
-            let (plot, stem) = (&plan[i], plan[i].stem());
-            let (path, bytes) = if png {
-                let b = render_png(plot, &data)
-                    .map_err(|e| Error::Invalid(format!("{stem}.png: {e}")))?;
-                (dir.join(format!("{stem}.png")), b)
-            } else {
-                let b = render_svg(plot, &data)
-                    .map_err(|e| Error::Invalid(format!("{stem}.svg: {e}")))?;
-                (dir.join(format!("{stem}.svg")), b.into_bytes())
-            };
+            let (i, f) = tasks[t];
+            let ext = FORMATS[f];
+            let bytes = render_format(&plan[i], &data, &fig, ext)?;
+            let path = dir.join(format!("{}.{ext}", plan[i].stem()));
             fsio::write_atomic(&path, &bytes)?;
-            Ok((2 * i + usize::from(png), path))
+            Ok((nf * i + f, path))
         },
     );
     let mut files = files

@@ -719,8 +719,7 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
     // Figures and the Markdown report, from the tables just written.
     let t_figures = Instant::now();
     pool.install(|| crate::report::plot::render_all(&dir))?;
-    let md = crate::report::markdown::markdown(&dir)?;
-    crate::fsio::write_atomic(&dir.join("report.md"), md.as_bytes())?;
+    crate::report::write_reports(&dir)?;
     phases.push(("figures_and_report", t_figures.elapsed().as_secs_f64()));
     timings.extend(phases.iter().map(|&(stage, seconds)| TimingRow {
         stage: stage.into(),

@@ -332,9 +332,11 @@ fn finite_se(se: f64) -> f64 {
 }
 
 /// `accuracy_vs_sparsity`: mean CV accuracy against mean sparsity, every method on one chart.
+/// `heading` titles the legend ("method", or "run · method" when runs are compared).
 pub(super) fn accuracy_vs_sparsity<DB: DrawingBackend>(
     area: &Area<DB>,
     data: &RunData,
+    heading: &str,
 ) -> Result<()> {
     area.fill(&WHITE).map_err(perr)?;
     let s = area.use_screen_coord();
@@ -386,7 +388,7 @@ pub(super) fn accuracy_vs_sparsity<DB: DrawingBackend>(
     )?;
     let h = area.dim_in_pixel().1 as i32;
     let entries = fit_legend(true, entries, h - head - TOP_AXIS - 8);
-    let lw = legend_width(&s, Some("method"), &entries)?;
+    let lw = legend_width(&s, Some(heading), &entries)?;
 
     let rows: Vec<&SummaryRow> = data.summary.iter().filter(|r| r.tau.is_some()).collect();
     let x_max_data = rows
@@ -521,7 +523,7 @@ pub(super) fn accuracy_vs_sparsity<DB: DrawingBackend>(
             &mut obstacles,
         )?;
     }
-    legend(&s, (pb.x1 + m.right + 14, pb.y0), Some("method"), &entries)?;
+    legend(&s, (pb.x1 + m.right + 14, pb.y0), Some(heading), &entries)?;
     Ok(())
 }
 
@@ -1415,5 +1417,170 @@ pub(super) fn trajectory<DB: DrawingBackend>(area: &Area<DB>, data: &RunData) ->
         Some("method, τ"),
         &entries,
     )?;
+    Ok(())
+}
+
+/// `comparison`: several runs' methods (series named "run · method") on one chart of mean CV
+/// accuracy (± 1 SE) against mean sparsity, laid out for a paper figure: no title (the caption
+/// carries it), no secondary axis; a method keeps its colour and marker in every run and each run
+/// has its own line dash, so the legend lists the methods and the runs once each, flowing in rows
+/// under the plot; it also reads at one-column size.
+pub(super) fn comparison<DB: DrawingBackend>(area: &Area<DB>, data: &RunData) -> Result<()> {
+    const DASHES: [Option<(i32, i32)>; 4] = [None, Some((8, 5)), Some((2, 4)), Some((12, 4))];
+    area.fill(&WHITE).map_err(perr)?;
+    let s = area.use_screen_coord();
+    let (bx, by) = area.get_base_pixel();
+    let (w, h) = area.dim_in_pixel();
+    let (w, h) = (w as i32, h as i32);
+    let sep = crate::report::compare::SEP;
+    let series: Vec<String> = data
+        .methods()
+        .into_iter()
+        .filter(|m| !data.curve(m).is_empty())
+        .collect();
+    let mut runs: Vec<String> = Vec::new();
+    let mut methods: Vec<String> = Vec::new();
+    let split = |name: &str| -> (String, String) {
+        match name.split_once(sep) {
+            Some((r, m)) => (r.to_string(), m.to_string()),
+            None => (String::new(), name.to_string()),
+        }
+    };
+    for name in &series {
+        let (r, m) = split(name);
+        if !runs.contains(&r) {
+            runs.push(r);
+        }
+        if !methods.contains(&m) {
+            methods.push(m);
+        }
+    }
+    let style_of = |name: &str| {
+        let (r, m) = split(name);
+        let mi = methods.iter().position(|x| *x == m).unwrap_or(0);
+        let ri = runs.iter().position(|x| *x == r).unwrap_or(0);
+        let (color, mk) = series_style(mi);
+        (color, mk, DASHES[ri % DASHES.len()])
+    };
+    let mut entries: Vec<LegendEntry> = methods
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let (color, mk) = series_style(i);
+            LegendEntry {
+                label: m.clone(),
+                sub: None,
+                color,
+                marker: Some(mk),
+                line: LineKind::Solid,
+            }
+        })
+        .collect();
+    if runs.len() > 1 {
+        entries.extend(runs.iter().enumerate().map(|(i, r)| LegendEntry {
+            label: r.clone(),
+            sub: None,
+            color: INK,
+            marker: None,
+            line: match DASHES[i % DASHES.len()] {
+                None => LineKind::Solid,
+                Some((on, off)) => LineKind::Dashed(on, off),
+            },
+        }));
+    }
+    // Flow the entries into rows of the canvas width.
+    let mut placed: Vec<(i32, i32)> = Vec::new();
+    let (mut x, mut row) = (0, 0);
+    for e in &entries {
+        let ew = legend_width(&s, None, std::slice::from_ref(e))?;
+        if x > 0 && x + ew > w - 16 {
+            x = 0;
+            row += 1;
+        }
+        placed.push((x, row));
+        x += ew;
+    }
+    let legend_h = if entries.is_empty() {
+        0
+    } else {
+        (row + 1) * ENTRY_H + 4
+    };
+
+    let rows_t: Vec<&SummaryRow> = data.summary.iter().filter(|r| r.tau.is_some()).collect();
+    let x_max_data = rows_t
+        .iter()
+        .map(|r| r.mean_sparsity * 100.0)
+        .fold(0.0f64, f64::max);
+    let x_hi = if x_max_data > 90.0 {
+        100.0
+    } else {
+        ((x_max_data / 10.0).ceil() * 10.0).max(10.0)
+    };
+    let xr = (-0.025 * x_hi, 1.025 * x_hi);
+    let yr = acc_range(rows_t.iter().flat_map(|r| {
+        let se = finite_se(r.se_val_acc);
+        [(r.mean_val_acc - se) * 100.0, (r.mean_val_acc + se) * 100.0]
+    }));
+    let (main, _) = area.split_vertically(h - legend_h - 6);
+    let m = Margins { top: 12, ..MARGINS };
+    let narrow = w < 600;
+    let mut chart = build(&main, &m, xr, yr)?;
+    let nx = ((w / 70) as usize).clamp(3, 11);
+    let ny = (((h - legend_h) / 45) as usize).clamp(3, 8);
+    let xf = tick_fmt(xr, nx);
+    let yf = tick_fmt(yr, ny);
+    let pb = mesh(
+        &mut chart,
+        &Axes {
+            x_desc: if narrow {
+                "sparsity (%)".into()
+            } else {
+                "sparsity (% of prunable weights removed)".into()
+            },
+            y_desc: if narrow {
+                "CV accuracy (%)".into()
+            } else {
+                "validation accuracy (%)".into()
+            },
+            x_fmt: &xf,
+            y_fmt: &yf,
+            x_labels: nx,
+            y_labels: ny,
+            x_grid: true,
+        },
+    )?;
+    frame(&s, pb)?;
+    let px = |sx: f64, ay: f64| chart.backend_coord(&(sx, ay));
+    for name in &series {
+        let (color, mk, dash) = style_of(name);
+        let pts: Vec<(i32, i32, i32)> = data
+            .curve(name)
+            .iter()
+            .map(|r| {
+                let sx = r.mean_sparsity * 100.0;
+                let se = finite_se(r.se_val_acc) * 100.0;
+                let a = r.mean_val_acc * 100.0;
+                let (x, y) = px(sx, a);
+                (x, y, px(sx, a - se).1.max(px(sx, a + se).1) - y)
+            })
+            .collect();
+        for &(x, y, half) in &pts {
+            error_bar(&s, x, y + half, y - half, color)?;
+        }
+        let path: Vec<(i32, i32)> = pts.iter().map(|p| (p.0, p.1)).collect();
+        polyline(&s, &path, stroke(color, 2), dash)?;
+        for &(x, y, _) in &pts {
+            marker(&s, (x, y), mk, color, MARKER_R)?;
+        }
+    }
+    let top = by + h - legend_h;
+    for (e, &(x, row)) in entries.iter().zip(&placed) {
+        legend(
+            &s,
+            (bx + 12 + x, top + row * ENTRY_H),
+            None,
+            std::slice::from_ref(e),
+        )?;
+    }
     Ok(())
 }

@@ -235,6 +235,29 @@ pub fn parse_summary(text: &str, file: &str) -> Result<Vec<SummaryRow>> {
         .collect())
 }
 
+/// The figure settings of a run: `plots:` of its `resolved.yaml`, defaults when the file or
+/// the section is absent.
+pub fn run_plots(run_dir: &Path) -> Result<crate::config::plots::PlotsSpec> {
+    let p = run_dir.join("resolved.yaml");
+    let file = p.display().to_string();
+    let text = match std::fs::read_to_string(&p) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(Error::io("read", p, e)),
+    };
+    let raw = match serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&text)
+        .ok()
+        .and_then(|v| v.get("plots").cloned())
+    {
+        Some(v) => Some(
+            serde_yaml_ng::from_value(v)
+                .map_err(|e| Error::config(&file, format!("field `plots`: {e}")))?,
+        ),
+        None => None,
+    };
+    crate::config::plots::resolve(raw, &file)
+}
+
 /// The `name:` of a resolved experiment file.
 pub fn run_name(yaml: &str) -> Option<String> {
     let v: serde_yaml_ng::Value = serde_yaml_ng::from_str(yaml).ok()?;

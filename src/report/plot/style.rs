@@ -461,7 +461,7 @@ pub(super) struct LegendEntry {
 const SAMPLE_W: i32 = 36;
 
 const HEADING_H: i32 = 30;
-const ENTRY_H: i32 = 32;
+pub(super) const ENTRY_H: i32 = 32;
 const SUB_H: i32 = 22;
 
 /// Make `entries` fit `max_h` pixels of legend (with a heading when `heading`): first put each
