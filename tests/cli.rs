@@ -53,7 +53,8 @@ fn run_writes_every_table_with_sane_values() {
             "val_loss",
             "val_acc",
             "regrown",
-            "diverged"
+            "diverged",
+            "effective_sparsity"
         ]
     );
     assert_eq!(rows.len(), 3 * (1 + 2 * 5));
