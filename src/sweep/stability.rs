@@ -15,6 +15,10 @@
 //! subsets of the same sizes (exact, from the hypergeometric law of their intersection),
 //! averaged over the same pairs. A value near chance means the surviving sets are as different
 //! as random ones; 1 means every fold keeps the same set.
+//!
+//! The feature sets come from the journal (each job records them, [`to_hex`], [`journalled`]);
+//! whole masks are too large for it, so with a shared initialisation [`measure`] prunes the fold
+//! models again at each choice (deterministically: the masks the jobs produced).
 
 use super::schedule::{self, score, Scored};
 use super::{Prepared, Trained};
