@@ -35,6 +35,10 @@ fn expected_files(extra: &[&str]) -> BTreeSet<String> {
         "cv_magnitude",
         "cv_random",
         "layer_sparsity",
+        // From sensitivity.csv and speed.csv (src/report/plot/effects.rs).
+        "sensitivity_magnitude",
+        "sensitivity_random",
+        "speed_vs_accuracy",
     ];
     names.extend_from_slice(extra);
     names

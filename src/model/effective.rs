@@ -85,9 +85,10 @@ pub fn effective(params: &Params, masks: &Masks, layers: &[LayerInfo]) -> Effect
     for (l, info) in layers.iter().enumerate() {
         let (out, n_in, inner) = geo[l];
         let m = &mut eff.0[info.weight];
-        for o in 0..out {
-            for i in 0..n_in {
-                if !(reach_in[l][i] && reach_out[l + 1][o]) {
+        let (src, dst) = (&reach_in[l], &reach_out[l + 1]);
+        for (o, &o_alive) in dst.iter().enumerate().take(out) {
+            for (i, &i_alive) in src.iter().enumerate().take(n_in) {
+                if !(i_alive && o_alive) {
                     let s = (o * n_in + i) * inner;
                     m[s..s + inner].iter_mut().for_each(|k| *k = false);
                 }

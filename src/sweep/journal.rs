@@ -20,6 +20,11 @@ pub struct Entry {
     pub job: String,
     pub records: Vec<RunRecord>,
     pub trajectory: Vec<TrajectoryRow>,
+    /// Per record, the input features that still reach the output (effective masks), as
+    /// [`super::stability::to_hex`] bits: what mask stability compares across folds. Empty in
+    /// journals of older versions (stability is then recomputed).
+    #[serde(default)]
+    pub features: Vec<String>,
 }
 
 /// An append-only journal file.
@@ -120,6 +125,7 @@ mod tests {
                 effective_sparsity: 0.5,
             }],
             trajectory: vec![],
+            features: vec!["a5".into()],
         }
     }
 

@@ -26,8 +26,7 @@ pub struct RunRecord {
     pub diverged: bool,
     /// Fraction of prunable weights masked or unable to affect the output
     /// ([`crate::model::effective`]); last, so positional readers of older columns keep working.
-    /// Journals written before it existed read back as 0.
-    #[serde(default)]
+    /// (A journal line of an older version lacks it, fails to parse and its job runs again.)
     pub effective_sparsity: f64,
 }
 

@@ -374,6 +374,7 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
                 job: job_name(i, m),
                 records: Vec::new(),
                 trajectory: Vec::new(),
+                features: Vec::new(),
             };
             for &tau in taus {
                 let o = schedule::run(exp, &prep, t, *kind, &sc, tau)?;
@@ -389,6 +390,9 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
                         sparsity: r.sparsity,
                         val_acc: r.val_acc,
                     }));
+                entry.features.push(super::stability::to_hex(
+                    &crate::model::effective::effective(&t.params, &o.masks, &layers).inputs_used,
+                ));
                 entry.records.push(rec);
             }
             journal.append(&entry)?;
@@ -462,6 +466,7 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
         ));
     }
     let mut trajectory: Vec<TrajectoryRow> = Vec::new();
+    let resumed_entries: Vec<&journal::Entry> = resumed.clone();
     for e in resumed.into_iter().chain(new_entries.iter().flatten()) {
         records.extend(e.records.iter().cloned());
         trajectory.extend(e.trajectory.iter().cloned());
@@ -569,9 +574,34 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
             .collect::<Result<Vec<_>>>()
     })?;
     test_evals += refits.len();
-    // Mask stability across the fold models at each choice (validation side only).
-    let stabilities =
-        pool.install(|| super::stability::measure(exp, &prep, &trained, &distinct))?;
+    // Mask stability across the fold models at each choice (validation side only): input
+    // features from the journalled jobs; whole masks (shared initialisation), or journals of an
+    // older version, by pruning the fold models again.
+    let n_inputs = layers
+        .first()
+        .and_then(|l| refit.params.0[l.weight].shape.get(1).copied())
+        .unwrap_or(0);
+    let feature_sets = super::stability::journalled(
+        resumed_entries
+            .iter()
+            .copied()
+            .chain(new_entries.iter().flatten()),
+        &distinct
+            .iter()
+            .map(|&(mi, tau)| (exp.prune.methods[mi].as_str(), tau))
+            .collect::<Vec<_>>(),
+        n_inputs,
+    );
+    let stabilities = match feature_sets {
+        Some(sets) if !exp.cv.shared_init => sets
+            .iter()
+            .map(|s| super::stability::Stability {
+                features: super::stability::feature_pairwise(s),
+                masks: None,
+            })
+            .collect(),
+        _ => pool.install(|| super::stability::measure(exp, &prep, &trained, &distinct))?,
+    };
     let outcomes: Vec<(MethodKind, f64, Outcome)> = distinct
         .iter()
         .zip(refits)

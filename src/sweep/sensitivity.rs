@@ -33,8 +33,10 @@ pub struct SensitivityRow {
     pub mean_sparsity: f64,
 }
 
-/// `(val_acc, layer sparsity, sparsity)` of one fold model for one method, per (layer, τ).
-type FoldResult = Vec<(usize, f64, f64, f64, f64)>;
+/// `(key = layer · |grid| + τ index, val_acc, layer sparsity, sparsity, τ)` of one fold model.
+type Point = (usize, f64, f64, f64, f64);
+/// Every point of one fold model for one method.
+type FoldResult = Vec<Point>;
 
 /// The sensitivity table: every fold model × method × prunable layer × τ of `grids`.
 pub fn table(
@@ -95,7 +97,7 @@ pub fn table(
         for (li, l) in layers.iter().enumerate() {
             for k in 0..taus.len() {
                 let key = li * taus.len() + k;
-                let got: Vec<&(usize, f64, f64, f64, f64)> = jobs
+                let got: Vec<&Point> = jobs
                     .iter()
                     .zip(&results)
                     .filter(|((_, m), _)| *m == mi)
@@ -105,9 +107,8 @@ pub fn table(
                     continue;
                 }
                 let n = got.len();
-                let mean = |f: &dyn Fn(&(usize, f64, f64, f64, f64)) -> f64| {
-                    got.iter().map(|x| f(x)).sum::<f64>() / n as f64
-                };
+                let mean =
+                    |f: &dyn Fn(&Point) -> f64| got.iter().map(|x| f(x)).sum::<f64>() / n as f64;
                 let m = mean(&|x| x.1);
                 let sd = if n > 1 {
                     (got.iter().map(|x| (x.1 - m).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()

@@ -15,6 +15,10 @@
 //! subsets of the same sizes (exact, from the hypergeometric law of their intersection),
 //! averaged over the same pairs. A value near chance means the surviving sets are as different
 //! as random ones; 1 means every fold keeps the same set.
+//!
+//! The feature sets come from the journal (each job records them, [`to_hex`], [`journalled`]);
+//! whole masks are too large for it, so with a shared initialisation [`measure`] prunes the fold
+//! models again at each choice (deterministically: the masks the jobs produced).
 
 use super::schedule::{self, score, Scored};
 use super::{Prepared, Trained};
@@ -95,6 +99,72 @@ pub fn pairwise(sets: &[Vec<bool>]) -> Option<(f64, f64)> {
     Some((j / pairs as f64, c / pairs as f64))
 }
 
+/// Flags as a hex string, 4 flags per digit, first flag in the lowest bit.
+pub fn to_hex(bits: &[bool]) -> String {
+    bits.chunks(4)
+        .map(|c| {
+            let v = c
+                .iter()
+                .enumerate()
+                .fold(0u32, |a, (i, b)| a | (u32::from(*b) << i));
+            char::from_digit(v, 16).expect("a nibble")
+        })
+        .collect()
+}
+
+/// The `n` flags of [`to_hex`]'s output; `None` if it is not that.
+pub fn from_hex(s: &str, n: usize) -> Option<Vec<bool>> {
+    if s.len() != n.div_ceil(4) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(n);
+    for ch in s.chars() {
+        let v = ch.to_digit(16)?;
+        for i in 0..4 {
+            if out.len() < n {
+                out.push((v >> i) & 1 == 1);
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Mean pairwise Jaccard of input-feature sets and its chance level; `None` with fewer than two
+/// sets or a single input (one channel: nothing to compare).
+pub fn feature_pairwise(sets: &[Vec<bool>]) -> Option<(f64, f64)> {
+    if sets.first().is_some_and(|f| f.len() > 1) {
+        pairwise(sets)
+    } else {
+        None
+    }
+}
+
+/// The journalled input-feature sets (`n_inputs` flags each) of every fold at each
+/// `(method, τ)` of `choices`, diverged runs left out; `None` when an entry lacks them (a journal
+/// of an older version).
+pub fn journalled<'a>(
+    entries: impl Iterator<Item = &'a super::journal::Entry>,
+    choices: &[(&str, f64)],
+    n_inputs: usize,
+) -> Option<Vec<Vec<Vec<bool>>>> {
+    let mut out: Vec<Vec<Vec<bool>>> = vec![Vec::new(); choices.len()];
+    for e in entries {
+        for (k, r) in e.records.iter().enumerate() {
+            let Some(c) = choices
+                .iter()
+                .position(|&(m, t)| m == r.method && Some(t) == r.tau)
+            else {
+                continue;
+            };
+            let bits = from_hex(e.features.get(k)?, n_inputs)?;
+            if !r.diverged {
+                out[c].push(bits);
+            }
+        }
+    }
+    Some(out)
+}
+
 /// Stability of one (method, τ) choice across the fold models.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Stability {
@@ -172,11 +242,7 @@ pub fn measure(
             let inputs: Vec<Vec<bool>> = found.iter().map(|k| k.inputs.clone()).collect();
             let weights: Vec<Vec<bool>> = found.iter().filter_map(|k| k.weights.clone()).collect();
             Stability {
-                features: inputs
-                    .first()
-                    .is_some_and(|f| f.len() > 1)
-                    .then(|| pairwise(&inputs))
-                    .flatten(),
+                features: feature_pairwise(&inputs),
                 masks: pairwise(&weights),
             }
         })
@@ -189,6 +255,15 @@ mod tests {
 
     fn s(bits: &str) -> Vec<bool> {
         bits.chars().map(|c| c == '1').collect()
+    }
+
+    #[test]
+    fn hex_round_trip() {
+        let b = s("1101001");
+        assert_eq!(to_hex(&b), "b4");
+        assert_eq!(from_hex("b4", 7), Some(b));
+        assert_eq!(from_hex("b4", 9), None);
+        assert_eq!(from_hex("zz", 8), None);
     }
 
     #[test]
