@@ -66,6 +66,13 @@ fn a_csv_with_class_names_a_description_line_and_semicolons_sweeps_end_to_end() 
     let plain: serde_json::Value =
         serde_json::from_str(&sb.read("builtin/tiny/models/magnitude_best.json")).unwrap();
     assert!(plain.get("class_names").is_none());
+    // …and the report states them.
+    let report = sb.read("named/tiny/report.md");
+    assert!(
+        report.contains("## Classes\n\nPredictions are class indices: 0 = setosa, 1 = versicolor, 2 = virginica.\n"),
+        "{report}"
+    );
+    assert!(!sb.read("builtin/tiny/report.md").contains("## Classes"));
     // resolved.yaml is itself an experiment that reproduces the run.
     std::fs::copy(
         sb.path().join("named/tiny/resolved.yaml"),

@@ -15,7 +15,35 @@ use std::path::Path;
 /// the same text.
 pub fn markdown(run_dir: &Path) -> Result<String> {
     let pairs = pairwise::load_if_present(run_dir)?;
-    Ok(render_with(&RunData::load(run_dir)?, &pairs) + &super::effects::section(run_dir)?)
+    Ok(render_with(&RunData::load(run_dir)?, &pairs) + &appendix(run_dir)?)
+}
+
+/// The sections read from files beside the tables: class names (model card), effective
+/// sparsity, mask stability and measured speed.
+pub fn appendix(run_dir: &Path) -> Result<String> {
+    Ok(classes_section(run_dir) + &super::effects::section(run_dir)?)
+}
+
+/// What each class index means, from the dense model's card, when the labels were names (CSV
+/// class names, CIFAR-10); empty otherwise.
+fn classes_section(run_dir: &Path) -> String {
+    let card = std::fs::read(run_dir.join("models").join("dense.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<crate::model::export::ModelCard>(&b).ok());
+    match card.and_then(|c| c.class_names) {
+        Some(names) => {
+            let list: Vec<String> = names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| format!("{i} = {n}"))
+                .collect();
+            format!(
+                "\n## Classes\n\nPredictions are class indices: {}.\n",
+                list.join(", ")
+            )
+        }
+        None => String::new(),
+    }
 }
 
 /// The Markdown report of already-loaded tables, without paired comparisons.

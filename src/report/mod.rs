@@ -33,7 +33,7 @@ pub fn write_reports(run_dir: &std::path::Path) -> Result<String> {
     let data = plot::RunData::load(run_dir)?;
     let pairs = pairwise::load_if_present(run_dir)?;
     crate::fsio::write_atomic(&run_dir.join("pairwise.csv"), &pairwise::csv(&pairs)?)?;
-    let md = markdown::render_with(&data, &pairs);
+    let md = markdown::render_with(&data, &pairs) + &markdown::appendix(run_dir)?;
     crate::fsio::write_atomic(&run_dir.join("report.md"), md.as_bytes())?;
     let tex = latex::render(&data, &pairs);
     crate::fsio::write_atomic(&run_dir.join("report.tex"), tex.as_bytes())?;

@@ -259,13 +259,17 @@ fn write_both(
         draw_png(&root)?;
         root.present().map_err(perr)?;
     }
-    let (s, p) = (
+    let (s, p, f) = (
         dir.join(format!("{stem}.svg")),
         dir.join(format!("{stem}.png")),
+        dir.join(format!("{stem}.pdf")),
     );
     fsio::write_atomic(&s, svg.as_bytes())?;
     fsio::write_atomic(&p, &super::png::encode_rgb(&rgb, WIDTH, HEIGHT)?)?;
-    Ok(vec![s, p])
+    // These figures keep the default 900 × 600 canvas, so their PDF has the default page.
+    let pdf = super::pdf::svg_to_pdf(&svg, &crate::config::plots::PlotsSpec::default())?;
+    fsio::write_atomic(&f, &pdf)?;
+    Ok(vec![s, p, f])
 }
 
 /// Write this module's figures for `run_dir` into `run_dir/plots/`; returns the files written.
