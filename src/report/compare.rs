@@ -238,5 +238,13 @@ pub fn write(
         fsio::write_atomic(&p, &bytes)?;
         written.push(p);
     }
+    // Accuracy against measured speed-up, from each run's speed.csv (when the runs have one).
+    let labelled: Vec<(String, PathBuf)> = runs
+        .iter()
+        .map(|r| (r.label.clone(), r.dir.clone()))
+        .collect();
+    written.extend(plot::effects::render_speed_comparison(
+        &labelled, methods, out,
+    )?);
     Ok(written)
 }

@@ -272,6 +272,49 @@ fn write_both(
     Ok(vec![s, p, f])
 }
 
+/// `prunecv compare`'s second figure: CV accuracy of every selected model of every run against
+/// its measured speed-up, one series per run and method (`label · method`), written as
+/// `out/comparison_speed.{svg,png,pdf}`; `keep`, when not empty, names the methods shown. Runs
+/// without `speed.csv` are left out; nothing is written when none has one.
+pub fn render_speed_comparison(
+    runs: &[(String, PathBuf)],
+    keep: &[String],
+    out: &Path,
+) -> Result<Vec<PathBuf>> {
+    ensure_font()?;
+    let mut names: Vec<String> = Vec::new();
+    let mut pts: Vec<SpeedPoint> = Vec::new();
+    for (label, dir) in runs {
+        let (Some(speed), Some(mut sel)) = (
+            read::<SpeedRow>(dir, "speed.csv"),
+            read::<SelRow>(dir, "selection.csv"),
+        ) else {
+            continue;
+        };
+        if !keep.is_empty() {
+            sel.retain(|s| keep.contains(&s.method));
+        }
+        let (methods, run_pts) = speed_points(&speed, &sel);
+        let offset = names.len();
+        names.extend(methods.iter().map(|m| format!("{label} · {m}")));
+        pts.extend(
+            run_pts
+                .into_iter()
+                .map(|(m, b, x, y)| (m + offset, b, x, y)),
+        );
+    }
+    if pts.is_empty() {
+        return Ok(Vec::new());
+    }
+    fsio::create_dir_all(out)?;
+    write_both(
+        out,
+        "comparison_speed",
+        &|a| draw_speed(a, &names, &pts),
+        &|a| draw_speed(a, &names, &pts),
+    )
+}
+
 /// Write this module's figures for `run_dir` into `run_dir/plots/`; returns the files written.
 pub fn render_all(run_dir: &Path) -> Result<Vec<PathBuf>> {
     ensure_font()?;

@@ -3,14 +3,14 @@
 //! more folds than a class has rows, a missing file — refused with one clear line and exit 2
 //! before anything is allocated or written.
 
-mod common;
+use crate::common;
 use common::*;
 
 /// scikit-learn's iris as a European spreadsheet exports it: a description line, a header,
 /// `;` separators and class names as labels.
 fn iris_named() -> String {
     let names = ["setosa", "versicolor", "virginica"];
-    let text = include_str!("../src/data/builtin/iris.csv");
+    let text = include_str!("../../src/data/builtin/iris.csv");
     let mut out = String::from(
         "Iris plants data set, 150 rows; from scikit-learn\n\
          sepal length (cm);sepal width (cm);petal length (cm);petal width (cm);species\n",

@@ -1,7 +1,7 @@
 //! The JSON Schema printed by `prunecv schema` accepts every shipped experiment file and the
 //! `init` starter, and rejects what the loader rejects for its shape (unknown keys, wrong types).
 
-mod common;
+use crate::common;
 
 use common::Sandbox;
 

@@ -1,6 +1,6 @@
 //! Effective sparsity, mask stability and the columns they add, through the real binary.
 
-mod common;
+use crate::common;
 use common::{table, Sandbox};
 
 /// Iris with a learning rate so small that training leaves the initial weights unchanged (in

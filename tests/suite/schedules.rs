@@ -2,7 +2,7 @@
 //! come from the initial weights (the very ones dense training starts from) or follow the cubic
 //! sparsity ramp, survive training, and runs are deterministic.
 
-mod common;
+use crate::common;
 use common::*;
 use prunecv::config::MethodKind;
 use prunecv::sweep::{dense, schedule, Which};

@@ -4,7 +4,7 @@
 //! fetched data set; the CIFAR-10 binary loader on small generated batches, and a tiny sweep on
 //! them. No test needs the internet.
 
-mod common;
+use crate::common;
 
 use common::Sandbox;
 use prunecv::data::{cifar, fetch};

@@ -3,7 +3,7 @@
 //! a local run, and a deliberately failing shard reported by name. Skipped, with the reason
 //! printed, when `SLURM_CONF` is not set.
 
-mod common;
+use crate::common;
 
 use common::{assert_same_tables, table, Sandbox, TINY};
 use std::process::Command;

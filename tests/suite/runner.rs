@@ -2,7 +2,7 @@
 //! the same tables as an uninterrupted run; a lock stops a second writer; the dense-model cache
 //! is reused.
 
-mod common;
+use crate::common;
 
 use common::{assert_same, assert_same_tables, Sandbox};
 use std::process::{Child, Command, Stdio};

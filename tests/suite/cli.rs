@@ -1,6 +1,6 @@
 //! End-to-end tests through the `prunecv` binary.
 
-mod common;
+use crate::common;
 
 use common::{assert_same_tables, table, Sandbox, TINY};
 use std::collections::{BTreeMap, BTreeSet};
@@ -329,7 +329,7 @@ fn default_experiment_meets_its_accuracy_and_sparsity_promises() {
 
 /// The built-in iris data written out as a CSV file with a header.
 fn iris_csv() -> String {
-    let text = include_str!("../src/data/builtin/iris.csv");
+    let text = include_str!("../../src/data/builtin/iris.csv");
     let mut out = String::from("sepal_length,sepal_width,petal_length,petal_width,species\n");
     for line in text.lines().skip(1) {
         out.push_str(line);

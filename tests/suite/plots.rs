@@ -1,7 +1,7 @@
 //! Plots and the Markdown report, rendered from a real run directory: the binary runs the tiny
 //! experiment, then the library renders from the CSV files it wrote.
 
-mod common;
+use crate::common;
 
 use common::{table, Sandbox, TINY};
 use prunecv::report::markdown::markdown;
@@ -229,7 +229,10 @@ fn renders_without_system_fonts() {
     let out = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "child_renders_with_empty_fontconfig",
+            // The test's full name in this binary: its module path without the crate.
+            concat!(module_path!(), "::child_renders_with_empty_fontconfig")
+                .split_once("::")
+                .map_or("child_renders_with_empty_fontconfig", |(_, name)| name),
             "--ignored",
             "--nocapture",
             "--test-threads=1",
