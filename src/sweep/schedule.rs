@@ -126,6 +126,50 @@ fn regrown(params: &Params, masks: &Masks) -> usize {
         .sum()
 }
 
+/// One round of the iterative and gradual schedules: rescore the current weights `p` (streams
+/// keyed by the round), cut `frac` of the survivors of `prior`, train `p` with the new masks
+/// under `budget`, and — for fold models, never the refit, whose held-out rows are the test
+/// split — evaluate on the validation rows. Returns the masks, whether training diverged, and
+/// that evaluation.
+#[allow(clippy::too_many_arguments)]
+fn prune_and_retrain(
+    exp: &Experiment,
+    prep: &Prepared,
+    t: &Trained,
+    kind: MethodKind,
+    ids: &[u64],
+    r: usize,
+    purpose: &str,
+    p: &mut Params,
+    prior: &Masks,
+    frac: f64,
+    budget: Budget,
+) -> Result<(Masks, bool, Option<Eval>)> {
+    let arch = prep.arch.as_ref();
+    let layers = arch.layers();
+    let mut rids = ids.to_vec();
+    rids.push(r as u64);
+    let sc = score(exp, prep, p, &t.train_data, kind, &rids)?;
+    let masks = sc
+        .method
+        .masks(&mask_ctx(exp, p, &layers, Some(prior)), &sc.scores, frac);
+    let mut rng = Rng::stream(exp.seed, purpose, &rids);
+    let log = train::fit(
+        arch,
+        p,
+        Some(&masks),
+        &t.train_data,
+        &exp.train,
+        budget,
+        &mut rng,
+    )?;
+    let eval = match t.which {
+        Which::Fold { .. } => Some(train::evaluate(arch, p, &t.heldout)?),
+        Which::Refit => None,
+    };
+    Ok((masks, log.diverged, eval))
+}
+
 /// The sparsity after step `r` of `n` of Zhu & Gupta's cubic ramp from `from` to `to`:
 /// s_r = to + (from − to)(1 − r / n)³.
 pub fn cubic_sparsity(from: f64, to: f64, r: usize, n: usize) -> f64 {
@@ -176,24 +220,21 @@ fn gradual(
             0.0
         };
         before = target;
-        let mut rids = ids.to_vec();
-        rids.push(r as u64);
-        let sc = score(exp, prep, &p, &t.train_data, kind, &rids)?;
-        masks = sc
-            .method
-            .masks(&mask_ctx(exp, &p, &layers, Some(&masks)), &sc.scores, step);
-        let mut rng = Rng::stream(exp.seed, "gradual", &rids);
-        let log = train::fit(
-            arch,
+        let (m, diverged, eval) = prune_and_retrain(
+            exp,
+            prep,
+            t,
+            kind,
+            ids,
+            r,
+            "gradual",
             &mut p,
-            Some(&masks),
-            &t.train_data,
-            &exp.train,
+            &masks,
+            step,
             Budget::new(ramp.epochs_per_round, exp.train.lr * ramp.lr_scale),
-            &mut rng,
         )?;
-        if t.validation.is_some() {
-            let ev = train::evaluate(arch, &p, &t.heldout)?;
+        masks = m;
+        if let Some(ev) = eval {
             traj.push(Round {
                 round: r,
                 sparsity: masks.sparsity(&layers),
@@ -201,7 +242,7 @@ fn gradual(
             });
             *last_eval = Some(ev);
         }
-        if log.diverged {
+        if diverged {
             return Ok((masks, p, true, traj));
         }
     }
@@ -299,9 +340,7 @@ pub fn run(
             lr_scale,
             target_sparsity,
         } => {
-            // Per-round accuracy is validation data for fold models; the refit's held-out rows
-            // are the test split, which is evaluated once at the end and never per round.
-            let is_fold = matches!(t.which, Which::Fold { .. });
+            // Per-round accuracy is validation data for fold models only (prune_and_retrain).
             let mut traj = Vec::new();
             if let Some(dense) = &t.validation {
                 traj.push(Round {
@@ -314,25 +353,22 @@ pub fn run(
             let mut p = t.params.clone();
             let mut diverged = false;
             for r in 1..=rounds {
-                let mut rids = ids.clone();
-                rids.push(r as u64);
-                let sc = score(exp, prep, &p, &t.train_data, kind, &rids)?;
-                masks = sc
-                    .method
-                    .masks(&mask_ctx(exp, &p, &layers, Some(&masks)), &sc.scores, tau);
-                let mut rng = Rng::stream(exp.seed, "iterative", &rids);
-                let log = train::fit(
-                    arch,
+                let (m, d, eval) = prune_and_retrain(
+                    exp,
+                    prep,
+                    t,
+                    kind,
+                    &ids,
+                    r,
+                    "iterative",
                     &mut p,
-                    Some(&masks),
-                    &t.train_data,
-                    &exp.train,
+                    &masks,
+                    tau,
                     Budget::new(epochs_per_round, lr * lr_scale),
-                    &mut rng,
                 )?;
+                masks = m;
                 let sparsity = masks.sparsity(&layers);
-                if is_fold {
-                    let ev = train::evaluate(arch, &p, &t.heldout)?;
+                if let Some(ev) = eval {
                     traj.push(Round {
                         round: r,
                         sparsity,
@@ -340,7 +376,7 @@ pub fn run(
                     });
                     last_eval = Some(ev);
                 }
-                if log.diverged {
+                if d {
                     diverged = true;
                     break;
                 }
