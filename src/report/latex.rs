@@ -126,11 +126,7 @@ fn write_report(o: &mut String, data: &RunData, pairs: &[PairwiseRow]) -> std::f
     writeln!(o)?;
 
     // Selected models.
-    let rows: Vec<&SelectionRow> = data
-        .methods()
-        .iter()
-        .flat_map(|m| data.selection.iter().filter(move |r| &r.method == m))
-        .collect();
+    let rows = data.selected_by_method();
     writeln!(o, "% prunecv:begin selected")?;
     writeln!(o, "\\begin{{table}}[ht]")?;
     writeln!(o, "\\centering")?;

@@ -124,11 +124,7 @@ fn write_report(o: &mut String, data: &RunData, pairs: &[PairwiseRow]) -> std::f
 
     writeln!(o, "## Selected models")?;
     writeln!(o)?;
-    let rows: Vec<&SelectionRow> = data
-        .methods()
-        .iter()
-        .flat_map(|m| data.selection.iter().filter(move |r| &r.method == m))
-        .collect();
+    let rows = data.selected_by_method();
     if rows.is_empty() {
         writeln!(o, "No pruned model was selected.")?;
     } else {

@@ -131,6 +131,15 @@ impl RunData {
 
     /// Methods in the order they first appear in `summary.csv`, then in the other tables
     /// (the dense baseline excluded). Colours and markers follow this order.
+    /// The selected pruned models, grouped by method in [`RunData::methods`] order (the rows of
+    /// the reports' "selected models" tables).
+    pub fn selected_by_method(&self) -> Vec<&SelectionRow> {
+        self.methods()
+            .iter()
+            .flat_map(|m| self.selection.iter().filter(move |r| &r.method == m))
+            .collect()
+    }
+
     pub fn methods(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         let names = self
