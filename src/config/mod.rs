@@ -245,6 +245,54 @@ mod tests {
     }
 
     #[test]
+    fn new_method_options_round_trip_and_bad_combinations_name_the_field() {
+        let yaml = "name: t\nprune: {methods: [wanda, synflow], n_m: {n: 2, m: 4}, \
+                    synflow_rounds: 20, tau: {unit: quantile, scope: row, values: [0.5, 0.9]}}\n";
+        let e = parse(yaml, "t.yaml", &[]).unwrap();
+        assert_eq!(e.prune.n_m, Some(NmSpec { n: 2, m: 4 }));
+        assert_eq!(e.prune.synflow_rounds, 20);
+        assert_eq!(e.prune.tau.scope, Scope::Row);
+        assert_eq!(parse(&e.to_yaml(), "resolved.yaml", &[]).unwrap(), e);
+        // Unused options are not written, so older experiments keep their hash.
+        let plain = parse(MIN, "t.yaml", &[]).unwrap().to_yaml();
+        assert!(
+            !plain.contains("n_m") && !plain.contains("synflow_rounds"),
+            "{plain}"
+        );
+        for (bad, field, says) in [
+            (
+                "{methods: [synflow], tau: {unit: std}}",
+                "prune.tau.unit",
+                "`quantile` with `synflow`",
+            ),
+            (
+                "{methods: [importance], tau: {unit: quantile, scope: row, values: [0.5]}}",
+                "prune.tau.scope",
+                "with `importance`",
+            ),
+            ("{n_m: {n: 4, m: 4}}", "prune.n_m", "1 ≤ n < m"),
+            (
+                "{methods: [magnitude, importance], n_m: {n: 2, m: 4}}",
+                "prune.methods[1]",
+                "weight-level methods",
+            ),
+            (
+                "{methods: [synflow], synflow_rounds: 0, tau: {unit: quantile, values: [0.5]}}",
+                "prune.synflow_rounds",
+                "at least 1",
+            ),
+        ] {
+            let err = parse(&format!("name: t\nprune: {bad}\n"), "e.yaml", &[])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.starts_with("e.yaml: ") && err.contains(field) && err.contains(says),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    #[test]
     fn unknown_key_names_key_path_and_suggests() {
         let err = parse("name: t\ncv:\n  fodls: 3\n", "exp.yaml", &[])
             .unwrap_err()

@@ -157,6 +157,13 @@ pub struct RawPrune {
     pub importance_norm: Option<Norm>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<RawSchedule>,
+    /// N:M semi-structured sparsity: of every `m` consecutive weights of an output row, at most
+    /// the `n` highest-scoring survive (on top of what τ prunes). Weight-level methods only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n_m: Option<NmSpec>,
+    /// SynFlow's pruning rounds per mask (default 100), on an exponential sparsity schedule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub synflow_rounds: Option<usize>,
 }
 
 /// `prune.schedule`: what happens after masks are computed.

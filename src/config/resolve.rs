@@ -72,6 +72,10 @@ pub struct PruneSpec {
     pub taylor_batches: usize,
     pub importance_norm: Norm,
     pub schedule: Schedule,
+    /// N:M semi-structured sparsity on top of τ (weight-level methods).
+    pub n_m: Option<NmSpec>,
+    /// SynFlow's rounds per mask.
+    pub synflow_rounds: usize,
 }
 
 /// What happens to a model after its masks are computed.
@@ -307,6 +311,11 @@ pub fn resolve(raw: RawExperiment, file: &str) -> Result<Experiment> {
             "gradual",
         ));
     }
+    check_method_options(&methods, &tau, p.n_m, &c)?;
+    let synflow_rounds = p.synflow_rounds.unwrap_or(100);
+    if synflow_rounds == 0 {
+        return Err(c.bad("prune.synflow_rounds", "at least 1 round", 0));
+    }
     let prune = PruneSpec {
         methods,
         tau,
@@ -314,6 +323,8 @@ pub fn resolve(raw: RawExperiment, file: &str) -> Result<Experiment> {
         taylor_batches,
         importance_norm: p.importance_norm.unwrap_or(Norm::L2),
         schedule,
+        n_m: p.n_m,
+        synflow_rounds,
     };
 
     let v = raw.cv.unwrap_or_default();
@@ -786,6 +797,54 @@ fn check_idx_fields(d: &DataSpec, c: &Ctx) -> Result<()> {
     Ok(())
 }
 
+/// Methods that score whole units, not weights: `scope: row` and `n_m` do not apply to them.
+const UNIT_METHODS: [MethodKind; 2] = [MethodKind::Importance, MethodKind::Combined];
+
+/// The combinations of methods, τ and `n_m` that have a meaning.
+fn check_method_options(
+    methods: &[MethodKind],
+    tau: &TauSpec,
+    n_m: Option<NmSpec>,
+    c: &Ctx,
+) -> Result<()> {
+    let unit_method = methods.iter().find(|m| UNIT_METHODS.contains(m));
+    if let (Scope::Row, Some(m)) = (tau.scope, unit_method) {
+        return Err(c.bad(
+            "prune.tau.scope",
+            &format!(
+                "`layer`, `global` or `erk` with `{}` (`row` compares single weights within an \
+                 output row; it suits weight-level methods)",
+                m.as_str()
+            ),
+            "row",
+        ));
+    }
+    if methods.contains(&MethodKind::Synflow) && tau.unit != TauUnit::Quantile {
+        return Err(c.bad(
+            "prune.tau.unit",
+            "`quantile` with `synflow` (its rounds step towards a sparsity target)",
+            tau.unit.as_str(),
+        ));
+    }
+    if let Some(nm) = n_m {
+        if nm.m < 2 || nm.n == 0 || nm.n >= nm.m {
+            return Err(c.bad(
+                "prune.n_m",
+                "1 ≤ n < m and m ≥ 2 (e.g. {n: 2, m: 4})",
+                nm.label(),
+            ));
+        }
+        if let Some(i) = methods.iter().position(|m| *m == MethodKind::Importance) {
+            return Err(c.bad(
+                &format!("prune.methods[{i}]"),
+                "weight-level methods with `n_m` (`importance` removes whole units)",
+                "importance",
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn resolve_tau(t: RawTau, c: &Ctx) -> Result<TauSpec> {
     let unit = t.unit.unwrap_or(TauUnit::Std);
     let scope = t.scope.unwrap_or(Scope::Layer);
@@ -966,6 +1025,14 @@ impl Experiment {
                 taylor_batches: Some(self.prune.taylor_batches),
                 importance_norm: Some(self.prune.importance_norm),
                 schedule: Some(self.prune.schedule.to_raw()),
+                // Written only when they apply, so that existing experiments keep their
+                // resolved.yaml and configuration hash.
+                n_m: self.prune.n_m,
+                synflow_rounds: self
+                    .prune
+                    .methods
+                    .contains(&MethodKind::Synflow)
+                    .then_some(self.prune.synflow_rounds),
             }),
             cv: Some(RawCv {
                 folds: Some(self.cv.folds),

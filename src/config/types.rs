@@ -58,6 +58,20 @@ impl DataName {
     }
 }
 
+/// `prune.n_m`: keep at most `n` of every `m` consecutive weights of a row (2:4, 4:8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NmSpec {
+    pub n: usize,
+    pub m: usize,
+}
+
+impl NmSpec {
+    pub fn label(self) -> String {
+        format!("{}:{}", self.n, self.m)
+    }
+}
+
 /// `train.lr_schedule.kind`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -154,6 +168,10 @@ pub enum MethodKind {
     Random,
     /// Layer-adaptive magnitude pruning (Lee et al., ICLR 2021); use with `scope: global`.
     Lamp,
+    /// Activation-aware magnitude |W_ij|·‖X_j‖₂ (Sun et al., ICLR 2024); use with `scope: row`.
+    Wanda,
+    /// Data-free iterative synaptic flow (Tanaka et al., NeurIPS 2020); use with `at_init`.
+    Synflow,
 }
 
 impl MethodKind {
@@ -168,6 +186,8 @@ impl MethodKind {
             MethodKind::Combined => 3,
             MethodKind::Random => 4,
             MethodKind::Lamp => 5,
+            MethodKind::Wanda => 6,
+            MethodKind::Synflow => 7,
         }
     }
 
@@ -179,6 +199,8 @@ impl MethodKind {
             MethodKind::Combined => "combined",
             MethodKind::Random => "random",
             MethodKind::Lamp => "lamp",
+            MethodKind::Wanda => "wanda",
+            MethodKind::Synflow => "synflow",
         }
     }
 }
@@ -229,6 +251,10 @@ pub enum Scope {
     /// (fan_in + fan_out + kernel dims) / (fan_in · fan_out · kernel size), capped at 1 with the
     /// rest redistributed; each layer then prunes its lowest scores.
     Erk,
+    /// Per output row of each layer (a neuron's or filter's incoming weights): the threshold is
+    /// applied within every row separately, as Wanda compares its scores. Weight-level methods
+    /// only.
+    Row,
 }
 
 /// A rule choosing τ from the cross-validation summary. In YAML a plain name (`best`,
@@ -343,8 +369,10 @@ mod stream_id_tests {
             MethodKind::Combined,
             MethodKind::Random,
             MethodKind::Lamp,
+            MethodKind::Wanda,
+            MethodKind::Synflow,
         ];
         let ids: Vec<u64> = all.iter().map(|m| m.stream_id()).collect();
-        assert_eq!(ids, vec![0, 1, 2, 3, 4, 5]);
+        assert_eq!(ids, vec![0, 1, 2, 3, 4, 5, 6, 7]);
     }
 }

@@ -78,11 +78,25 @@ impl LeNet5 {
                 x.dim(1)?
             );
         }
+        self.features_seen(params, x, |_| Ok(()))
+    }
+
+    /// [`LeNet5::features`], showing `seen` each convolution's patch matrix `(c·k·k, o·o·batch)`.
+    fn features_seen(
+        &self,
+        params: &[Tensor],
+        x: &Tensor,
+        mut seen: impl FnMut(&Tensor) -> candle_core::Result<()>,
+    ) -> candle_core::Result<Tensor> {
         // Activations are held as (channels·height·width, batch): every gather then moves
         // contiguous runs of `batch` values, forward and backward.
         let h = x.t()?.contiguous()?;
-        let h = pool(&conv(&h, &params[0], &params[1], SIDE)?, CONV1_OUT)?;
-        let h = pool(&conv(&h, &params[2], &params[3], POOL1_OUT)?, CONV2_OUT)?;
+        let cols = patches(&h, params[0].dim(1)?, SIDE)?;
+        seen(&cols)?;
+        let h = pool(&conv_cols(&cols, &params[0], &params[1])?, CONV1_OUT)?;
+        let cols = patches(&h, params[2].dim(1)?, POOL1_OUT)?;
+        seen(&cols)?;
+        let h = pool(&conv_cols(&cols, &params[2], &params[3])?, CONV2_OUT)?;
         h.t()?.contiguous()
     }
 }
@@ -112,16 +126,19 @@ fn patch_index(c: usize, side: usize, k: usize) -> Vec<u32> {
 /// product (im2col). `h` is `(c·side·side, batch)`; the result is `(out, o·o·batch)`,
 /// o = side − k + 1. Its gradients are matrix products and a scatter-add of contiguous rows,
 /// faster on a CPU than candle's direct convolution gradients.
-fn conv(h: &Tensor, w: &Tensor, bias: &Tensor, side: usize) -> candle_core::Result<Tensor> {
-    let (out, c, k, _) = w.dims4()?;
+/// The im2col patch matrix `(c·K·K, o·o·batch)` of a `(c·side·side, batch)` map.
+fn patches(h: &Tensor, c: usize, side: usize) -> candle_core::Result<Tensor> {
     let batch = h.dim(1)?;
-    let o = side - k + 1;
-    let idx = Tensor::from_vec(patch_index(c, side, k), c * k * k * o * o, h.device())?;
-    let cols = h
-        .index_select(&idx, 0)?
-        .reshape((c * k * k, o * o * batch))?;
+    let o = side - K + 1;
+    let idx = Tensor::from_vec(patch_index(c, side, K), c * K * K * o * o, h.device())?;
+    h.index_select(&idx, 0)?.reshape((c * K * K, o * o * batch))
+}
+
+/// The convolution's output `(out, o·o·batch)` from its patch matrix.
+fn conv_cols(cols: &Tensor, w: &Tensor, bias: &Tensor) -> candle_core::Result<Tensor> {
+    let (out, c, k, _) = w.dims4()?;
     w.reshape((out, c * k * k))?
-        .matmul(&cols)?
+        .matmul(cols)?
         .broadcast_add(&bias.reshape((out, 1))?)
 }
 
@@ -202,11 +219,27 @@ impl Architecture for LeNet5 {
     }
 
     /// `x` is `(batch, 784)`, reshaped to `(batch, 1, 28, 28)`.
+    fn input_dim(&self) -> usize {
+        INPUT_DIM
+    }
+
     fn forward(&self, params: &[Tensor], x: &Tensor) -> candle_core::Result<Tensor> {
         let h = self.features(params, x)?;
         let fc1 = candle_nn::Linear::new(params[4].clone(), Some(params[5].clone()));
         let fc2 = candle_nn::Linear::new(params[6].clone(), Some(params[7].clone()));
         fc2.forward(&fc1.forward(&h)?.relu()?)
+    }
+
+    fn input_sq_sums(&self, params: &[Tensor], x: &Tensor) -> candle_core::Result<Vec<Tensor>> {
+        let mut sums = Vec::with_capacity(4);
+        let h = self.features_seen(params, x, |cols| {
+            sums.push(cols.sqr()?.sum(1)?);
+            Ok(())
+        })?;
+        let fc1 = candle_nn::Linear::new(params[4].clone(), Some(params[5].clone()));
+        sums.push(h.sqr()?.sum(0)?);
+        sums.push(fc1.forward(&h)?.relu()?.sqr()?.sum(0)?);
+        Ok(sums)
     }
 
     fn layers(&self) -> Vec<LayerInfo> {
@@ -260,6 +293,30 @@ mod tests {
     use crate::config::{Activation, MethodKind, Scope, TauUnit};
     use crate::model::mlp::Mlp;
     use crate::prune::{Granularity, MaskContext, ScoreContext};
+
+    #[test]
+    fn input_sq_sums_are_im2col_column_norms() {
+        let m = LeNet5::new(10);
+        let p = m.init(&mut Rng::new(5));
+        // Row 0: pixel (0, 0) = 2 lies only in the patch at output (0, 0), as kernel entry
+        // (0, 0). Row 1: pixel (10, 10) = 1 lies under every kernel entry once.
+        let mut x = vec![0.0f32; 2 * INPUT_DIM];
+        x[0] = 2.0;
+        x[INPUT_DIM + 10 * SIDE + 10] = 1.0;
+        let xt = Tensor::from_slice(&x, (2, INPUT_DIM), &candle_core::Device::Cpu).unwrap();
+        let sums = m.input_sq_sums(&p.tensors().unwrap(), &xt).unwrap();
+        let c1 = sums[0].to_vec1::<f32>().unwrap();
+        let mut want = vec![1.0f32; K * K];
+        want[0] = 5.0;
+        assert_eq!(c1, want);
+        let shapes: Vec<usize> = sums.iter().map(|t| t.dim(0).unwrap()).collect();
+        assert_eq!(shapes, vec![K * K, 20 * K * K, 800, 500]);
+        // fc2's inputs are fc1's ReLU outputs: non-negative sums, and their squares add up.
+        let h = m.features(&p.tensors().unwrap(), &xt).unwrap();
+        let want_fc1: f32 = h.sqr().unwrap().sum_all().unwrap().to_scalar().unwrap();
+        let got: f32 = sums[2].sum_all().unwrap().to_scalar().unwrap();
+        assert!((want_fc1 - got).abs() <= 1e-4 * want_fc1.max(1.0));
+    }
     use candle_core::Device;
 
     fn random_input(n: usize, seed: u64) -> Tensor {
@@ -550,21 +607,25 @@ mod tests {
         let spec = crate::config::parse("name: t\n", "t", &[]).unwrap().prune;
         let method = crate::prune::build(MethodKind::Importance, &spec);
         let mut ctx = ScoreContext {
+            arch: &m,
             params: &p,
             layers: &layers,
             ignore: &[],
             rng: Rng::new(3),
             grads: None,
+            input_norms: None,
         };
         let scores = method.scores(&mut ctx).unwrap();
         let mctx = MaskContext {
+            arch: &m,
             params: &p,
             layers: &layers,
             unit: TauUnit::Quantile,
             scope: Scope::Layer,
             prior: None,
+            n_m: None,
         };
-        let masks = method.masks(&mctx, &scores, 0.3);
+        let masks = method.masks(&mctx, &scores, 0.3).unwrap();
         // round(0.3 × units) removed from conv1, conv2 and fc1; outputs kept.
         let (k1, k2, k3) = (20 - 6, 50 - 15, 500 - 150);
         assert_eq!(masks.neurons_removed(&layers), 6 + 15 + 150);

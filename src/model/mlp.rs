@@ -23,6 +23,30 @@ impl Mlp {
     fn n_layers(&self) -> usize {
         self.widths.len() - 1
     }
+
+    /// The forward pass, showing `seen` each layer's input `(batch, width)`.
+    fn run(
+        &self,
+        params: &[Tensor],
+        x: &Tensor,
+        mut seen: impl FnMut(&Tensor) -> candle_core::Result<()>,
+    ) -> candle_core::Result<Tensor> {
+        let mut h = x.clone();
+        let n = self.n_layers();
+        for l in 0..n {
+            seen(&h)?;
+            let lin =
+                candle_nn::Linear::new(params[2 * l].clone(), Some(params[2 * l + 1].clone()));
+            h = lin.forward(&h)?;
+            if l + 1 < n {
+                h = match self.activation {
+                    Activation::Relu => h.relu()?,
+                    Activation::Tanh => h.tanh()?,
+                };
+            }
+        }
+        Ok(h)
+    }
 }
 
 impl Architecture for Mlp {
@@ -57,21 +81,21 @@ impl Architecture for Mlp {
         Params(ps)
     }
 
+    fn input_dim(&self) -> usize {
+        self.widths[0]
+    }
+
     fn forward(&self, params: &[Tensor], x: &Tensor) -> candle_core::Result<Tensor> {
-        let mut h = x.clone();
-        let n = self.n_layers();
-        for l in 0..n {
-            let lin =
-                candle_nn::Linear::new(params[2 * l].clone(), Some(params[2 * l + 1].clone()));
-            h = lin.forward(&h)?;
-            if l + 1 < n {
-                h = match self.activation {
-                    Activation::Relu => h.relu()?,
-                    Activation::Tanh => h.tanh()?,
-                };
-            }
-        }
-        Ok(h)
+        self.run(params, x, |_| Ok(()))
+    }
+
+    fn input_sq_sums(&self, params: &[Tensor], x: &Tensor) -> candle_core::Result<Vec<Tensor>> {
+        let mut sums = Vec::with_capacity(self.n_layers());
+        self.run(params, x, |h| {
+            sums.push(h.sqr()?.sum(0)?);
+            Ok(())
+        })?;
+        Ok(sums)
     }
 
     fn shrunk_param_count(&self, params: &Params, masks: &super::Masks) -> usize {

@@ -79,8 +79,15 @@ pub trait Architecture: Send + Sync {
     fn describe(&self) -> String;
     /// Fresh parameters drawn from `rng`.
     fn init(&self, rng: &mut Rng) -> Params;
+    /// Features of one input row.
+    fn input_dim(&self) -> usize;
     /// Logits for a batch `x` of shape `(batch, features)`, given tensors in [`Params`] order.
     fn forward(&self, params: &[Tensor], x: &Tensor) -> candle_core::Result<Tensor>;
+    /// For each prunable layer (in [`Architecture::layers`] order), the sum over the batch `x`
+    /// of the squared inputs each column of the layer's weight row multiplies: a vector of
+    /// length `in` for a linear layer, `in·kh·kw` for a convolution (summed over every output
+    /// position too). Wanda's activation norms.
+    fn input_sq_sums(&self, params: &[Tensor], x: &Tensor) -> candle_core::Result<Vec<Tensor>>;
     /// The prunable layers, input to output.
     fn layers(&self) -> Vec<LayerInfo>;
     /// Parameter count of the physically shrunk model (removed units cut out).

@@ -27,8 +27,8 @@ impl PruningMethod for Combined {
         super::magnitude::Magnitude.scores(ctx)
     }
 
-    fn masks(&self, m: &MaskContext, scores: &[LayerScores], tau: f64) -> Masks {
-        let mut masks = masks_for(Granularity::Weight, scores, m, tau);
+    fn masks(&self, m: &MaskContext, scores: &[LayerScores], tau: f64) -> Result<Masks> {
+        let mut masks = masks_for(Granularity::Weight, scores, m, tau)?;
         let units: Vec<LayerScores> = scores
             .iter()
             .filter(|s| !m.layers[s.layer].is_output)
@@ -52,6 +52,6 @@ impl PruningMethod for Combined {
                 &mut masks,
             );
         }
-        masks
+        Ok(masks)
     }
 }

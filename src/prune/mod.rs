@@ -9,13 +9,16 @@ pub mod combined;
 pub mod importance;
 pub mod lamp;
 pub mod magnitude;
+pub mod nm;
 pub mod random;
+pub mod synflow;
 pub mod tau;
 pub mod taylor;
+pub mod wanda;
 
-use crate::config::{MethodKind, PruneSpec, Scope, TauUnit};
+use crate::config::{MethodKind, NmSpec, PruneSpec, Scope, TauUnit};
 use crate::error::Result;
-use crate::model::{LayerInfo, Masks, Params};
+use crate::model::{Architecture, LayerInfo, Masks, Params};
 use crate::rng::Rng;
 
 /// What one score stands for.
@@ -37,6 +40,7 @@ pub struct LayerScores {
 
 /// What a method may look at when scoring.
 pub struct ScoreContext<'a> {
+    pub arch: &'a dyn Architecture,
     pub params: &'a Params,
     pub layers: &'a [LayerInfo],
     /// Layers to leave dense (`prune.ignore`).
@@ -45,10 +49,18 @@ pub struct ScoreContext<'a> {
     pub rng: Rng,
     /// Mean training-loss gradients, for methods whose `needs_gradients` is true.
     pub grads: Option<&'a Params>,
+    /// For methods whose `needs_input_norms` is true, per entry of `layers`: the ℓ2 norm, over
+    /// the training rows (and, for a convolution, every output position), of the input each
+    /// weight of a row multiplies — one value per column of the layer's weight row
+    /// (`in` for a linear layer, `in·kh·kw` for a convolution).
+    pub input_norms: Option<&'a [Vec<f32>]>,
 }
 
 /// What turning scores into masks needs besides the scores.
+#[derive(Clone, Copy)]
 pub struct MaskContext<'a> {
+    /// The model (methods that rescore while pruning, such as SynFlow, run it).
+    pub arch: &'a dyn Architecture,
     pub params: &'a Params,
     pub layers: &'a [LayerInfo],
     pub unit: TauUnit,
@@ -56,6 +68,8 @@ pub struct MaskContext<'a> {
     /// Masks from earlier rounds (iterative schedules): what they removed stays removed, and
     /// thresholds are computed on the survivors only.
     pub prior: Option<&'a Masks>,
+    /// N:M semi-structured sparsity applied on top of τ to weight-level scores.
+    pub n_m: Option<NmSpec>,
 }
 
 impl MaskContext<'_> {
@@ -74,8 +88,10 @@ impl MaskContext<'_> {
     /// Threshold `scores` at τ among the live entries.
     pub fn prune_sets(&self, g: Granularity, scores: &[LayerScores], tau: f64) -> Vec<Vec<bool>> {
         let slices: Vec<&[f32]> = scores.iter().map(|s| s.scores.as_slice()).collect();
-        if self.scope == crate::config::Scope::Erk {
-            return self.prune_sets_erk(g, scores, &slices, tau);
+        match self.scope {
+            Scope::Erk => return self.prune_sets_erk(g, scores, &slices, tau),
+            Scope::Row if g == Granularity::Weight => return self.prune_sets_rows(scores, tau),
+            _ => {}
         }
         if self.prior.is_none() {
             // Everything is alive (one-shot): no live-entry copies per τ.
@@ -114,6 +130,38 @@ impl MaskContext<'_> {
                     .expect("one layer")
             })
             .collect()
+    }
+
+    /// `Scope::Row`: every output row of every layer (a unit's incoming weights) is its own
+    /// group, thresholded among its live entries.
+    fn prune_sets_rows(&self, scores: &[LayerScores], tau: f64) -> Vec<Vec<bool>> {
+        scores
+            .iter()
+            .map(|s| {
+                let alive = self.alive(Granularity::Weight, s);
+                let row = s.scores.len() / self.layers[s.layer].units.max(1);
+                s.scores
+                    .chunks(row.max(1))
+                    .zip(alive.chunks(row.max(1)))
+                    .flat_map(|(r, a)| {
+                        tau::prune_sets_among(&[r], &[a], self.unit, Scope::Layer, tau)
+                            .pop()
+                            .expect("one row")
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Add to `pruned` (one set per entry of `scores`) what the N:M pattern removes.
+    fn add_n_m(&self, scores: &[LayerScores], pruned: &mut [Vec<bool>]) {
+        let Some(nm) = self.n_m else { return };
+        for (s, p) in scores.iter().zip(pruned) {
+            let alive = self.alive(Granularity::Weight, s);
+            let row = s.scores.len() / self.layers[s.layer].units.max(1);
+            let out = nm::pruned(&s.scores, &alive, row, nm);
+            p.iter_mut().zip(out).for_each(|(a, b)| *a |= b);
+        }
     }
 
     /// Dense masks, or the prior ones.
@@ -156,10 +204,14 @@ pub trait PruningMethod: Send + Sync {
     fn needs_gradients(&self) -> bool {
         false
     }
+    /// Whether [`ScoreContext::input_norms`] must be filled in.
+    fn needs_input_norms(&self) -> bool {
+        false
+    }
     /// Scores of every prunable layer; lower is pruned first.
     fn scores(&self, ctx: &mut ScoreContext) -> Result<Vec<LayerScores>>;
     /// Keep-masks at τ. The default thresholds `scores` in the configured unit and scope.
-    fn masks(&self, m: &MaskContext, scores: &[LayerScores], tau: f64) -> Masks {
+    fn masks(&self, m: &MaskContext, scores: &[LayerScores], tau: f64) -> Result<Masks> {
         masks_for(self.granularity(), scores, m, tau)
     }
 }
@@ -177,17 +229,30 @@ pub fn build(kind: MethodKind, spec: &PruneSpec) -> Box<dyn PruningMethod> {
         }),
         MethodKind::Random => Box::new(random::Random),
         MethodKind::Lamp => Box::new(lamp::Lamp),
+        MethodKind::Wanda => Box::new(wanda::Wanda),
+        MethodKind::Synflow => Box::new(synflow::Synflow {
+            rounds: spec.synflow_rounds,
+        }),
     }
 }
 
-/// Keep-masks for one τ: threshold the scores, then expand what falls below.
-pub fn masks_for(g: Granularity, scores: &[LayerScores], m: &MaskContext, tau: f64) -> Masks {
-    let pruned = m.prune_sets(g, scores, tau);
+/// Keep-masks for one τ: threshold the scores (and, for weight scores, apply the N:M pattern),
+/// then expand what falls below.
+pub fn masks_for(
+    g: Granularity,
+    scores: &[LayerScores],
+    m: &MaskContext,
+    tau: f64,
+) -> Result<Masks> {
+    let mut pruned = m.prune_sets(g, scores, tau);
+    if g == Granularity::Weight {
+        m.add_n_m(scores, &mut pruned);
+    }
     let mut masks = m.start();
     for (s, p) in scores.iter().zip(&pruned) {
         expand(g, &m.layers[s.layer], p, m.params, &mut masks);
     }
-    masks
+    Ok(masks)
 }
 
 /// Mark what `pruned` removes from one layer in `masks`.

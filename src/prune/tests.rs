@@ -37,6 +37,27 @@ fn tiny() -> (Mlp, Params) {
     (m, p)
 }
 
+/// The MLP whose parameters `p` are (widths read off the weight shapes), leaked for the test.
+fn arch_of(p: &Params) -> &'static Mlp {
+    let w: Vec<&Param> = p.0.iter().filter(|q| q.kind == ParamKind::Weight).collect();
+    let hidden: Vec<usize> = w[..w.len() - 1].iter().map(|q| q.shape[0]).collect();
+    let out = w[w.len() - 1].shape[0];
+    Box::leak(Box::new(Mlp::new(
+        w[0].shape[1],
+        &hidden,
+        out,
+        Activation::Relu,
+    )))
+}
+
+/// Input norms of 1 for every input (Wanda then orders weights as magnitude does).
+fn unit_norms_of(p: &Params, layers: &[LayerInfo]) -> Vec<Vec<f32>> {
+    layers
+        .iter()
+        .map(|l| vec![1.0; p.0[l.weight].data.len() / l.units])
+        .collect()
+}
+
 fn scores_of(
     kind: MethodKind,
     p: &Params,
@@ -45,12 +66,15 @@ fn scores_of(
 ) -> (Box<dyn PruningMethod>, Vec<LayerScores>) {
     let spec = crate::config::parse("name: t\n", "t", &[]).unwrap().prune;
     let method = build(kind, &spec);
+    let norms = unit_norms_of(p, layers);
     let mut ctx = ScoreContext {
+        arch: arch_of(p),
         params: p,
         layers,
         ignore: &[],
         rng: Rng::new(3),
         grads,
+        input_norms: Some(&norms),
     };
     let s = method.scores(&mut ctx).unwrap();
     (method, s)
@@ -63,11 +87,13 @@ fn mctx<'a>(
     scope: Scope,
 ) -> MaskContext<'a> {
     MaskContext {
+        arch: arch_of(p),
         params: p,
         layers,
         unit,
         scope,
         prior: None,
+        n_m: None,
     }
 }
 
@@ -76,7 +102,9 @@ fn magnitude_abs_mask_by_hand() {
     let (m, p) = tiny();
     let layers = m.layers();
     let (method, s) = scores_of(MethodKind::Magnitude, &p, &layers, None);
-    let masks = method.masks(&mctx(&p, &layers, TauUnit::Abs, Scope::Layer), &s, 0.1);
+    let masks = method
+        .masks(&mctx(&p, &layers, TauUnit::Abs, Scope::Layer), &s, 0.1)
+        .unwrap();
     // |w| < 0.1 pruned; 0.1 itself is kept (strict).
     assert_eq!(masks.0[0], vec![true, true, false, false, true, true]);
     assert_eq!(masks.0[1], vec![true; 3], "biases untouched");
@@ -95,15 +123,21 @@ fn magnitude_std_mean_quantile_masks_by_hand() {
     let (method, s) = scores_of(MethodKind::Magnitude, &p, &layers, None);
     // fc1 |w| = [.5,.1,.05,.02,2,1]: mean 0.611667, population std 0.70895 -> τ=0.5 cuts at 0.35448
     // fc2 |w| = [.3,.04,1.5,.6,.07,.2]: mean 0.451667, population std 0.50604 -> cut 0.25302
-    let masks = method.masks(&mctx(&p, &layers, TauUnit::Std, Scope::Layer), &s, 0.5);
+    let masks = method
+        .masks(&mctx(&p, &layers, TauUnit::Std, Scope::Layer), &s, 0.5)
+        .unwrap();
     assert_eq!(masks.0[0], vec![true, false, false, false, true, true]);
     assert_eq!(masks.0[2], vec![true, false, true, true, false, false]);
     // mean units, τ = 1: cut at each layer's mean.
-    let masks = method.masks(&mctx(&p, &layers, TauUnit::Mean, Scope::Layer), &s, 1.0);
+    let masks = method
+        .masks(&mctx(&p, &layers, TauUnit::Mean, Scope::Layer), &s, 1.0)
+        .unwrap();
     assert_eq!(masks.0[0], vec![false, false, false, false, true, true]);
     assert_eq!(masks.0[2], vec![false, false, true, true, false, false]);
     // quantile 0.5: 3 lowest of each layer.
-    let masks = method.masks(&mctx(&p, &layers, TauUnit::Quantile, Scope::Layer), &s, 0.5);
+    let masks = method
+        .masks(&mctx(&p, &layers, TauUnit::Quantile, Scope::Layer), &s, 0.5)
+        .unwrap();
     assert_eq!(masks.0[0], vec![true, false, false, false, true, true]);
     assert_eq!(masks.0[2], vec![true, false, true, true, false, false]);
 }
@@ -121,7 +155,9 @@ fn taylor_scores_are_abs_w_times_g() {
     for (a, b) in s[0].scores.iter().zip(expect0) {
         assert!((a - b).abs() < 1e-6, "{:?}", s[0].scores);
     }
-    let masks = method.masks(&mctx(&p, &layers, TauUnit::Abs, Scope::Layer), &s, 0.3);
+    let masks = method
+        .masks(&mctx(&p, &layers, TauUnit::Abs, Scope::Layer), &s, 0.3)
+        .unwrap();
     assert_eq!(masks.0[0], vec![true, true, false, true, false, true]);
     // fc2: |w g| = [0, .04, .15, .6, .07, .2]
     assert_eq!(masks.0[2], vec![false, false, false, true, false, false]);
@@ -135,7 +171,9 @@ fn importance_removes_rows_bias_and_next_columns() {
     let (method, s) = scores_of(MethodKind::Importance, &p, &layers, None);
     assert_eq!(s.len(), 1, "the output layer is never scored");
     // Row L2 norms of fc1: [0.5099, 0.0539, 2.2361].
-    let masks = method.masks(&mctx(&p, &layers, TauUnit::Abs, Scope::Layer), &s, 0.1);
+    let masks = method
+        .masks(&mctx(&p, &layers, TauUnit::Abs, Scope::Layer), &s, 0.1)
+        .unwrap();
     assert_eq!(
         masks.0[0],
         vec![true, true, false, false, true, true],
@@ -161,9 +199,13 @@ fn importance_removes_rows_bias_and_next_columns() {
         ignore: &[],
         rng: Rng::new(0),
         grads: None,
+        input_norms: None,
+        arch: arch_of(&p),
     };
     let s1 = l1.scores(&mut ctx).unwrap();
-    let masks = l1.masks(&mctx(&p, &layers, TauUnit::Abs, Scope::Layer), &s1, 0.65);
+    let masks = l1
+        .masks(&mctx(&p, &layers, TauUnit::Abs, Scope::Layer), &s1, 0.65)
+        .unwrap();
     assert_eq!(masks.0[1], vec![false, false, true]);
     assert_eq!(masks.neurons_removed(&layers), 2);
     assert_eq!(
@@ -179,7 +221,9 @@ fn combined_is_magnitude_then_importance_on_what_is_left() {
     let (method, s) = scores_of(MethodKind::Combined, &p, &layers, None);
     // Magnitude at 0.06 prunes fc1 entries .05 and .02 (unit 1 left with nothing: norm 0 < .06)
     // and fc2 entry .04; importance at 0.06 then removes unit 1 entirely.
-    let masks = method.masks(&mctx(&p, &layers, TauUnit::Abs, Scope::Layer), &s, 0.06);
+    let masks = method
+        .masks(&mctx(&p, &layers, TauUnit::Abs, Scope::Layer), &s, 0.06)
+        .unwrap();
     assert_eq!(masks.0[0], vec![true, true, false, false, true, true]);
     assert_eq!(masks.0[1], vec![true, false, true]);
     assert_eq!(masks.0[2], vec![true, false, true, true, false, true]);
@@ -199,9 +243,13 @@ fn ignored_layers_stay_dense() {
         ignore: &ignore,
         rng: Rng::new(0),
         grads: None,
+        input_norms: None,
+        arch: arch_of(&p),
     };
     let s = method.scores(&mut ctx).unwrap();
-    let masks = method.masks(&mctx(&p, &layers, TauUnit::Abs, Scope::Layer), &s, 10.0);
+    let masks = method
+        .masks(&mctx(&p, &layers, TauUnit::Abs, Scope::Layer), &s, 10.0)
+        .unwrap();
     assert!(masks.0[0].iter().all(|k| !k));
     assert!(masks.0[2].iter().all(|k| *k));
 }
@@ -212,10 +260,10 @@ fn random_scores_nest_as_tau_grows() {
     let layers = m.layers();
     let (method, s) = scores_of(MethodKind::Random, &p, &layers, None);
     let c = mctx(&p, &layers, TauUnit::Abs, Scope::Layer);
-    let mut prev = method.masks(&c, &s, 0.0);
+    let mut prev = method.masks(&c, &s, 0.0).unwrap();
     assert_eq!(prev, Masks::dense(&p));
     for t in [0.2, 0.5, 0.8, 1.0] {
-        let cur = method.masks(&c, &s, t);
+        let cur = method.masks(&c, &s, t).unwrap();
         assert_eq!(
             cur.and(&prev),
             cur,
@@ -240,13 +288,14 @@ fn random_model(seed: u64, hidden: usize) -> (Mlp, Params, Params) {
     (m, p, g)
 }
 
-const KINDS: [MethodKind; 6] = [
+const KINDS: [MethodKind; 7] = [
     MethodKind::Magnitude,
     MethodKind::Taylor,
     MethodKind::Importance,
     MethodKind::Combined,
     MethodKind::Random,
     MethodKind::Lamp,
+    MethodKind::Wanda,
 ];
 const UNITS: [TauUnit; 4] = [TauUnit::Abs, TauUnit::Std, TauUnit::Mean, TauUnit::Quantile];
 
@@ -277,7 +326,7 @@ proptest! {
                     let mut last = 0.0;
                     for &t in &taus {
                         let t = if unit == TauUnit::Quantile { t / 3.0 } else { t };
-                        let sp = method.masks(&c, &s, t).sparsity(&layers);
+                        let sp = method.masks(&c, &s, t).unwrap().sparsity(&layers);
                         prop_assert!(sp >= last, "{kind:?} {unit:?} {scope:?} τ={t}: {sp} < {last}");
                         last = sp;
                     }
@@ -292,14 +341,14 @@ proptest! {
         let layers = m.layers();
         for kind in [MethodKind::Magnitude, MethodKind::Taylor, MethodKind::Random] {
             let (method, s) = scores_of(kind, &p, &layers, Some(&g));
-            let masks = method.masks(&mctx(&p, &layers, TauUnit::Quantile, Scope::Layer), &s, q);
+            let masks = method.masks(&mctx(&p, &layers, TauUnit::Quantile, Scope::Layer), &s, q).unwrap();
             for l in &layers {
                 let n = masks.0[l.weight].len() as f64;
                 let pruned = masks.layer_sparsity(l) * n;
                 prop_assert!((pruned - q * n).abs() <= 1.0, "{kind:?} {}: {pruned} vs {}", l.name, q * n);
             }
             // ERK: the overall fraction is τ up to one weight of rounding per layer.
-            let erk = method.masks(&mctx(&p, &layers, TauUnit::Quantile, Scope::Erk), &s, q);
+            let erk = method.masks(&mctx(&p, &layers, TauUnit::Quantile, Scope::Erk), &s, q).unwrap();
             let total: f64 = layers.iter().map(|l| erk.0[l.weight].len() as f64).sum();
             let pruned = erk.sparsity(&layers) * total;
             prop_assert!((pruned - q * total).abs() <= layers.len() as f64, "{kind:?}: {pruned} vs {}", q * total);
@@ -315,8 +364,8 @@ proptest! {
             let (method, s) = scores_of(kind, &p, &layers, None);
             for unit in UNITS {
                 let t = if unit == TauUnit::Quantile { t / 2.0 } else { t };
-                let a = method.masks(&mctx(&p, &layers, unit, Scope::Layer), &s, t);
-                let b = method.masks(&mctx(&p, &layers, unit, Scope::Global), &s, t);
+                let a = method.masks(&mctx(&p, &layers, unit, Scope::Layer), &s, t).unwrap();
+                let b = method.masks(&mctx(&p, &layers, unit, Scope::Global), &s, t).unwrap();
                 prop_assert_eq!(a, b);
             }
         }
@@ -327,7 +376,7 @@ proptest! {
         let (m, p, _) = random_model(seed, hidden);
         let layers = m.layers();
         let (method, s) = scores_of(MethodKind::Importance, &p, &layers, None);
-        let masks = method.masks(&mctx(&p, &layers, TauUnit::Quantile, Scope::Layer), &s, q);
+        let masks = method.masks(&mctx(&p, &layers, TauUnit::Quantile, Scope::Layer), &s, q).unwrap();
         let mut removed = 0;
         for l in layers.iter().filter(|l| !l.is_output) {
             let fan_in = masks.0[l.weight].len() / l.units;
@@ -359,7 +408,7 @@ proptest! {
         let (m, p, _) = random_model(seed, hidden);
         let layers = m.layers();
         let (method, s) = scores_of(MethodKind::Combined, &p, &layers, None);
-        let masks = method.masks(&mctx(&p, &layers, TauUnit::Quantile, Scope::Layer), &s, q);
+        let masks = method.masks(&mctx(&p, &layers, TauUnit::Quantile, Scope::Layer), &s, q).unwrap();
         let (small, sp) = crate::model::shrink::shrink_mlp(&m, &p, &masks);
         prop_assert_eq!(sp.count(), p.count() - removed_params(&m, &masks));
         let mut rng = Rng::new(seed + 1);
@@ -424,12 +473,14 @@ fn prior_masks_only_grow_and_thresholds_use_survivors() {
     let layers = m.layers();
     for kind in KINDS {
         let (method, s) = scores_of(kind, &p, &layers, Some(&g));
-        let first = method.masks(&mctx(&p, &layers, TauUnit::Quantile, Scope::Layer), &s, 0.3);
+        let first = method
+            .masks(&mctx(&p, &layers, TauUnit::Quantile, Scope::Layer), &s, 0.3)
+            .unwrap();
         let c = MaskContext {
             prior: Some(&first),
             ..mctx(&p, &layers, TauUnit::Quantile, Scope::Layer)
         };
-        let second = method.masks(&c, &s, 0.3);
+        let second = method.masks(&c, &s, 0.3).unwrap();
         assert_eq!(
             second.and(&first),
             second,
@@ -478,7 +529,9 @@ fn lamp_scores_and_masks_by_hand() {
         }
     }
     // abs τ = 0.04: fc2's 0.3 (score 0.0333) goes although magnitude would keep it over 0.2.
-    let masks = method.masks(&mctx(&p, &layers, TauUnit::Abs, Scope::Global), &s, 0.04);
+    let masks = method
+        .masks(&mctx(&p, &layers, TauUnit::Abs, Scope::Global), &s, 0.04)
+        .unwrap();
     assert_eq!(masks.0[0], vec![true, false, false, false, true, true]);
     assert_eq!(masks.0[2], vec![false, false, true, true, false, false]);
     // Scaling a layer changes global magnitude's cut but not LAMP's: fc2 × 100.
@@ -488,19 +541,250 @@ fn lamp_scores_and_masks_by_hand() {
     let ctx = mctx(&big, &layers, TauUnit::Quantile, Scope::Global);
     let (mag, sm) = scores_of(MethodKind::Magnitude, &big, &layers, None);
     assert_eq!(
-        method.masks(&ctx, &sb, 0.5).0,
+        method.masks(&ctx, &sb, 0.5).unwrap().0,
         method
             .masks(
                 &mctx(&p, &layers, TauUnit::Quantile, Scope::Global),
                 &s,
                 0.5
             )
+            .unwrap()
             .0
     );
     // Global magnitude at 50 % empties fc1 (layer collapse: the network outputs a constant);
     // LAMP keeps each layer's largest weight at any τ < 1.
-    assert_eq!(mag.masks(&ctx, &sm, 0.5).0[0], vec![false; 6]);
-    let most = method.masks(&ctx, &sb, 10.0 / 12.0);
+    assert_eq!(mag.masks(&ctx, &sm, 0.5).unwrap().0[0], vec![false; 6]);
+    let most = method.masks(&ctx, &sb, 10.0 / 12.0).unwrap();
     assert_eq!(most.0[0], vec![false, false, false, false, true, false]);
     assert_eq!(most.0[2], vec![false, false, true, false, false, false]);
+}
+
+#[test]
+fn wanda_scores_weights_by_input_norms_within_rows() {
+    let (m, p) = tiny();
+    let layers = m.layers();
+    // Input norms: fc1 reads features with norms [1, 10]; fc2 reads units with [2, 0, 1].
+    let norms = vec![vec![1.0, 10.0], vec![2.0, 0.0, 1.0]];
+    let spec = crate::config::parse("name: t\n", "t", &[]).unwrap().prune;
+    let method = build(MethodKind::Wanda, &spec);
+    let mut ctx = ScoreContext {
+        arch: &m,
+        params: &p,
+        layers: &layers,
+        ignore: &[],
+        rng: Rng::new(0),
+        grads: None,
+        input_norms: Some(&norms),
+    };
+    let s = method.scores(&mut ctx).unwrap();
+    // fc1 [[0.5, -0.1], [0.05, 0.02], [-2, 1]] → [[0.5, 1], [0.05, 0.2], [2, 10]];
+    // fc2 [[0.3, -0.04, 1.5], [-0.6, 0.07, 0.2]] → [[0.6, 0, 1.5], [1.2, 0, 0.2]].
+    let want = [
+        vec![0.5, 1.0, 0.05, 0.2, 2.0, 10.0],
+        vec![0.6, 0.0, 1.5, 1.2, 0.0, 0.2],
+    ];
+    for (got, want) in s.iter().zip(&want) {
+        for (g, w) in got.scores.iter().zip(want) {
+            assert!((g - w).abs() < 1e-6, "{:?} vs {want:?}", got.scores);
+        }
+    }
+    // Row scope, half of every row: fc1 drops the first entry of each 2-weight row; fc2
+    // (3-weight rows) drops round(1.5) = 2 per row.
+    let masks = method
+        .masks(&mctx(&p, &layers, TauUnit::Quantile, Scope::Row), &s, 0.5)
+        .unwrap();
+    assert_eq!(masks.0[0], vec![false, true, false, true, false, true]);
+    assert_eq!(masks.0[2], vec![false, false, true, true, false, false]);
+    // Magnitude would cut row 0's -0.1; its input's norm of 10 keeps it and cuts the 0.5.
+    let wrong_len = vec![vec![1.0], vec![1.0; 3]];
+    ctx.input_norms = Some(&wrong_len);
+    assert!(method.scores(&mut ctx).is_err());
+}
+
+#[test]
+fn mlp_input_sq_sums_by_hand() {
+    let (m, p) = tiny();
+    let x = candle_core::Tensor::from_slice(
+        &[1.0f32, 2.0, 3.0, -1.0],
+        (2, 2),
+        &candle_core::Device::Cpu,
+    )
+    .unwrap();
+    let sums = m.input_sq_sums(&p.tensors().unwrap(), &x).unwrap();
+    assert_eq!(sums[0].to_vec1::<f32>().unwrap(), vec![10.0, 5.0]);
+    // fc1 pre-activations: row 1 [0.31, 0.29, -0.3] → relu [0.31, 0.29, 0];
+    // row 2 [1.61, 0.33, -7.3] → [1.61, 0.33, 0].
+    let h = sums[1].to_vec1::<f32>().unwrap();
+    let want = [0.31f32 * 0.31 + 1.61 * 1.61, 0.29 * 0.29 + 0.33 * 0.33, 0.0];
+    for (a, b) in h.iter().zip(want) {
+        assert!((a - b).abs() < 1e-5, "{h:?} vs {want:?}");
+    }
+}
+
+#[test]
+fn synflow_scores_by_hand_on_a_two_layer_relu_net() {
+    let (m, p) = tiny();
+    let layers = m.layers();
+    let s = synflow::synflow_scores(&m, &p, &Masks::dense(&p), &layers, &[0, 1]).unwrap();
+    // With |W|, |b| and an all-ones input the ReLU passes everything:
+    // R = Σ_k Σ_i |W2_ki| (Σ_j |W1_ij| + |b1_i|) + Σ_k |b2_k|.
+    let w1 = [[0.5f64, 0.1], [0.05, 0.02], [2.0, 1.0]];
+    let b1 = [0.01f64, 0.2, 0.3];
+    let w2 = [[0.3f64, 0.04, 1.5], [0.6, 0.07, 0.2]];
+    for i in 0..3 {
+        let down: f64 = (0..2).map(|k| w2[k][i]).sum();
+        for (j, w) in w1[i].iter().enumerate() {
+            let want = w * down;
+            assert!((f64::from(s[0].scores[i * 2 + j]) - want).abs() < 1e-6);
+        }
+        let h = w1[i][0] + w1[i][1] + b1[i];
+        for (k, row) in w2.iter().enumerate() {
+            let want = row[i] * h;
+            assert!((f64::from(s[1].scores[k * 3 + i]) - want).abs() < 1e-6);
+        }
+    }
+    // One round at 50 % (global): the 6 lowest of the 12 scores go.
+    let one = synflow::Synflow { rounds: 1 };
+    let masks = one
+        .masks(
+            &mctx(&p, &layers, TauUnit::Quantile, Scope::Global),
+            &s,
+            0.5,
+        )
+        .unwrap();
+    let mut all: Vec<(f32, usize, usize)> = s
+        .iter()
+        .enumerate()
+        .flat_map(|(l, ls)| ls.scores.iter().enumerate().map(move |(i, &v)| (v, l, i)))
+        .collect();
+    all.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for (r, &(_, l, i)) in all.iter().enumerate() {
+        assert_eq!(masks.0[layers[l].weight][i], r >= 6, "rank {r}");
+    }
+}
+
+#[test]
+fn synflow_rounds_reach_the_target_exactly_and_never_empty_a_layer() {
+    let (m, mut p, _) = random_model(4, 8);
+    // Without biases the synaptic flow through every layer is the same, which is what keeps a
+    // layer from being cut off (biases add flow that no weight carries).
+    for q in p.0.iter_mut().filter(|q| q.kind == ParamKind::Bias) {
+        q.data.fill(0.0);
+    }
+    let layers = m.layers();
+    let (method, s) = scores_of(MethodKind::Synflow, &p, &layers, None);
+    let total: usize = layers.iter().map(|l| p.0[l.weight].data.len()).sum();
+    let c = mctx(&p, &layers, TauUnit::Quantile, Scope::Global);
+    let mut last = 0;
+    for q in [0.0, 0.3, 0.6, 0.9, 0.97] {
+        let masks = method.masks(&c, &s, q).unwrap();
+        let kept: usize = layers
+            .iter()
+            .map(|l| masks.0[l.weight].iter().filter(|&&k| k).count())
+            .sum();
+        assert_eq!(kept, ((1.0 - q) * total as f64).round() as usize, "q = {q}");
+        for l in &layers {
+            assert!(
+                masks.0[l.weight].iter().any(|&k| k),
+                "{} emptied at {q}",
+                l.name
+            );
+        }
+        assert!(total - kept >= last);
+        last = total - kept;
+    }
+}
+
+#[test]
+fn synflow_runs_through_lenet5_in_f64() {
+    let m = crate::model::lenet::LeNet5::new(10);
+    let p = m.init(&mut Rng::new(2));
+    let layers = m.layers();
+    let s = synflow::synflow_scores(&m, &p, &Masks::dense(&p), &layers, &[0, 1, 2, 3]).unwrap();
+    for (ls, l) in s.iter().zip(&layers) {
+        assert_eq!(ls.scores.len(), p.0[l.weight].data.len());
+        assert!(ls.scores.iter().all(|v| v.is_finite() && *v >= 0.0));
+        assert!(ls.scores.iter().any(|v| *v > 0.0), "{}", l.name);
+    }
+}
+
+#[test]
+fn n_m_keeps_n_of_every_m_on_top_of_tau() {
+    let (m, p, _) = random_model(9, 8);
+    let layers = m.layers();
+    for kind in [
+        MethodKind::Magnitude,
+        MethodKind::Random,
+        MethodKind::Combined,
+    ] {
+        let (method, s) = scores_of(kind, &p, &layers, None);
+        let c = MaskContext {
+            n_m: Some(crate::config::NmSpec { n: 2, m: 4 }),
+            ..mctx(&p, &layers, TauUnit::Quantile, Scope::Layer)
+        };
+        // τ = 0: the pattern alone. fc1 rows have 5 inputs: a run of 4 keeps 2, the last
+        // (single) weight stays.
+        let masks = method.masks(&c, &s, 0.0).unwrap();
+        for l in &layers {
+            let w = &masks.0[l.weight];
+            let row = w.len() / l.units;
+            for r in w.chunks(row) {
+                for run in r.chunks(4) {
+                    assert_eq!(
+                        run.iter().filter(|&&k| k).count(),
+                        run.len().min(2),
+                        "{kind:?} {}",
+                        l.name
+                    );
+                }
+            }
+        }
+        // The kept pair of a run is its two highest scores (magnitude: largest |w|).
+        if kind == MethodKind::Magnitude {
+            let w = &p.0[0].data[..4];
+            let mut order: Vec<usize> = (0..4).collect();
+            order.sort_by(|&a, &b| w[b].abs().total_cmp(&w[a].abs()));
+            let kept: Vec<usize> = (0..4).filter(|&i| masks.0[0][i]).collect();
+            let mut top = order[..2].to_vec();
+            top.sort();
+            assert_eq!(kept, top);
+        }
+        // A τ beyond 50 % prunes more than the pattern; the pattern still holds.
+        let more = method.masks(&c, &s, 0.8).unwrap();
+        assert_eq!(more.and(&masks), more);
+        assert!(more.sparsity(&layers) >= 0.75);
+    }
+}
+
+#[test]
+fn row_scope_prunes_every_row_alike() {
+    let (m, p, _) = random_model(3, 6);
+    let layers = m.layers();
+    let (method, s) = scores_of(MethodKind::Magnitude, &p, &layers, None);
+    let masks = method
+        .masks(&mctx(&p, &layers, TauUnit::Quantile, Scope::Row), &s, 0.5)
+        .unwrap();
+    for l in &layers {
+        let w = &masks.0[l.weight];
+        let row = w.len() / l.units;
+        let want = row - (0.5 * row as f64).round() as usize;
+        for (r, keep) in w.chunks(row).enumerate() {
+            assert_eq!(
+                keep.iter().filter(|&&k| k).count(),
+                want,
+                "{} row {r}",
+                l.name
+            );
+            let vals = &p.0[l.weight].data[r * row..(r + 1) * row];
+            let min_kept = (0..row)
+                .filter(|&i| keep[i])
+                .map(|i| vals[i].abs())
+                .fold(f32::MAX, f32::min);
+            let max_cut = (0..row)
+                .filter(|&i| !keep[i])
+                .map(|i| vals[i].abs())
+                .fold(0.0, f32::max);
+            assert!(min_kept >= max_cut);
+        }
+    }
 }

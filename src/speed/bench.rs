@@ -80,18 +80,22 @@ pub fn speedup_table(quick: bool) -> Result<Vec<SpeedupRow>> {
         &crate::config::parse("name: b\n", "b", &[])?.prune,
     );
     let scores = method.scores(&mut ScoreContext {
+        arch: &mlp,
         params: &params,
         layers: &layers,
         ignore: &[],
         rng: Rng::new(1),
         grads: None,
+        input_norms: None,
     })?;
     let ctx = MaskContext {
+        arch: &mlp,
         params: &params,
         layers: &layers,
         unit: TauUnit::Quantile,
         scope: Scope::Layer,
         prior: None,
+        n_m: None,
     };
     let (proto, sparsities): (Protocol, Vec<f64>) = if quick {
         (Protocol::RUN, vec![0.5, 0.9, 0.99])
@@ -105,7 +109,7 @@ pub fn speedup_table(quick: bool) -> Result<Vec<SpeedupRow>> {
         let xf = feature_major(&x, batch, 784);
         let dense = Forward::build(&mlp, &params, &Masks::dense(&params), Kernel::Dense);
         for &s in &sparsities {
-            let masks = method.masks(&ctx, &scores, s);
+            let masks = method.masks(&ctx, &scores, s)?;
             let csr = Forward::build(&mlp, &params, &masks, Kernel::Csr);
             let sm = structured(&mlp, &params, s);
             let shrunk = Forward::build(&mlp, &params, &sm, Kernel::Shrunk);

@@ -185,21 +185,25 @@ mod tests {
                 let spec = crate::config::parse("name: t\n", "t", &[]).unwrap().prune;
                 let method = prune::build(kind, &spec);
                 let mut sctx = prune::ScoreContext {
+                    arch: &mlp,
                     params: &params,
                     layers: &layers,
                     ignore: &[],
                     rng: Rng::new(1),
                     grads: None,
+                    input_norms: None,
                 };
                 let scores = method.scores(&mut sctx).unwrap();
                 let ctx = MaskContext {
+                    arch: &mlp,
                     params: &params,
                     layers: &layers,
                     unit: crate::config::TauUnit::Quantile,
                     scope: crate::config::Scope::Layer,
                     prior: None,
+                    n_m: None,
                 };
-                let masks = method.masks(&ctx, &scores, tau);
+                let masks = method.masks(&ctx, &scores, tau).unwrap();
                 let pruned = masks.apply(&params);
                 for batch in [1, 33] {
                     let mut rng = Rng::new(batch as u64);

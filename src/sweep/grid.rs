@@ -4,6 +4,7 @@
 //! once on the full data and reuses it in every fold.
 
 use crate::config::{Grid, TauUnit};
+use crate::error::Result;
 use crate::prune::{LayerScores, MaskContext, PruningMethod};
 
 /// Round to 6 significant digits so auto grids print compactly.
@@ -21,22 +22,23 @@ pub fn method_grid(
     method: &dyn PruningMethod,
     m: &MaskContext,
     scores: &[LayerScores],
-) -> Vec<f64> {
+) -> Result<Vec<f64>> {
     let n = match grid {
-        Grid::Values(v) => return v.clone(),
+        Grid::Values(v) => return Ok(v.clone()),
         Grid::Auto(n) => *n,
     };
     let frac = |i: usize| i as f64 / (n - 1) as f64;
     if m.unit == TauUnit::Quantile {
-        return (0..n).map(|i| round_sig(0.99 * frac(i))).collect();
+        return Ok((0..n).map(|i| round_sig(0.99 * frac(i))).collect());
     }
-    let sparsity = |tau: f64| method.masks(m, scores, tau).sparsity(m.layers);
+    let sparsity =
+        |tau: f64| -> Result<f64> { Ok(method.masks(m, scores, tau)?.sparsity(m.layers)) };
     // Grow an upper bound until 99 % sparsity, or until sparsity stops growing.
     let mut hi = 1e-6f64;
-    let mut s_hi = sparsity(hi);
+    let mut s_hi = sparsity(hi)?;
     let mut stalls = 0;
     while s_hi < 0.99 && hi < 1e12 && stalls < 8 {
-        let next = sparsity(hi * 2.0);
+        let next = sparsity(hi * 2.0)?;
         // Only a plateau above zero counts as the method's ceiling.
         stalls = if next > s_hi || next == 0.0 {
             0
@@ -53,7 +55,7 @@ pub fn method_grid(
         let (mut lo, mut up) = (0.0, hi);
         for _ in 0..60 {
             let mid = 0.5 * (lo + up);
-            if sparsity(mid) >= target {
+            if sparsity(mid)? >= target {
                 up = mid;
             } else {
                 lo = mid;
@@ -63,7 +65,7 @@ pub fn method_grid(
     }
     out.sort_by(f64::total_cmp);
     out.dedup();
-    out
+    Ok(out)
 }
 
 #[cfg(test)]

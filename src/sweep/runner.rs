@@ -351,9 +351,9 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
                 let g = grid::method_grid(
                     &exp.prune.tau.grid,
                     sc.method.as_ref(),
-                    &mask_ctx(exp, &params, &layers, None),
+                    &mask_ctx(exp, prep.arch.as_ref(), &params, &layers, None),
                     &sc.scores,
-                );
+                )?;
                 grids.push((m, g));
                 scores.push(sc);
             }

@@ -4,7 +4,7 @@
 use super::{Prepared, Trained, Which};
 use crate::config::{Experiment, MethodKind, Schedule};
 use crate::error::Result;
-use crate::model::{LayerInfo, Masks, Params};
+use crate::model::{Architecture, LayerInfo, Masks, Params};
 use crate::prune::{self, LayerScores, MaskContext, PruningMethod, ScoreContext};
 use crate::rng::Rng;
 use crate::train::{self, Budget, Eval, HostData};
@@ -48,12 +48,19 @@ pub fn score(
     } else {
         None
     };
+    let norms = if method.needs_input_norms() {
+        Some(train::input_norms(prep.arch.as_ref(), params, train_data)?)
+    } else {
+        None
+    };
     let mut ctx = ScoreContext {
+        arch: prep.arch.as_ref(),
         params,
         layers: &layers,
         ignore: &exp.prune.ignore,
         rng: Rng::stream(exp.seed, method.name(), ids),
         grads: grads.as_ref(),
+        input_norms: norms.as_deref(),
     };
     let scores = method.scores(&mut ctx)?;
     Ok(Scored { method, scores })
@@ -77,16 +84,19 @@ pub fn scoring_params<'a>(
 /// The threshold context for `params` (with earlier rounds' masks as `prior`).
 pub fn mask_ctx<'a>(
     exp: &Experiment,
+    arch: &'a dyn Architecture,
     params: &'a Params,
     layers: &'a [LayerInfo],
     prior: Option<&'a Masks>,
 ) -> MaskContext<'a> {
     MaskContext {
+        arch,
         params,
         layers,
         unit: exp.prune.tau.unit,
         scope: exp.prune.tau.scope,
         prior,
+        n_m: exp.prune.n_m,
     }
 }
 
@@ -150,9 +160,11 @@ fn prune_and_retrain(
     let mut rids = ids.to_vec();
     rids.push(r as u64);
     let sc = score(exp, prep, p, &t.train_data, kind, &rids)?;
-    let masks = sc
-        .method
-        .masks(&mask_ctx(exp, p, &layers, Some(prior)), &sc.scores, frac);
+    let masks = sc.method.masks(
+        &mask_ctx(exp, prep.arch.as_ref(), p, &layers, Some(prior)),
+        &sc.scores,
+        frac,
+    )?;
     let mut rng = Rng::stream(exp.seed, purpose, &rids);
     let log = train::fit(
         arch,
@@ -266,7 +278,7 @@ pub fn run(
     let lr = exp.train.lr;
     let one_shot = || {
         scored.method.masks(
-            &mask_ctx(exp, &t.params, &layers, None),
+            &mask_ctx(exp, prep.arch.as_ref(), &t.params, &layers, None),
             &scored.scores,
             tau,
         )
@@ -288,19 +300,19 @@ pub fn run(
     let mut last_eval = None;
     let (masks, params, diverged, rounds) = match exp.prune.schedule {
         Schedule::OneShot => {
-            let m = one_shot();
+            let m = one_shot()?;
             let p = m.apply(&t.params);
             (m, p, false, Vec::new())
         }
         Schedule::Finetune { epochs, lr_scale } => {
-            let m = one_shot();
+            let m = one_shot()?;
             let (p, d) = retrain(&t.params, &m, epochs, lr_scale, "finetune")?;
             (m, p, d, Vec::new())
         }
         Schedule::Rewind {
             epochs, lr_scale, ..
         } => {
-            let m = one_shot();
+            let m = one_shot()?;
             let start = t.rewind.as_ref().unwrap_or(&t.params);
             let (p, d) = retrain(start, &m, epochs, lr_scale, "rewind")?;
             (m, p, d, Vec::new())
@@ -328,9 +340,11 @@ pub fn run(
         Schedule::AtInit { epochs, lr_scale } => {
             // `scored` holds the scores of the initial weights (see `scoring_params`).
             let (start, _) = super::dense::init(exp, prep, t.which);
-            let m = scored
-                .method
-                .masks(&mask_ctx(exp, &start, &layers, None), &scored.scores, tau);
+            let m = scored.method.masks(
+                &mask_ctx(exp, prep.arch.as_ref(), &start, &layers, None),
+                &scored.scores,
+                tau,
+            )?;
             let (p, d) = retrain(&start, &m, epochs, lr_scale, "at_init")?;
             (m, p, d, Vec::new())
         }

@@ -75,9 +75,9 @@ pub fn table(
                 if l.is_output && sc.method.granularity() == Granularity::Unit {
                     continue; // output units are never removed
                 }
-                let ctx = mask_ctx(&one, &t.params, &layers, None);
+                let ctx = mask_ctx(&one, prep.arch.as_ref(), &t.params, &layers, None);
                 for (k, &tau) in taus.iter().enumerate() {
-                    let masks = sc.method.masks(&ctx, &sc.scores, tau);
+                    let masks = sc.method.masks(&ctx, &sc.scores, tau)?;
                     let eval =
                         train::evaluate(prep.arch.as_ref(), &masks.apply(&t.params), &t.heldout)?;
                     out.push((

@@ -224,6 +224,39 @@ pub fn evaluate(arch: &dyn Architecture, params: &Params, data: &HostData) -> Re
 #[cfg(test)]
 mod tests;
 
+/// Wanda's input norms: for each prunable layer of `arch`, the ℓ2 norm over every row of `data`
+/// of each input its weight rows multiply ([`Architecture::input_sq_sums`]), summed in f64 over
+/// fixed 1024-row chunks so the result does not depend on threading.
+pub fn input_norms(
+    arch: &dyn Architecture,
+    params: &Params,
+    data: &HostData,
+) -> Result<Vec<Vec<f32>>> {
+    let ts = params.tensors()?;
+    let mut sums: Vec<Vec<f64>> = Vec::new();
+    let mut start = 0;
+    while start < data.n {
+        let len = 1024.min(data.n - start);
+        let (x, _) = data.rows(start, len);
+        let xt = candle_core::Tensor::from_slice(x, (len, data.d), &candle_core::Device::Cpu)?;
+        for (l, t) in arch.input_sq_sums(&ts, &xt)?.iter().enumerate() {
+            let v = t.to_vec1::<f32>()?;
+            if sums.len() <= l {
+                sums.push(vec![0.0; v.len()]);
+            }
+            sums[l]
+                .iter_mut()
+                .zip(v)
+                .for_each(|(a, b)| *a += f64::from(b));
+        }
+        start += len;
+    }
+    Ok(sums
+        .into_iter()
+        .map(|s| s.into_iter().map(|v| v.sqrt() as f32).collect())
+        .collect())
+}
+
 /// Mean gradient of the training loss with respect to every parameter, over the first `batches`
 /// mini-batches of a seeded shuffle of `data` (used by Taylor saliency).
 pub fn mean_gradients(

@@ -49,12 +49,11 @@ fn expected_files(extra: &[&str]) -> BTreeSet<String> {
 
 /// Decode a PNG and check its size and that it holds a drawing, not a blank canvas.
 fn check_png(path: &Path) {
-    let img = image::open(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .to_rgb8();
-    assert_eq!(img.dimensions(), (WIDTH, HEIGHT), "{}", path.display());
-    let colours: BTreeSet<[u8; 3]> = img.pixels().map(|p| p.0).collect();
-    let ink = img.pixels().filter(|p| p.0 != [255, 255, 255]).count();
+    let (w, h, rgb) = common::decode_png(path);
+    assert_eq!((w, h), (WIDTH, HEIGHT), "{}", path.display());
+    let pixels = || rgb.chunks_exact(3).map(|p| [p[0], p[1], p[2]]);
+    let colours: BTreeSet<[u8; 3]> = pixels().collect();
+    let ink = pixels().filter(|p| *p != [255, 255, 255]).count();
     let share = ink as f64 / (WIDTH * HEIGHT) as f64;
     assert!(
         colours.len() > 30,

@@ -156,3 +156,63 @@ fn gradual_follows_the_cubic_ramp_to_the_final_sparsity() {
     .to_string();
     assert!(err.contains("use `tau.unit: quantile`"), "{err}");
 }
+
+/// Wanda, SynFlow and LAMP with a 2:4 pattern, compared within rows, pruned at initialisation.
+const NEW_METHODS: &str = "name: nm
+seed: 5
+data: {source: builtin, name: digits}
+model: {kind: mlp, hidden: [16]}
+train: {optimizer: sgd, lr: 0.05, epochs: 3, batch_size: 32}
+prune:
+  methods: [wanda, synflow, lamp, random]
+  n_m: {n: 2, m: 4}
+  synflow_rounds: 10
+  tau: {unit: quantile, scope: row, values: [0.0, 0.75]}
+  schedule: {kind: at_init, epochs: 3}
+cv: {folds: 2, select: [best]}
+";
+
+#[test]
+fn wanda_synflow_and_n_m_sweep_from_yaml_reproducibly() {
+    let sb = Sandbox::new();
+    sb.write("nm.yaml", NEW_METHODS);
+    sb.ok(&["run", "nm.yaml", "-q", "--out", "a", "--jobs", "1"]);
+    sb.ok(&[
+        "run",
+        "nm.yaml",
+        "-q",
+        "--out",
+        "b",
+        "--jobs",
+        "2",
+        "--no-cache",
+    ]);
+    assert_same_tables(&sb, "a/nm", "b/nm");
+    let (h, rows) = table(&sb.read("a/nm/runs.csv"));
+    let col = |n: &str| h.iter().position(|c| c == n).unwrap();
+    let (method, tau, sparsity) = (col("method"), col("tau"), col("sparsity"));
+    for m in ["wanda", "synflow", "lamp", "random"] {
+        let mine: Vec<&Vec<String>> = rows.iter().filter(|r| r[method] == m).collect();
+        assert_eq!(mine.len(), 4, "{m}: 2 folds × 2 τ");
+        for r in mine {
+            let s: f64 = r[sparsity].parse().unwrap();
+            // Every row (64 and 16 inputs) splits into runs of 4 that keep 2: τ = 0 is the
+            // pattern alone, exactly half; τ = 0.75 cuts 3/4 of each row, plus whatever of the
+            // pattern lies above that cut.
+            if r[tau] == "0.0" || r[tau] == "0" {
+                assert_eq!(s, 0.5, "{m}: {r:?}");
+            } else {
+                assert!((0.75..=0.875).contains(&s), "{m}: {r:?}");
+            }
+        }
+    }
+    let sel = sb.read("a/nm/selection.csv");
+    for m in ["wanda", "synflow", "lamp"] {
+        assert!(sel.contains(m), "{sel}");
+    }
+    // Row scope in the resolved file, and the options that were used.
+    let resolved = sb.read("a/nm/resolved.yaml");
+    for want in ["scope: row", "n: 2", "m: 4", "synflow_rounds: 10"] {
+        assert!(resolved.contains(want), "{want}: {resolved}");
+    }
+}

@@ -111,3 +111,23 @@ pub fn assert_same_tables(sb: &Sandbox, a: &str, b: &str) {
         );
     }
 }
+
+/// Decode an 8-bit RGB PNG (what prunecv writes) into its width, height and pixel bytes.
+pub fn decode_png(path: &Path) -> (u32, u32, Vec<u8>) {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut reader = png::Decoder::new(std::io::BufReader::new(file))
+        .read_info()
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader
+        .next_frame(&mut buf)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(
+        (info.color_type, info.bit_depth),
+        (png::ColorType::Rgb, png::BitDepth::Eight),
+        "{}",
+        path.display()
+    );
+    buf.truncate(info.buffer_size());
+    (info.width, info.height, buf)
+}
