@@ -1516,7 +1516,19 @@ pub(super) fn comparison<DB: DrawingBackend>(area: &Area<DB>, data: &RunData) ->
     } else {
         ((x_max_data / 10.0).ceil() * 10.0).max(10.0)
     };
-    let xr = (-0.025 * x_hi, 1.025 * x_hi);
+    // Runs that only sample high sparsities (10×–100× compression) zoom in on them: the axis
+    // starts at the tens below the least sparse point when that is 50 % or more.
+    let x_min_data = rows_t
+        .iter()
+        .map(|r| r.mean_sparsity * 100.0)
+        .fold(f64::INFINITY, f64::min);
+    let x_lo = if x_min_data.is_finite() && x_min_data >= 50.0 {
+        (x_min_data / 10.0).floor() * 10.0
+    } else {
+        0.0
+    };
+    let span = x_hi - x_lo;
+    let xr = (x_lo - 0.025 * span, x_hi + 0.025 * span);
     let yr = acc_range(rows_t.iter().flat_map(|r| {
         let se = finite_se(r.se_val_acc);
         [(r.mean_val_acc - se) * 100.0, (r.mean_val_acc + se) * 100.0]
