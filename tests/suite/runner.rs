@@ -278,9 +278,15 @@ fn shards_merge_into_the_same_tables_as_a_single_run() {
 #[test]
 fn a_second_ctrl_c_exits_at_once_keeping_the_journal() {
     let sb = Sandbox::new();
-    // Jobs long enough (fine-tuning 40 epochs per τ) that the second signal always arrives
-    // while a job is still running.
-    sb.write("slow.yaml", &SLOW.replace("epochs: 3}", "epochs: 40}"));
+    // Jobs long enough (fine-tuning 40 epochs per τ, dense models 200 epochs: the job after the
+    // first journalled one may be the refit's dense model) that the second signal always
+    // arrives while a job is still running.
+    sb.write(
+        "slow.yaml",
+        &SLOW
+            .replace("epochs: 3}", "epochs: 40}")
+            .replace("epochs: 4,", "epochs: 200,"),
+    );
     let mut child = spawn(
         &sb,
         &["run", "slow.yaml", "-q", "--jobs", "1", "--out", "r"],
