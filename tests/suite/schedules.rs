@@ -79,18 +79,7 @@ fn at_init_masks_come_from_the_initial_weights_and_hold_through_training() {
 fn at_init_sweeps_through_the_binary_reproducibly() {
     let sb = Sandbox::new();
     sb.write("ai.yaml", AT_INIT);
-    sb.ok(&["run", "ai.yaml", "-q", "--out", "a", "--jobs", "1"]);
-    sb.ok(&[
-        "run",
-        "ai.yaml",
-        "-q",
-        "--out",
-        "b",
-        "--jobs",
-        "2",
-        "--no-cache",
-    ]);
-    assert_same_tables(&sb, "a/ai", "b/ai");
+    sweep_twice_identically(&sb, "ai.yaml", "ai");
     let resolved = sb.read("a/ai/resolved.yaml");
     assert!(resolved.contains("kind: at_init"), "{resolved}");
     // Every pruned job trained from its masked initialisation: nothing regrew.
@@ -176,18 +165,7 @@ cv: {folds: 2, select: [best]}
 fn wanda_synflow_and_n_m_sweep_from_yaml_reproducibly() {
     let sb = Sandbox::new();
     sb.write("nm.yaml", NEW_METHODS);
-    sb.ok(&["run", "nm.yaml", "-q", "--out", "a", "--jobs", "1"]);
-    sb.ok(&[
-        "run",
-        "nm.yaml",
-        "-q",
-        "--out",
-        "b",
-        "--jobs",
-        "2",
-        "--no-cache",
-    ]);
-    assert_same_tables(&sb, "a/nm", "b/nm");
+    sweep_twice_identically(&sb, "nm.yaml", "nm");
     let (h, rows) = table(&sb.read("a/nm/runs.csv"));
     let col = |n: &str| h.iter().position(|c| c == n).unwrap();
     let (method, tau, sparsity) = (col("method"), col("tau"), col("sparsity"));

@@ -131,3 +131,11 @@ pub fn decode_png(path: &Path) -> (u32, u32, Vec<u8>) {
     buf.truncate(info.buffer_size());
     (info.width, info.height, buf)
 }
+
+/// Run `file` with `--jobs 1` into `a/` and again from scratch with `--jobs 2` into `b/`, and
+/// assert that the run `name` wrote byte-identical tables both times.
+pub fn sweep_twice_identically(sb: &Sandbox, file: &str, name: &str) {
+    sb.ok(&["run", file, "-q", "--out", "a", "--jobs", "1"]);
+    sb.ok(&["run", file, "-q", "--out", "b", "--jobs", "2", "--no-cache"]);
+    assert_same_tables(sb, &format!("a/{name}"), &format!("b/{name}"));
+}
