@@ -1426,7 +1426,14 @@ pub(super) fn trajectory<DB: DrawingBackend>(area: &Area<DB>, data: &RunData) ->
 /// has its own line dash, so the legend lists the methods and the runs once each, flowing in rows
 /// under the plot; it also reads at one-column size.
 pub(super) fn comparison<DB: DrawingBackend>(area: &Area<DB>, data: &RunData) -> Result<()> {
-    const DASHES: [Option<(i32, i32)>; 4] = [None, Some((8, 5)), Some((2, 4)), Some((12, 4))];
+    const DASHES: [Option<(i32, i32)>; 6] = [
+        None,
+        Some((8, 5)),
+        Some((2, 4)),
+        Some((12, 4)),
+        Some((4, 9)),
+        Some((20, 3)),
+    ];
     area.fill(&WHITE).map_err(perr)?;
     let s = area.use_screen_coord();
     let (bx, by) = area.get_base_pixel();
