@@ -606,25 +606,9 @@ mod tests {
         let layers = m.layers();
         let spec = crate::config::parse("name: t\n", "t", &[]).unwrap().prune;
         let method = crate::prune::build(MethodKind::Importance, &spec);
-        let mut ctx = ScoreContext {
-            arch: &m,
-            params: &p,
-            layers: &layers,
-            ignore: &[],
-            rng: Rng::new(3),
-            grads: None,
-            input_norms: None,
-        };
+        let mut ctx = ScoreContext::plain(&m, &p, &layers, Rng::new(3));
         let scores = method.scores(&mut ctx).unwrap();
-        let mctx = MaskContext {
-            arch: &m,
-            params: &p,
-            layers: &layers,
-            unit: TauUnit::Quantile,
-            scope: Scope::Layer,
-            prior: None,
-            n_m: None,
-        };
+        let mctx = MaskContext::one_shot(&m, &p, &layers, TauUnit::Quantile, Scope::Layer);
         let masks = method.masks(&mctx, &scores, 0.3).unwrap();
         // round(0.3 × units) removed from conv1, conv2 and fc1; outputs kept.
         let (k1, k2, k3) = (20 - 6, 50 - 15, 500 - 150);

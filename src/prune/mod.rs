@@ -72,6 +72,27 @@ pub struct MaskContext<'a> {
     pub n_m: Option<NmSpec>,
 }
 
+impl<'a> MaskContext<'a> {
+    /// One-shot thresholds of `params` in `unit` and `scope`: no earlier masks, no N:M pattern.
+    pub fn one_shot(
+        arch: &'a dyn Architecture,
+        params: &'a Params,
+        layers: &'a [LayerInfo],
+        unit: TauUnit,
+        scope: Scope,
+    ) -> Self {
+        MaskContext {
+            arch,
+            params,
+            layers,
+            unit,
+            scope,
+            prior: None,
+            n_m: None,
+        }
+    }
+}
+
 impl MaskContext<'_> {
     /// Which scores of `s` are still alive under `prior` (all when there is none).
     fn alive(&self, g: Granularity, s: &LayerScores) -> Vec<bool> {
@@ -169,6 +190,26 @@ impl MaskContext<'_> {
         self.prior
             .cloned()
             .unwrap_or_else(|| Masks::dense(self.params))
+    }
+}
+
+impl<'a> ScoreContext<'a> {
+    /// Scoring `params` with every layer prunable, no gradients and no input norms.
+    pub fn plain(
+        arch: &'a dyn Architecture,
+        params: &'a Params,
+        layers: &'a [LayerInfo],
+        rng: Rng,
+    ) -> Self {
+        ScoreContext {
+            arch,
+            params,
+            layers,
+            ignore: &[],
+            rng,
+            grads: None,
+            input_norms: None,
+        }
     }
 }
 

@@ -68,13 +68,9 @@ fn scores_of(
     let method = build(kind, &spec);
     let norms = unit_norms_of(p, layers);
     let mut ctx = ScoreContext {
-        arch: arch_of(p),
-        params: p,
-        layers,
-        ignore: &[],
-        rng: Rng::new(3),
         grads,
         input_norms: Some(&norms),
+        ..ScoreContext::plain(arch_of(p), p, layers, Rng::new(3))
     };
     let s = method.scores(&mut ctx).unwrap();
     (method, s)
@@ -86,15 +82,7 @@ fn mctx<'a>(
     unit: TauUnit,
     scope: Scope,
 ) -> MaskContext<'a> {
-    MaskContext {
-        arch: arch_of(p),
-        params: p,
-        layers,
-        unit,
-        scope,
-        prior: None,
-        n_m: None,
-    }
+    MaskContext::one_shot(arch_of(p), p, layers, unit, scope)
 }
 
 #[test]
@@ -193,15 +181,7 @@ fn importance_removes_rows_bias_and_next_columns() {
         .unwrap()
         .prune;
     let l1 = build(MethodKind::Importance, &spec);
-    let mut ctx = ScoreContext {
-        params: &p,
-        layers: &layers,
-        ignore: &[],
-        rng: Rng::new(0),
-        grads: None,
-        input_norms: None,
-        arch: arch_of(&p),
-    };
+    let mut ctx = ScoreContext::plain(arch_of(&p), &p, &layers, Rng::new(0));
     let s1 = l1.scores(&mut ctx).unwrap();
     let masks = l1
         .masks(&mctx(&p, &layers, TauUnit::Abs, Scope::Layer), &s1, 0.65)
@@ -238,13 +218,8 @@ fn ignored_layers_stay_dense() {
     let spec = crate::config::parse("name: t\n", "t", &[]).unwrap().prune;
     let method = build(MethodKind::Magnitude, &spec);
     let mut ctx = ScoreContext {
-        params: &p,
-        layers: &layers,
         ignore: &ignore,
-        rng: Rng::new(0),
-        grads: None,
-        input_norms: None,
-        arch: arch_of(&p),
+        ..ScoreContext::plain(arch_of(&p), &p, &layers, Rng::new(0))
     };
     let s = method.scores(&mut ctx).unwrap();
     let masks = method
@@ -568,13 +543,8 @@ fn wanda_scores_weights_by_input_norms_within_rows() {
     let spec = crate::config::parse("name: t\n", "t", &[]).unwrap().prune;
     let method = build(MethodKind::Wanda, &spec);
     let mut ctx = ScoreContext {
-        arch: &m,
-        params: &p,
-        layers: &layers,
-        ignore: &[],
-        rng: Rng::new(0),
-        grads: None,
         input_norms: Some(&norms),
+        ..ScoreContext::plain(&m, &p, &layers, Rng::new(0))
     };
     let s = method.scores(&mut ctx).unwrap();
     // fc1 [[0.5, -0.1], [0.05, 0.02], [-2, 1]] → [[0.5, 1], [0.05, 0.2], [2, 10]];

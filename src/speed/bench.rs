@@ -79,24 +79,13 @@ pub fn speedup_table(quick: bool) -> Result<Vec<SpeedupRow>> {
         MethodKind::Magnitude,
         &crate::config::parse("name: b\n", "b", &[])?.prune,
     );
-    let scores = method.scores(&mut ScoreContext {
-        arch: &mlp,
-        params: &params,
-        layers: &layers,
-        ignore: &[],
-        rng: Rng::new(1),
-        grads: None,
-        input_norms: None,
-    })?;
-    let ctx = MaskContext {
-        arch: &mlp,
-        params: &params,
-        layers: &layers,
-        unit: TauUnit::Quantile,
-        scope: Scope::Layer,
-        prior: None,
-        n_m: None,
-    };
+    let scores = method.scores(&mut ScoreContext::plain(
+        &mlp,
+        &params,
+        &layers,
+        Rng::new(1),
+    ))?;
+    let ctx = MaskContext::one_shot(&mlp, &params, &layers, TauUnit::Quantile, Scope::Layer);
     let (proto, sparsities): (Protocol, Vec<f64>) = if quick {
         (Protocol::RUN, vec![0.5, 0.9, 0.99])
     } else {

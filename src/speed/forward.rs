@@ -184,25 +184,15 @@ mod tests {
             for tau in [0.0, 0.5, 0.9] {
                 let spec = crate::config::parse("name: t\n", "t", &[]).unwrap().prune;
                 let method = prune::build(kind, &spec);
-                let mut sctx = prune::ScoreContext {
-                    arch: &mlp,
-                    params: &params,
-                    layers: &layers,
-                    ignore: &[],
-                    rng: Rng::new(1),
-                    grads: None,
-                    input_norms: None,
-                };
+                let mut sctx = prune::ScoreContext::plain(&mlp, &params, &layers, Rng::new(1));
                 let scores = method.scores(&mut sctx).unwrap();
-                let ctx = MaskContext {
-                    arch: &mlp,
-                    params: &params,
-                    layers: &layers,
-                    unit: crate::config::TauUnit::Quantile,
-                    scope: crate::config::Scope::Layer,
-                    prior: None,
-                    n_m: None,
-                };
+                let ctx = MaskContext::one_shot(
+                    &mlp,
+                    &params,
+                    &layers,
+                    crate::config::TauUnit::Quantile,
+                    crate::config::Scope::Layer,
+                );
                 let masks = method.masks(&ctx, &scores, tau).unwrap();
                 let pruned = masks.apply(&params);
                 for batch in [1, 33] {

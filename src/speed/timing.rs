@@ -50,34 +50,11 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[i]
 }
 
-/// Time `f` under `p`.
+/// Time `f` under `p` (one kernel of [`time_interleaved`]).
 pub fn time<F: FnMut()>(p: Protocol, mut f: F) -> Timing {
-    let start = Instant::now();
-    let mut calls = 0usize;
-    while calls < 3 || start.elapsed() < p.warmup {
-        f();
-        calls += 1;
-    }
-    let per_call = start.elapsed().as_secs_f64() / calls as f64;
-    let inner = ((p.min_sample.as_secs_f64() / per_call.max(1e-9)).ceil() as usize).max(1);
-    let mut s: Vec<f64> = (0..p.samples.max(1))
-        .map(|_| {
-            let t = Instant::now();
-            for _ in 0..inner {
-                f();
-            }
-            t.elapsed().as_secs_f64() / inner as f64
-        })
-        .collect();
-    s.sort_by(f64::total_cmp);
-    Timing {
-        median: quantile(&s, 0.5),
-        p25: quantile(&s, 0.25),
-        p75: quantile(&s, 0.75),
-        min: s[0],
-        samples: s.len(),
-        inner,
-    }
+    time_interleaved(p, &mut [&mut f])
+        .pop()
+        .expect("one kernel, one timing")
 }
 
 /// Time several kernels under `p` with their samples interleaved (A B C A B C …), so that a

@@ -54,13 +54,15 @@ pub fn score(
         None
     };
     let mut ctx = ScoreContext {
-        arch: prep.arch.as_ref(),
-        params,
-        layers: &layers,
         ignore: &exp.prune.ignore,
-        rng: Rng::stream(exp.seed, method.name(), ids),
         grads: grads.as_ref(),
         input_norms: norms.as_deref(),
+        ..ScoreContext::plain(
+            prep.arch.as_ref(),
+            params,
+            &layers,
+            Rng::stream(exp.seed, method.name(), ids),
+        )
     };
     let scores = method.scores(&mut ctx)?;
     Ok(Scored { method, scores })
@@ -90,13 +92,15 @@ pub fn mask_ctx<'a>(
     prior: Option<&'a Masks>,
 ) -> MaskContext<'a> {
     MaskContext {
-        arch,
-        params,
-        layers,
-        unit: exp.prune.tau.unit,
-        scope: exp.prune.tau.scope,
         prior,
         n_m: exp.prune.n_m,
+        ..MaskContext::one_shot(
+            arch,
+            params,
+            layers,
+            exp.prune.tau.unit,
+            exp.prune.tau.scope,
+        )
     }
 }
 

@@ -31,6 +31,22 @@ fn spawn(sb: &Sandbox, args: &[&str]) -> Child {
         .expect("spawn prunecv")
 }
 
+/// Start `run slow.yaml -q --jobs 1 --out OUT` and return once its first job is journalled.
+fn run_until_first_job(sb: &Sandbox, out: &str) -> Child {
+    let mut child = spawn(sb, &["run", "slow.yaml", "-q", "--jobs", "1", "--out", out]);
+    wait_for_first_job(sb, out, &mut child);
+    child
+}
+
+/// Send SIGINT (what Ctrl-C sends) to process `pid`.
+fn sigint(pid: &str) {
+    assert!(Command::new("kill")
+        .args(["-INT", pid])
+        .status()
+        .unwrap()
+        .success());
+}
+
 fn journal_lines(sb: &Sandbox, dir: &str) -> usize {
     std::fs::read_to_string(sb.path().join(dir).join("slow/journal.jsonl"))
         .map(|t| t.lines().count())
@@ -71,11 +87,7 @@ fn sigkill_then_resume_matches_an_uninterrupted_run() {
         "--no-cache",
     ]);
 
-    let mut child = spawn(
-        &sb,
-        &["run", "slow.yaml", "-q", "--jobs", "1", "--out", "cut"],
-    );
-    wait_for_first_job(&sb, "cut", &mut child);
+    let mut child = run_until_first_job(&sb, "cut");
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let journalled = journal_lines(&sb, "cut");
@@ -108,17 +120,9 @@ fn sigkill_then_resume_matches_an_uninterrupted_run() {
 fn ctrl_c_stops_cleanly_and_prints_the_resume_command() {
     let sb = Sandbox::new();
     sb.write("slow.yaml", SLOW);
-    let mut child = spawn(
-        &sb,
-        &["run", "slow.yaml", "-q", "--jobs", "1", "--out", "r"],
-    );
-    wait_for_first_job(&sb, "r", &mut child);
+    let child = run_until_first_job(&sb, "r");
     let pid = child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .unwrap()
-        .success());
+    sigint(&pid);
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{err}");
@@ -156,11 +160,7 @@ fn ctrl_c_stops_cleanly_and_prints_the_resume_command() {
 fn a_second_process_cannot_write_a_locked_run_directory() {
     let sb = Sandbox::new();
     sb.write("slow.yaml", SLOW);
-    let mut first = spawn(
-        &sb,
-        &["run", "slow.yaml", "-q", "--jobs", "1", "--out", "r"],
-    );
-    wait_for_first_job(&sb, "r", &mut first);
+    let mut first = run_until_first_job(&sb, "r");
     let out = sb.run(&["run", "slow.yaml", "-q", "--out", "r", "--resume"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
@@ -287,18 +287,10 @@ fn a_second_ctrl_c_exits_at_once_keeping_the_journal() {
             .replace("epochs: 3}", "epochs: 40}")
             .replace("epochs: 4,", "epochs: 200,"),
     );
-    let mut child = spawn(
-        &sb,
-        &["run", "slow.yaml", "-q", "--jobs", "1", "--out", "r"],
-    );
-    wait_for_first_job(&sb, "r", &mut child);
+    let child = run_until_first_job(&sb, "r");
     let pid = child.id().to_string();
     for _ in 0..2 {
-        assert!(Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .unwrap()
-            .success());
+        sigint(&pid);
         std::thread::sleep(Duration::from_millis(50));
     }
     let out = child.wait_with_output().unwrap();
