@@ -164,6 +164,10 @@ pub struct RawPrune {
     /// SynFlow's pruning rounds per mask (default 100), on an exponential sparsity schedule.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub synflow_rounds: Option<usize>,
+    /// `tau.scope: sensitivity`: training rows (at most) on which each layer's sensitivity is
+    /// measured (default 1024, spread evenly over the model's training rows).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sensitivity_rows: Option<usize>,
 }
 
 /// `prune.schedule`: what happens after masks are computed.

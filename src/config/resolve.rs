@@ -76,6 +76,8 @@ pub struct PruneSpec {
     pub n_m: Option<NmSpec>,
     /// SynFlow's rounds per mask.
     pub synflow_rounds: usize,
+    /// Training rows on which `scope: sensitivity` measures each layer.
+    pub sensitivity_rows: usize,
 }
 
 /// What happens to a model after its masks are computed.
@@ -316,6 +318,29 @@ pub fn resolve(raw: RawExperiment, file: &str) -> Result<Experiment> {
     if synflow_rounds == 0 {
         return Err(c.bad("prune.synflow_rounds", "at least 1 round", 0));
     }
+    let sensitivity_rows = p.sensitivity_rows.unwrap_or(1024);
+    if sensitivity_rows == 0 {
+        return Err(c.bad("prune.sensitivity_rows", "at least 1 row", 0));
+    }
+    if tau.scope == Scope::Sensitivity {
+        if let Schedule::AtInit { .. } = schedule {
+            return Err(c.bad(
+                "prune.tau.scope",
+                "`layer`, `global` or `erk` with `schedule: at_init` (`sensitivity` measures \
+                 how a trained model's loss rises as each layer is pruned; an untrained model's \
+                 loss says nothing about its layers)",
+                "sensitivity",
+            ));
+        }
+        if let Some(i) = methods.iter().position(|m| *m == MethodKind::Synflow) {
+            return Err(c.bad(
+                &format!("prune.methods[{i}]"),
+                "a method other than `synflow` with `tau.scope: sensitivity` (SynFlow is \
+                 data-free and prunes at initialisation)",
+                "synflow",
+            ));
+        }
+    }
     let prune = PruneSpec {
         methods,
         tau,
@@ -325,6 +350,7 @@ pub fn resolve(raw: RawExperiment, file: &str) -> Result<Experiment> {
         schedule,
         n_m: p.n_m,
         synflow_rounds,
+        sensitivity_rows,
     };
 
     let v = raw.cv.unwrap_or_default();
@@ -848,12 +874,19 @@ fn check_method_options(
 fn resolve_tau(t: RawTau, c: &Ctx) -> Result<TauSpec> {
     let unit = t.unit.unwrap_or(TauUnit::Std);
     let scope = t.scope.unwrap_or(Scope::Layer);
-    if scope == Scope::Erk && unit != TauUnit::Quantile {
+    if matches!(scope, Scope::Erk | Scope::Sensitivity) && unit != TauUnit::Quantile {
+        let name = if scope == Scope::Erk {
+            "erk"
+        } else {
+            "sensitivity"
+        };
         return Err(c.bad(
             "prune.tau.scope",
-            "`layer` or `global` with this unit (`erk` splits a sparsity target: use `unit: \
-             quantile`)",
-            "erk",
+            &format!(
+                "`layer` or `global` with this unit (`{name}` splits a sparsity target: use \
+                 `unit: quantile`)"
+            ),
+            name,
         ));
     }
     let given = [
@@ -1033,6 +1066,8 @@ impl Experiment {
                     .methods
                     .contains(&MethodKind::Synflow)
                     .then_some(self.prune.synflow_rounds),
+                sensitivity_rows: (self.prune.tau.scope == Scope::Sensitivity)
+                    .then_some(self.prune.sensitivity_rows),
             }),
             cv: Some(RawCv {
                 folds: Some(self.cv.folds),

@@ -255,6 +255,12 @@ pub enum Scope {
     /// applied within every row separately, as Wanda compares its scores. Weight-level methods
     /// only.
     Row,
+    /// Sensitivity budget: τ is the overall fraction pruned (`unit: quantile`), split so that
+    /// every layer is pruned up to one common increase of the training loss, read off each
+    /// layer's measured sensitivity (that layer alone pruned at 10 % … 100 %, on up to
+    /// `prune.sensitivity_rows` of the model's own training rows); each layer then prunes its
+    /// lowest scores. Sensitive layers keep more, robust ones give up more.
+    Sensitivity,
 }
 
 /// A rule choosing τ from the cross-validation summary. In YAML a plain name (`best`,

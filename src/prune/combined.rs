@@ -42,7 +42,7 @@ impl PruningMethod for Combined {
                 ),
             })
             .collect();
-        let pruned = m.prune_sets(Granularity::Unit, &units, tau);
+        let pruned = m.prune_sets(Granularity::Unit, &units, tau)?;
         for (s, p) in units.iter().zip(&pruned) {
             expand(
                 Granularity::Unit,

@@ -5,6 +5,7 @@
 //! pruned scores into masks (single weights, or whole units with their bias and the next layer's
 //! inputs).
 
+pub mod budget;
 pub mod combined;
 pub mod importance;
 pub mod lamp;
@@ -70,6 +71,8 @@ pub struct MaskContext<'a> {
     pub prior: Option<&'a Masks>,
     /// N:M semi-structured sparsity applied on top of τ to weight-level scores.
     pub n_m: Option<NmSpec>,
+    /// `Scope::Sensitivity`: each scored layer's measured sensitivity ([`budget`]).
+    pub sensitivity: Option<&'a [budget::Curve]>,
 }
 
 impl<'a> MaskContext<'a> {
@@ -89,6 +92,7 @@ impl<'a> MaskContext<'a> {
             scope,
             prior: None,
             n_m: None,
+            sensitivity: None,
         }
     }
 }
@@ -107,46 +111,87 @@ impl MaskContext<'_> {
     }
 
     /// Threshold `scores` at τ among the live entries.
-    pub fn prune_sets(&self, g: Granularity, scores: &[LayerScores], tau: f64) -> Vec<Vec<bool>> {
+    pub fn prune_sets(
+        &self,
+        g: Granularity,
+        scores: &[LayerScores],
+        tau: f64,
+    ) -> Result<Vec<Vec<bool>>> {
         let slices: Vec<&[f32]> = scores.iter().map(|s| s.scores.as_slice()).collect();
         match self.scope {
-            Scope::Erk => return self.prune_sets_erk(g, scores, &slices, tau),
-            Scope::Row if g == Granularity::Weight => return self.prune_sets_rows(scores, tau),
+            Scope::Erk => {
+                let factors: Vec<f64> = scores
+                    .iter()
+                    .map(|s| tau::erk_factor(&self.params.0[self.layers[s.layer].weight].shape))
+                    .collect();
+                return Ok(self.prune_sets_split(g, scores, &slices, |sizes| {
+                    tau::erk_fractions(sizes, &factors, tau)
+                }));
+            }
+            Scope::Sensitivity => {
+                let curves = self.curves(scores)?;
+                return Ok(self.prune_sets_split(g, scores, &slices, |sizes| {
+                    budget::allocate(&curves, sizes, tau)
+                }));
+            }
+            Scope::Row if g == Granularity::Weight => return Ok(self.prune_sets_rows(scores, tau)),
             _ => {}
         }
         if self.prior.is_none() {
             // Everything is alive (one-shot): no live-entry copies per τ.
-            return tau::prune_sets(&slices, self.unit, self.scope, tau);
+            return Ok(tau::prune_sets(&slices, self.unit, self.scope, tau));
         }
         let alive: Vec<Vec<bool>> = scores.iter().map(|s| self.alive(g, s)).collect();
         let alive_refs: Vec<&[bool]> = alive.iter().map(|v| v.as_slice()).collect();
-        tau::prune_sets_among(&slices, &alive_refs, self.unit, self.scope, tau)
+        Ok(tau::prune_sets_among(
+            &slices,
+            &alive_refs,
+            self.unit,
+            self.scope,
+            tau,
+        ))
     }
 
-    /// ERK: the fractions come from the layers' weight shapes, split over the live entries.
-    fn prune_sets_erk(
+    /// The sensitivity curve of every scored layer, in the order of `scores`.
+    fn curves(&self, scores: &[LayerScores]) -> Result<Vec<&budget::Curve>> {
+        let all = self.sensitivity.ok_or_else(|| {
+            crate::error::Error::Internal(
+                "`scope: sensitivity` without measured sensitivity curves".into(),
+            )
+        })?;
+        scores
+            .iter()
+            .map(|s| {
+                all.iter().find(|c| c.layer == s.layer).ok_or_else(|| {
+                    crate::error::Error::Internal(format!(
+                        "no sensitivity curve for layer {}",
+                        self.layers[s.layer].name
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    /// Layer budgets (`erk`, `sensitivity`): `fractions` maps the layers' live sizes to the
+    /// fraction of each to prune; each layer then prunes its lowest live scores.
+    fn prune_sets_split(
         &self,
         g: Granularity,
         scores: &[LayerScores],
         slices: &[&[f32]],
-        tau: f64,
+        fractions: impl FnOnce(&[usize]) -> Vec<f64>,
     ) -> Vec<Vec<bool>> {
-        let factors: Vec<f64> = scores
-            .iter()
-            .map(|s| tau::erk_factor(&self.params.0[self.layers[s.layer].weight].shape))
-            .collect();
         let alive: Vec<Vec<bool>> = scores.iter().map(|s| self.alive(g, s)).collect();
         let sizes: Vec<usize> = alive
             .iter()
             .map(|a| a.iter().filter(|&&k| k).count())
             .collect();
-        let fractions = tau::erk_fractions(&sizes, &factors, tau);
         slices
             .iter()
             .zip(&alive)
-            .zip(fractions)
+            .zip(fractions(&sizes))
             .map(|((s, a), f)| {
-                tau::prune_sets_among(&[s], &[a], self.unit, crate::config::Scope::Layer, f)
+                tau::prune_sets_among(&[s], &[a], self.unit, Scope::Layer, f)
                     .pop()
                     .expect("one layer")
             })
@@ -285,7 +330,7 @@ pub fn masks_for(
     m: &MaskContext,
     tau: f64,
 ) -> Result<Masks> {
-    let mut pruned = m.prune_sets(g, scores, tau);
+    let mut pruned = m.prune_sets(g, scores, tau)?;
     if g == Granularity::Weight {
         m.add_n_m(scores, &mut pruned);
     }

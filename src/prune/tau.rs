@@ -103,11 +103,12 @@ pub fn prune_sets_among(
 /// needs the layers' shapes ([`prune_sets_erk`]); without them every layer has the same ERK
 /// factor, which is the uniform split of `Scope::Layer`.
 ///
-/// `Scope::Row` needs the layers' row lengths, which [`crate::prune::MaskContext`] knows: it
-/// passes one row at a time. Here every slice is thresholded on its own, as with `Layer`.
+/// `Scope::Row` needs the layers' row lengths and `Scope::Sensitivity` the layers' measured
+/// curves, which [`crate::prune::MaskContext`] knows (it passes one row at a time, or each
+/// layer's fraction). Here every slice is thresholded on its own, as with `Layer`.
 pub fn prune_sets(scores: &[&[f32]], unit: TauUnit, scope: Scope, tau: f64) -> Vec<Vec<bool>> {
     match scope {
-        Scope::Layer | Scope::Row => scores
+        Scope::Layer | Scope::Row | Scope::Sensitivity => scores
             .iter()
             .map(|s| group(&[s], unit, tau).pop().expect("one layer"))
             .collect(),

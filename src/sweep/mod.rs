@@ -9,6 +9,7 @@ pub mod dense;
 pub mod grid;
 pub mod interrupt;
 pub mod journal;
+pub mod layer_budget;
 pub mod lock;
 pub mod memory;
 pub mod pipeline;

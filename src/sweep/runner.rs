@@ -351,7 +351,7 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
                 let g = grid::method_grid(
                     &exp.prune.tau.grid,
                     sc.method.as_ref(),
-                    &mask_ctx(exp, prep.arch.as_ref(), &params, &layers, None),
+                    &mask_ctx(exp, prep.arch.as_ref(), &params, &layers, None, &sc),
                     &sc.scores,
                 )?;
                 grids.push((m, g));

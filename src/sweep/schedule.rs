@@ -2,9 +2,10 @@
 //! with fixed masks, iterative prune → retrain rounds, or lottery-ticket rewinding.
 
 use super::{Prepared, Trained, Which};
-use crate::config::{Experiment, MethodKind, Schedule};
+use crate::config::{Experiment, MethodKind, Schedule, Scope};
 use crate::error::Result;
 use crate::model::{Architecture, LayerInfo, Masks, Params};
+use crate::prune::budget::Curve;
 use crate::prune::{self, LayerScores, MaskContext, PruningMethod, ScoreContext};
 use crate::rng::Rng;
 use crate::train::{self, Budget, Eval, HostData};
@@ -13,6 +14,8 @@ use crate::train::{self, Budget, Eval, HostData};
 pub struct Scored {
     pub method: Box<dyn PruningMethod>,
     pub scores: Vec<LayerScores>,
+    /// Each scored layer's sensitivity, measured for `tau.scope: sensitivity` only.
+    pub curves: Option<Vec<Curve>>,
 }
 
 /// Stream ids of a model: `[repeat, fold]`, or `[MAX]` for the refit.
@@ -32,6 +35,20 @@ pub fn score(
     train_data: &HostData,
     kind: MethodKind,
     ids: &[u64],
+) -> Result<Scored> {
+    score_among(exp, prep, params, train_data, kind, ids, None)
+}
+
+/// [`score`] for a model already pruned by `prior` (iterative and gradual rounds): only the
+/// sensitivity curves of `scope: sensitivity` depend on it.
+fn score_among(
+    exp: &Experiment,
+    prep: &Prepared,
+    params: &Params,
+    train_data: &HostData,
+    kind: MethodKind,
+    ids: &[u64],
+    prior: Option<&Masks>,
 ) -> Result<Scored> {
     let layers = prep.arch.layers();
     let method = prune::build(kind, &exp.prune);
@@ -65,7 +82,24 @@ pub fn score(
         )
     };
     let scores = method.scores(&mut ctx)?;
-    Ok(Scored { method, scores })
+    let curves = if exp.prune.tau.scope == Scope::Sensitivity {
+        Some(super::layer_budget::curves(
+            exp,
+            prep.arch.as_ref(),
+            params,
+            train_data,
+            method.as_ref(),
+            &scores,
+            prior,
+        )?)
+    } else {
+        None
+    };
+    Ok(Scored {
+        method,
+        scores,
+        curves,
+    })
 }
 
 /// The weights a method scores for model `t`: its trained weights, or, for a prune-at-init
@@ -83,17 +117,20 @@ pub fn scoring_params<'a>(
     }
 }
 
-/// The threshold context for `params` (with earlier rounds' masks as `prior`).
+/// The threshold context for `params` (with earlier rounds' masks as `prior`) and the scores
+/// of `sc`.
 pub fn mask_ctx<'a>(
     exp: &Experiment,
     arch: &'a dyn Architecture,
     params: &'a Params,
     layers: &'a [LayerInfo],
     prior: Option<&'a Masks>,
+    sc: &'a Scored,
 ) -> MaskContext<'a> {
     MaskContext {
         prior,
         n_m: exp.prune.n_m,
+        sensitivity: sc.curves.as_deref(),
         ..MaskContext::one_shot(
             arch,
             params,
@@ -163,9 +200,9 @@ fn prune_and_retrain(
     let layers = arch.layers();
     let mut rids = ids.to_vec();
     rids.push(r as u64);
-    let sc = score(exp, prep, p, &t.train_data, kind, &rids)?;
+    let sc = score_among(exp, prep, p, &t.train_data, kind, &rids, Some(prior))?;
     let masks = sc.method.masks(
-        &mask_ctx(exp, prep.arch.as_ref(), p, &layers, Some(prior)),
+        &mask_ctx(exp, prep.arch.as_ref(), p, &layers, Some(prior), &sc),
         &sc.scores,
         frac,
     )?;
@@ -282,7 +319,7 @@ pub fn run(
     let lr = exp.train.lr;
     let one_shot = || {
         scored.method.masks(
-            &mask_ctx(exp, prep.arch.as_ref(), &t.params, &layers, None),
+            &mask_ctx(exp, prep.arch.as_ref(), &t.params, &layers, None, scored),
             &scored.scores,
             tau,
         )
@@ -345,7 +382,7 @@ pub fn run(
             // `scored` holds the scores of the initial weights (see `scoring_params`).
             let (start, _) = super::dense::init(exp, prep, t.which);
             let m = scored.method.masks(
-                &mask_ctx(exp, prep.arch.as_ref(), &start, &layers, None),
+                &mask_ctx(exp, prep.arch.as_ref(), &start, &layers, None, scored),
                 &scored.scores,
                 tau,
             )?;

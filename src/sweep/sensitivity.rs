@@ -7,7 +7,7 @@
 
 use super::schedule::{mask_ctx, model_ids, score};
 use super::{Prepared, Trained};
-use crate::config::{Experiment, MethodKind};
+use crate::config::{Experiment, MethodKind, Scope};
 use crate::error::Result;
 use crate::prune::Granularity;
 use crate::train;
@@ -64,6 +64,11 @@ pub fn table(
                 // The experiment with every other layer ignored: the method prunes l alone.
                 let mut one = exp.clone();
                 one.prune.ignore = names.iter().filter(|n| **n != l.name).cloned().collect();
+                if one.prune.tau.scope == Scope::Sensitivity {
+                    // A budget over one layer gives it all of τ: the same as `layer`, without
+                    // measuring curves.
+                    one.prune.tau.scope = Scope::Layer;
+                }
                 let sc = score(
                     &one,
                     prep,
@@ -75,7 +80,7 @@ pub fn table(
                 if l.is_output && sc.method.granularity() == Granularity::Unit {
                     continue; // output units are never removed
                 }
-                let ctx = mask_ctx(&one, prep.arch.as_ref(), &t.params, &layers, None);
+                let ctx = mask_ctx(&one, prep.arch.as_ref(), &t.params, &layers, None, &sc);
                 for (k, &tau) in taus.iter().enumerate() {
                     let masks = sc.method.masks(&ctx, &sc.scores, tau)?;
                     let eval =

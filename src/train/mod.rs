@@ -57,6 +57,21 @@ impl HostData {
         (&self.x, self.d)
     }
 
+    /// At most `max` rows spread evenly over these (every ⌈n / max⌉-th row from the first), for
+    /// measurements that need a sample of the rows rather than all of them.
+    pub fn spread(&self, max: usize) -> HostData {
+        let step = self.n.div_ceil(max.max(1)).max(1);
+        let idx: Vec<u32> = (0..self.n).step_by(step).map(|i| i as u32).collect();
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        self.gather(&idx, &mut x, &mut y);
+        HostData {
+            x,
+            y,
+            n: idx.len(),
+            d: self.d,
+        }
+    }
+
     /// Rows `start..start + len`, without copying.
     fn rows(&self, start: usize, len: usize) -> (&[f32], &[u32]) {
         (

@@ -475,9 +475,23 @@ fn bad_data_creates_no_run_directory_and_resume_refuses_changed_data() {
 
 #[test]
 fn holdout_test_features_never_reach_cross_validation() {
+    holdout_test_features_stay_out(TINY);
+}
+
+/// The same with a sensitivity budget, whose curves the refit model measures on its own
+/// training rows: the test split must not reach them either.
+#[test]
+fn holdout_test_features_never_reach_a_sensitivity_budget() {
+    holdout_test_features_stay_out(&TINY.replace(
+        "tau: {unit: std, scope: layer, linspace: [0.0, 2.0, 5]}",
+        "tau: {unit: quantile, scope: sensitivity, values: [0.3, 0.6, 0.9]}",
+    ));
+}
+
+fn holdout_test_features_stay_out(tiny: &str) {
     // With a stratified holdout the split depends on labels, so perturb the test rows' features.
     let sb = Sandbox::new();
-    let exp = TINY.replace(
+    let exp = tiny.replace(
         "data: {source: builtin, name: iris, holdout: 0.2}",
         "data: {source: csv, path: iris.csv, label: species, holdout: 0.2}",
     );

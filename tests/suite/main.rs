@@ -2,6 +2,7 @@
 //! prunecv's dependencies, so one binary instead of one per file saves a fresh clone most of a
 //! minute of compiling and linking (the README's test command builds in the release profile).
 
+mod budgets;
 mod cli;
 mod common;
 mod fetch;
