@@ -7,7 +7,7 @@ use common::*;
 use prunecv::config::MethodKind;
 use prunecv::model::Masks;
 use prunecv::prune::budget;
-use prunecv::sweep::{dense, schedule, Which};
+use prunecv::sweep::schedule;
 use prunecv::train;
 
 const BUDGET: &str = "name: sb
@@ -24,19 +24,8 @@ cv: {folds: 2, select: [best]}
 
 #[test]
 fn sensitivity_budget_prunes_each_layer_by_its_allocation() {
-    let exp = prunecv::config::parse(BUDGET, "sb.yaml", &[]).unwrap();
-    let prep = prunecv::sweep::prepare(&exp).unwrap();
-    let which = Which::Fold { repeat: 0, fold: 0 };
-    let t = dense::dense_model(&exp, &prep, which, None).unwrap();
-    let sc = schedule::score(
-        &exp,
-        &prep,
-        &t.params,
-        &t.train_data,
-        MethodKind::Magnitude,
-        &schedule::model_ids(which),
-    )
-    .unwrap();
+    let (exp, prep, t) = fold_model(BUDGET, 0);
+    let sc = score_with(&exp, &prep, &t, &t.params, MethodKind::Magnitude);
     let curves = sc
         .curves
         .as_ref()

@@ -5,7 +5,7 @@
 use crate::common;
 use common::*;
 use prunecv::config::MethodKind;
-use prunecv::sweep::{dense, schedule, Which};
+use prunecv::sweep::{dense, schedule};
 
 const AT_INIT: &str = "name: ai
 seed: 5
@@ -21,25 +21,14 @@ cv: {folds: 3, select: [best]}
 
 #[test]
 fn at_init_masks_come_from_the_initial_weights_and_hold_through_training() {
-    let exp = prunecv::config::parse(AT_INIT, "ai.yaml", &[]).unwrap();
-    let prep = prunecv::sweep::prepare(&exp).unwrap();
-    let which = Which::Fold { repeat: 0, fold: 1 };
-    let t = dense::dense_model(&exp, &prep, which, None).unwrap();
-    let (init, _) = dense::init(&exp, &prep, which);
+    let (exp, prep, t) = fold_model(AT_INIT, 1);
+    let (init, _) = dense::init(&exp, &prep, t.which);
     let layers = prep.arch.layers();
     // The scored weights are the initial ones, not the trained ones.
     let scored_on = schedule::scoring_params(&exp, &prep, &t);
     assert_eq!(*scored_on, init);
     assert_ne!(init, t.params);
-    let sc = schedule::score(
-        &exp,
-        &prep,
-        &scored_on,
-        &t.train_data,
-        MethodKind::Magnitude,
-        &schedule::model_ids(which),
-    )
-    .unwrap();
+    let sc = score_with(&exp, &prep, &t, &scored_on, MethodKind::Magnitude);
     let o = schedule::run(&exp, &prep, &t, MethodKind::Magnitude, &sc, 0.5).unwrap();
     // Half of each layer's weights, the smallest |w| at initialisation, are gone.
     for l in &layers {
@@ -96,27 +85,12 @@ fn gradual_follows_the_cubic_ramp_to_the_final_sparsity() {
         let s = schedule::cubic_sparsity(0.2, 0.8, r + 1, 4);
         assert!((s - w).abs() < 1e-12, "step {}: {s}", r + 1);
     }
-    let exp = prunecv::config::parse(
-        &AT_INIT.replace(
-            "{kind: at_init, epochs: 6}",
-            "{kind: gradual, rounds: 4, epochs_per_round: 1, initial_sparsity: 0.2}",
-        ),
-        "g.yaml",
-        &[],
-    )
-    .unwrap();
-    let prep = prunecv::sweep::prepare(&exp).unwrap();
-    let which = Which::Fold { repeat: 0, fold: 0 };
-    let t = dense::dense_model(&exp, &prep, which, None).unwrap();
-    let sc = schedule::score(
-        &exp,
-        &prep,
-        &t.params,
-        &t.train_data,
-        MethodKind::Magnitude,
-        &schedule::model_ids(which),
-    )
-    .unwrap();
+    let gradual = AT_INIT.replace(
+        "{kind: at_init, epochs: 6}",
+        "{kind: gradual, rounds: 4, epochs_per_round: 1, initial_sparsity: 0.2}",
+    );
+    let (exp, prep, t) = fold_model(&gradual, 0);
+    let sc = score_with(&exp, &prep, &t, &t.params, MethodKind::Magnitude);
     let o = schedule::run(&exp, &prep, &t, MethodKind::Magnitude, &sc, 0.8).unwrap();
     // Round 0 is the dense model; each step lands on the ramp up to rounding (3 layers of
     // 64 + 48 weights: within one weight per layer of the target).
