@@ -5,6 +5,7 @@
 mod budgets;
 mod cli;
 mod common;
+mod every_model;
 mod fetch;
 mod fuzz;
 mod idx;
