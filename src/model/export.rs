@@ -61,7 +61,7 @@ pub fn save(
 /// The safetensors file of named tensors, as bytes (written with [`crate::fsio::write_atomic`]).
 pub fn safetensors_bytes(map: &HashMap<String, Tensor>) -> Result<Vec<u8>> {
     safetensors::serialize(map, None)
-        .map_err(|e| Error::Invalid(format!("cannot serialise tensors: {e}")))
+        .map_err(|e| Error::Internal(format!("cannot serialise tensors: {e}")))
 }
 
 /// Load a model saved by [`save`]; `path` is the `.safetensors` or `.json` file (or the stem).

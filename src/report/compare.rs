@@ -123,7 +123,7 @@ pub fn check_same_data(runs: &[Run]) -> Result<()> {
     }
     for r in &runs[1..] {
         if r.fingerprint != first.fingerprint {
-            return Err(Error::Invalid(format!(
+            return Err(Error::Usage(format!(
                 "{} and {} were run on different data (data.sha256 {} vs {}); {hint}",
                 first.dir.display(),
                 r.dir.display(),
@@ -132,7 +132,7 @@ pub fn check_same_data(runs: &[Run]) -> Result<()> {
             )));
         }
         if r.test_rows != first.test_rows {
-            return Err(Error::Invalid(format!(
+            return Err(Error::Usage(format!(
                 "{} and {} have different test splits (test rows of folds.csv differ); {hint}",
                 first.dir.display(),
                 r.dir.display(),
@@ -203,7 +203,7 @@ pub fn write(
     fig: &Figure,
 ) -> Result<Vec<PathBuf>> {
     if dirs.is_empty() {
-        return Err(Error::Invalid("compare: no run directory given".into()));
+        return Err(Error::Usage("compare: no run directory given".into()));
     }
     let mut runs = load(dirs)?;
     for m in methods {
@@ -211,7 +211,7 @@ pub fn write(
             .iter()
             .any(|r| r.data.summary.iter().any(|s| &s.method == m))
         {
-            return Err(Error::Invalid(format!(
+            return Err(Error::Usage(format!(
                 "compare: no run has the method {m:?} (in its summary.csv)"
             )));
         }
