@@ -74,7 +74,13 @@ pub fn load(path: &Path) -> Result<(ModelCard, Params, Masks)> {
         .unwrap_or(&full);
     let json_path = PathBuf::from(format!("{stem}.json"));
     let st_path = PathBuf::from(format!("{stem}.safetensors"));
-    let card: ModelCard = serde_json::from_slice(&crate::fsio::read(&json_path)?).map_err(|e| {
+    let bytes = std::fs::read(&json_path).map_err(|e| {
+        Error::data(
+            json_path.display().to_string(),
+            format!("cannot read it: {e}"),
+        )
+    })?;
+    let card: ModelCard = serde_json::from_slice(&bytes).map_err(|e| {
         Error::data(
             json_path.display().to_string(),
             format!("not a model card: {e}"),

@@ -58,7 +58,10 @@ fn read_optional(p: &Path) -> Result<Option<String>> {
     match std::fs::read_to_string(p) {
         Ok(t) => Ok(Some(t)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io("read", p, e)),
+        Err(e) => Err(Error::data(
+            p.display().to_string(),
+            format!("cannot read it: {e}"),
+        )),
     }
 }
 

@@ -80,9 +80,18 @@ pub fn collect(
 ) -> Result<BTreeMap<String, Entry>> {
     let shards_dir = run_dir.join("shards");
     let mut counts = std::collections::BTreeSet::new();
-    let entries = std::fs::read_dir(&shards_dir)
-        .map_err(|e| Error::io("list shard directories in", &shards_dir, e))?;
-    for e in entries.flatten() {
+    // No shards/ at all is reported like an empty one: no shard ran.
+    let entries = match std::fs::read_dir(&shards_dir) {
+        Ok(entries) => entries.flatten().collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => {
+            return Err(Error::data(
+                shards_dir.display().to_string(),
+                format!("cannot list it: {e}"),
+            ))
+        }
+    };
+    for e in entries {
         let name = e.file_name().to_string_lossy().into_owned();
         if let Some((_, n)) = name.split_once("-of-") {
             if let Ok(n) = n.parse::<usize>() {
