@@ -131,9 +131,4 @@ impl Error {
             Error::Interrupted { .. } => 130,
         }
     }
-
-    /// True for errors caused by the user's input (exit code 2) rather than a failed run.
-    pub fn is_input_error(&self) -> bool {
-        self.exit_code() == 2
-    }
 }
