@@ -5,6 +5,7 @@
 mod budgets;
 mod cli;
 mod common;
+mod exit_codes;
 mod fetch;
 mod fuzz;
 mod idx;
