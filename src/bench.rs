@@ -64,7 +64,7 @@ pub fn training_throughput(
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
-        .map_err(|e| crate::error::Error::Invalid(format!("thread pool: {e}")))?;
+        .map_err(|e| crate::error::Error::Environment(format!("thread pool: {e}")))?;
     pool.install(|| train_loop(engine, opt, threads, n, epochs, reps))
 }
 

@@ -15,7 +15,8 @@ const EXAMPLES: &str = "Examples:
   prunecv compare results/digits-mlp results/digits-finetune --out figures --width-in 3.3 --font-pt 8
   prunecv eval results/digits-mlp/models/magnitude_one_se.safetensors --data experiments/digits-mlp.yaml
 
-Exit codes: 0 success, 1 the run failed, 2 bad input or usage, 130 interrupted (resumable).";
+Exit codes: 0 success, 1 the run failed, 2 bad input or usage, 3 the environment failed the run
+(cannot write the output directory, sbatch failed), 130 interrupted (resumable).";
 
 #[derive(Parser, Debug)]
 #[command(name = "prunecv", version, about = "Pruning sweeps with threshold cross-validation", after_help = EXAMPLES)]
@@ -176,16 +177,14 @@ fn compare(
         p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
     };
     let spec = if runs.len() == 1 && is_yaml(&runs[0]) {
-        let mut s =
-            prunecv::config::compare::load(&runs[0]).map_err(|e| InputError(e.to_string()))?;
+        let mut s = prunecv::config::compare::load(&runs[0])?;
         s.out = out.unwrap_or(s.out);
         s.allow_different_data |= allow;
         if !methods.is_empty() {
             s.methods = methods;
         }
         if plots != prunecv::config::plots::RawPlots::default() {
-            s.plots = prunecv::config::plots::resolve(Some(plots), "command line")
-                .map_err(|e| InputError(e.to_string()))?;
+            s.plots = prunecv::config::plots::resolve(Some(plots), "command line")?;
         }
         s
     } else {
@@ -197,8 +196,7 @@ fn compare(
             out,
             allow_different_data: allow,
             methods,
-            plots: prunecv::config::plots::resolve(Some(plots), "command line")
-                .map_err(|e| InputError(e.to_string()))?,
+            plots: prunecv::config::plots::resolve(Some(plots), "command line")?,
         }
     };
     let files = prunecv::report::compare::write(
@@ -207,29 +205,21 @@ fn compare(
         spec.allow_different_data,
         &spec.methods,
         &spec.plots,
-    )
-    .map_err(input_or_run)?;
+    )?;
     for f in files {
         println!("{}", f.display());
     }
     Ok(())
 }
 
-/// Errors the user can fix by changing the input: exit code 2.
+/// Errors of the command line itself that the user can fix by changing the input: exit code 2.
+/// (Library errors keep their own type: [`prunecv::Error::exit_code`] chooses their code.)
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct InputError(pub String);
 
 fn load(path: &std::path::Path, set: &[String]) -> Result<config::Experiment> {
-    config::load(path, set).map_err(|e| InputError(e.to_string()).into())
-}
-
-fn input_or_run(e: prunecv::Error) -> anyhow::Error {
-    if e.is_input_error() {
-        InputError(e.to_string()).into()
-    } else {
-        e.into()
-    }
+    Ok(config::load(path, set)?)
 }
 
 /// `--jobs` when not given: one per core.
@@ -237,14 +227,14 @@ fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// [`input_or_run`] for errors of a run of `experiment`: a mismatch between the experiment and
-/// its data names the experiment file.
+/// Errors of a run of `experiment`: a mismatch between the experiment and its data names the
+/// experiment file.
 fn in_experiment(experiment: &std::path::Path) -> impl Fn(prunecv::Error) -> anyhow::Error + '_ {
     move |e| match e {
         prunecv::Error::Mismatch { .. } => {
-            InputError(format!("{}: {e}", experiment.display())).into()
+            anyhow::Error::new(e).context(experiment.display().to_string())
         }
-        e => input_or_run(e),
+        e => e.into(),
     }
 }
 
@@ -299,7 +289,7 @@ pub fn run(cli: Cli) -> Result<()> {
             let file = format!("{name}.yaml");
             let text = prunecv::starter::starter(&name, &file);
             // Validate before writing: the name must be a valid experiment name.
-            config::parse(&text, &file, &[]).map_err(|e| InputError(e.to_string()))?;
+            config::parse(&text, &file, &[])?;
             let path = std::path::Path::new(&file);
             if path.exists() {
                 return Err(
@@ -318,7 +308,13 @@ pub fn run(cli: Cli) -> Result<()> {
             // resolved.yaml already holds the data paths as the run resolved them: parse it
             // as is (`load` would re-base relative paths onto the run directory).
             let resolved = run_dir.join("resolved.yaml");
-            let text = String::from_utf8_lossy(&prunecv::fsio::read(&resolved)?).into_owned();
+            let bytes = std::fs::read(&resolved).map_err(|e| {
+                prunecv::Error::data(
+                    resolved.display().to_string(),
+                    format!("cannot read it: {e}"),
+                )
+            })?;
+            let text = String::from_utf8_lossy(&bytes).into_owned();
             let e = prunecv::config::parse(&text, &resolved.display().to_string(), &[])?;
             let root = run_dir.parent().map(PathBuf::from).unwrap_or_default();
             if root.join(&e.name) != run_dir
@@ -342,7 +338,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 experiment_file: resolved.display().to_string(),
                 command: std::env::args().collect(),
             };
-            let outcome = sweep::run(&e, &opts).map_err(input_or_run)?;
+            let outcome = sweep::run(&e, &opts)?;
             if !quiet {
                 println!("{}", sweep::text_summary(&outcome));
                 println!("results in {}", outcome.dir.display());
@@ -391,17 +387,14 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Plot { run_dir } => {
-            let files = prunecv::report::plot::render_all(&run_dir).map_err(input_or_run)?;
+            let files = prunecv::report::plot::render_all(&run_dir)?;
             for f in files {
                 println!("{}", f.display());
             }
             Ok(())
         }
         Command::Report { run_dir } => {
-            print!(
-                "{}",
-                prunecv::report::write_reports(&run_dir).map_err(input_or_run)?
-            );
+            print!("{}", prunecv::report::write_reports(&run_dir)?);
             Ok(())
         }
         Command::Compare {
@@ -440,7 +433,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Eval { model, data, set } => {
             let e = load(&data, &set)?;
             let (card, ev) = sweep::eval_exported(&model, &e)
-                .map_err(input_or_run)
                 .with_context(|| format!("evaluating {}", model.display()))?;
             println!(
                 "{}: method {} rule {} tau {} sparsity {:.4}\ntest_acc {} ({} / {}), test_loss {}",

@@ -3,18 +3,28 @@
 use std::path::PathBuf;
 
 /// Errors raised by the prunecv library.
+///
+/// Every variant belongs to one row of the exit-code table (README, "Exit codes"); the binary
+/// exits with [`Error::exit_code`]. `2`: bad input the user can fix by changing a file, a flag or
+/// a directory argument. `1`: the run itself failed. `3`: the machine or its environment failed
+/// the run (a file system that refuses a write, a missing tool). `130`: interrupted.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The experiment file (or an override) is invalid.
+    /// The experiment file (or an override, or a comparison file) is invalid or cannot be read.
+    /// Exit code 2.
     #[error("{file}: {message}")]
     Config { file: String, message: String },
 
-    /// A data file could not be read or is malformed.
+    /// A data file (or a table of a run directory read back by `plot`, `report`, `compare`, or
+    /// an exported model) cannot be read or is malformed. Exit code 2.
     #[error("{file}: {message}")]
     Data { file: String, message: String },
 
-    /// A file-system operation failed.
+    /// A file-system operation failed while running: the run directory cannot be created or
+    /// written, the disk is full, the journal cannot be appended, `sbatch` cannot be started.
+    /// (Input files that cannot be read are [`Error::Config`] or [`Error::Data`].)
     /// The OS error is the `source`, printed after this message by whoever prints the chain.
+    /// Exit code 3.
     #[error("cannot {op} {path}")]
     Io {
         op: &'static str,
@@ -23,17 +33,17 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    /// The run directory exists and neither `--force` nor `--resume` was given.
+    /// The run directory exists and neither `--force` nor `--resume` was given. Exit code 2.
     #[error(
         "run directory {0} already exists: pass --force to replace it, or --out to write elsewhere"
     )]
     RunExists(PathBuf),
 
-    /// Another live process holds the run directory's lock.
+    /// Another live process holds the run directory's lock. Exit code 2.
     #[error("run directory {dir} is in use by process {pid} (lock file {dir}/.lock); wait for it or stop it")]
     Locked { dir: PathBuf, pid: u32 },
 
-    /// The run was interrupted; finished jobs are journalled.
+    /// The run was interrupted; finished jobs are journalled. Exit code 130.
     #[error("interrupted after {done} of {total} jobs; finished jobs are saved. Resume with:\n  {resume}")]
     Interrupted {
         done: usize,
@@ -41,27 +51,40 @@ pub enum Error {
         resume: String,
     },
 
-    /// A tensor operation failed.
+    /// A tensor operation failed. Exit code 1.
     #[error("tensor operation failed: {0}")]
     Candle(#[from] candle_core::Error),
 
-    /// Writing a CSV table failed.
+    /// Writing a CSV table failed. Exit code 1.
     #[error("csv: {0}")]
     Csv(#[from] csv::Error),
 
     /// The run would need more memory than is available (estimated before any training).
+    /// Exit code 2.
     #[error("{0}")]
     Memory(String),
 
     /// The experiment does not suit its data (e.g. more folds than rows of a class).
+    /// Exit code 2.
     #[error("{field}: {message}")]
     Mismatch { field: String, message: String },
 
-    /// Anything else that indicates an invalid request (bad model file, inconsistent inputs).
+    /// A request that cannot be carried out as asked, though each file in it is valid: resuming
+    /// a run whose configuration or data changed, merging shards that are missing, unfinished
+    /// or of another configuration, comparing runs on different data, a model that does not
+    /// fit the data it is evaluated on, an unknown figure format. Exit code 2.
     #[error("{0}")]
-    Invalid(String),
+    Usage(String),
 
-    /// A worker task panicked: a bug in prunecv, reported as an error so the run stops cleanly.
+    /// The environment cannot support the request: `sbatch` failed, no cache directory can be
+    /// found, a thread pool cannot be started, another process keeps taking a lock.
+    /// Exit code 3.
+    #[error("{0}")]
+    Environment(String),
+
+    /// A bug in prunecv: a worker task panicked, or an internal invariant (tensor shapes, a
+    /// figure that cannot be drawn) does not hold; reported as an error so the run stops
+    /// cleanly. Exit code 1.
     #[error("internal error (a bug in prunecv; please report it): {0}")]
     Internal(String),
 }
@@ -92,17 +115,20 @@ impl Error {
         }
     }
 
-    /// True for errors caused by the user's input (exit code 2) rather than a failed run.
-    pub fn is_input_error(&self) -> bool {
-        matches!(
-            self,
+    /// The process exit code for this error (the README's "Exit codes" table): `2` bad input,
+    /// `1` the run failed, `3` the environment failed it, `130` interrupted.
+    pub fn exit_code(&self) -> u8 {
+        match self {
             Error::Config { .. }
-                | Error::Data { .. }
-                | Error::RunExists(_)
-                | Error::Invalid(_)
-                | Error::Memory(_)
-                | Error::Mismatch { .. }
-                | Error::Locked { .. }
-        )
+            | Error::Data { .. }
+            | Error::RunExists(_)
+            | Error::Locked { .. }
+            | Error::Memory(_)
+            | Error::Mismatch { .. }
+            | Error::Usage(_) => 2,
+            Error::Candle(_) | Error::Csv(_) | Error::Internal(_) => 1,
+            Error::Io { .. } | Error::Environment(_) => 3,
+            Error::Interrupted { .. } => 130,
+        }
     }
 }

@@ -22,18 +22,21 @@ fn main() -> ExitCode {
                 eprint!(": {cause}");
             }
             eprintln!();
-            if e.chain().any(|c| {
-                matches!(
-                    c.downcast_ref::<prunecv::Error>(),
-                    Some(prunecv::Error::Interrupted { .. })
-                )
-            }) {
-                ExitCode::from(130)
-            } else if e.chain().any(|c| c.is::<cli::InputError>()) {
-                ExitCode::from(2)
-            } else {
-                ExitCode::from(1)
-            }
+            ExitCode::from(exit_code(&e))
         }
     }
+}
+
+/// The exit code of a failed command: the first library error or CLI input error in the chain
+/// decides ([`prunecv::Error::exit_code`] holds the table); anything else is a failed run (1).
+fn exit_code(e: &anyhow::Error) -> u8 {
+    e.chain()
+        .find_map(|c| {
+            if let Some(lib) = c.downcast_ref::<prunecv::Error>() {
+                Some(lib.exit_code())
+            } else {
+                c.is::<cli::InputError>().then_some(2)
+            }
+        })
+        .unwrap_or(1)
 }

@@ -97,7 +97,7 @@ pub fn sbatch(script: &Path, extra: &[String]) -> Result<String> {
         .output()
         .map_err(|e| Error::io("run sbatch for", script, e))?;
     if !out.status.success() {
-        return Err(Error::Invalid(format!(
+        return Err(Error::Environment(format!(
             "sbatch {} failed: {}",
             script.display(),
             String::from_utf8_lossy(&out.stderr).trim()

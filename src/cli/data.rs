@@ -1,6 +1,5 @@
 //! `prunecv data …`: download the standard data sets into the cache and list them.
 
-use super::InputError;
 use anyhow::Result;
 use prunecv::data::fetch;
 use std::path::PathBuf;
@@ -29,19 +28,11 @@ pub enum DataCommand {
     },
 }
 
-fn input(e: prunecv::Error) -> anyhow::Error {
-    if e.is_input_error() {
-        InputError(e.to_string()).into()
-    } else {
-        e.into()
-    }
-}
-
 pub fn run(cmd: DataCommand) -> Result<()> {
     match cmd {
         DataCommand::Fetch { name, dir, mirror } => {
-            let entry = fetch::find(&name).map_err(input)?;
-            let cache = fetch::cache_dir(dir.as_deref()).map_err(input)?;
+            let entry = fetch::find(&name)?;
+            let cache = fetch::cache_dir(dir.as_deref())?;
             let mirrors: Vec<String> = mirror
                 .into_iter()
                 .map(|m| if m.ends_with('/') { m } else { format!("{m}/") })
@@ -51,8 +42,7 @@ pub fn run(cmd: DataCommand) -> Result<()> {
                 &cache,
                 (!mirrors.is_empty()).then_some(mirrors.as_slice()),
                 &mut |line| println!("{line}"),
-            )
-            .map_err(input)?;
+            )?;
             let source = match entry.format {
                 fetch::Format::Idx => format!("{{source: idx, name: {}}}", entry.name),
                 fetch::Format::Cifar10 => "{source: cifar10}".to_string(),
@@ -71,7 +61,7 @@ pub fn run(cmd: DataCommand) -> Result<()> {
             Ok(())
         }
         DataCommand::List { dir } => {
-            let cache = fetch::cache_dir(dir.as_deref()).map_err(input)?;
+            let cache = fetch::cache_dir(dir.as_deref())?;
             println!("cache directory: {}", cache.display());
             for e in fetch::registry() {
                 let here = cache.join(&e.name);

@@ -49,8 +49,10 @@ pub struct CompareSpec {
 /// Read and resolve a comparison file.
 pub fn load(path: &Path) -> Result<CompareSpec> {
     let file = path.display().to_string();
-    let text = String::from_utf8(crate::fsio::read(path)?)
-        .map_err(|_| Error::config(&file, "not valid UTF-8 text"))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| Error::config(&file, format!("cannot read it: {e}")))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| Error::config(&file, "not valid UTF-8 text"))?;
     let raw: RawCompareFile =
         serde_yaml_ng::from_str(&text).map_err(|e| Error::config(&file, e.to_string()))?;
     if raw.compare.runs.is_empty() {

@@ -21,7 +21,9 @@ use std::path::Path;
 
 /// Read, override, resolve and validate an experiment file.
 pub fn load(path: &Path, overrides: &[String]) -> Result<Experiment> {
-    let bytes = crate::fsio::read(path)?;
+    // An experiment file that cannot be read is bad input, like one that cannot be parsed.
+    let bytes = std::fs::read(path)
+        .map_err(|e| Error::config(path.display().to_string(), format!("cannot read it: {e}")))?;
     let text = String::from_utf8(bytes)
         .map_err(|_| Error::config(path.display().to_string(), "not valid UTF-8 text"))?;
     let mut exp = parse(&text, &path.display().to_string(), overrides)?;

@@ -242,7 +242,7 @@ pub fn cache_dir(explicit: Option<&Path>) -> Result<PathBuf> {
             .or_else(|| env("HOME").map(|h| h.join(".cache")))
     };
     platform.map(|p| p.join("prunecv")).ok_or_else(|| {
-        Error::Invalid(format!(
+        Error::Environment(format!(
             "no cache directory: set {ENV_DATA} (or HOME), or pass --dir DIR"
         ))
     })

@@ -61,7 +61,7 @@ pub fn save(
 /// The safetensors file of named tensors, as bytes (written with [`crate::fsio::write_atomic`]).
 pub fn safetensors_bytes(map: &HashMap<String, Tensor>) -> Result<Vec<u8>> {
     safetensors::serialize(map, None)
-        .map_err(|e| Error::Invalid(format!("cannot serialise tensors: {e}")))
+        .map_err(|e| Error::Internal(format!("cannot serialise tensors: {e}")))
 }
 
 /// Load a model saved by [`save`]; `path` is the `.safetensors` or `.json` file (or the stem).
@@ -74,7 +74,13 @@ pub fn load(path: &Path) -> Result<(ModelCard, Params, Masks)> {
         .unwrap_or(&full);
     let json_path = PathBuf::from(format!("{stem}.json"));
     let st_path = PathBuf::from(format!("{stem}.safetensors"));
-    let card: ModelCard = serde_json::from_slice(&crate::fsio::read(&json_path)?).map_err(|e| {
+    let bytes = std::fs::read(&json_path).map_err(|e| {
+        Error::data(
+            json_path.display().to_string(),
+            format!("cannot read it: {e}"),
+        )
+    })?;
+    let card: ModelCard = serde_json::from_slice(&bytes).map_err(|e| {
         Error::data(
             json_path.display().to_string(),
             format!("not a model card: {e}"),

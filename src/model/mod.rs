@@ -143,12 +143,15 @@ pub fn check_input(spec: &ModelSpec, input_dim: usize) -> crate::error::Result<(
     match spec.kind {
         ModelKind::Mlp => Ok(()),
         ModelKind::Lenet300 | ModelKind::Lenet5 if input_dim == lenet::INPUT_DIM => Ok(()),
-        ModelKind::Lenet300 | ModelKind::Lenet5 => Err(crate::error::Error::Invalid(format!(
-            "model.kind `{}` expects {} input features (1×{side}×{side} images such as MNIST), \
-             but the data has {input_dim} features per row",
-            spec.kind.as_str(),
-            lenet::INPUT_DIM,
-            side = lenet::SIDE,
-        ))),
+        ModelKind::Lenet300 | ModelKind::Lenet5 => Err(crate::error::Error::Mismatch {
+            field: "model.kind".into(),
+            message: format!(
+                "`{}` expects {} input features (1×{side}×{side} images such as MNIST), \
+                 but the data has {input_dim} features per row",
+                spec.kind.as_str(),
+                lenet::INPUT_DIM,
+                side = lenet::SIDE,
+            ),
+        }),
     }
 }

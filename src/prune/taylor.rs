@@ -23,7 +23,7 @@ impl PruningMethod for Taylor {
     fn scores(&self, ctx: &mut ScoreContext) -> Result<Vec<LayerScores>> {
         let grads = ctx
             .grads
-            .ok_or_else(|| Error::Invalid("taylor pruning needs gradients".into()))?;
+            .ok_or_else(|| Error::Internal("taylor pruning needs gradients".into()))?;
         Ok(ctx
             .prunable(Granularity::Weight)
             .into_iter()

@@ -33,14 +33,14 @@ impl PruningMethod for Wanda {
     fn scores(&self, ctx: &mut ScoreContext) -> Result<Vec<LayerScores>> {
         let norms = ctx
             .input_norms
-            .ok_or_else(|| Error::Invalid("wanda pruning needs input norms".into()))?;
+            .ok_or_else(|| Error::Internal("wanda pruning needs input norms".into()))?;
         ctx.prunable(Granularity::Weight)
             .into_iter()
             .map(|i| {
                 let w = &ctx.params.0[ctx.layers[i].weight].data;
                 let n = &norms[i];
                 if n.is_empty() || w.len() != n.len() * ctx.layers[i].units {
-                    return Err(Error::Invalid(format!(
+                    return Err(Error::Internal(format!(
                         "wanda: layer {} has {} weights in {} rows but {} input norms",
                         ctx.layers[i].name,
                         w.len(),

@@ -58,7 +58,10 @@ fn read_optional(p: &Path) -> Result<Option<String>> {
     match std::fs::read_to_string(p) {
         Ok(t) => Ok(Some(t)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io("read", p, e)),
+        Err(e) => Err(Error::data(
+            p.display().to_string(),
+            format!("cannot read it: {e}"),
+        )),
     }
 }
 
@@ -123,7 +126,7 @@ pub fn check_same_data(runs: &[Run]) -> Result<()> {
     }
     for r in &runs[1..] {
         if r.fingerprint != first.fingerprint {
-            return Err(Error::Invalid(format!(
+            return Err(Error::Usage(format!(
                 "{} and {} were run on different data (data.sha256 {} vs {}); {hint}",
                 first.dir.display(),
                 r.dir.display(),
@@ -132,7 +135,7 @@ pub fn check_same_data(runs: &[Run]) -> Result<()> {
             )));
         }
         if r.test_rows != first.test_rows {
-            return Err(Error::Invalid(format!(
+            return Err(Error::Usage(format!(
                 "{} and {} have different test splits (test rows of folds.csv differ); {hint}",
                 first.dir.display(),
                 r.dir.display(),
@@ -203,7 +206,7 @@ pub fn write(
     fig: &Figure,
 ) -> Result<Vec<PathBuf>> {
     if dirs.is_empty() {
-        return Err(Error::Invalid("compare: no run directory given".into()));
+        return Err(Error::Usage("compare: no run directory given".into()));
     }
     let mut runs = load(dirs)?;
     for m in methods {
@@ -211,7 +214,7 @@ pub fn write(
             .iter()
             .any(|r| r.data.summary.iter().any(|s| &s.method == m))
         {
-            return Err(Error::Invalid(format!(
+            return Err(Error::Usage(format!(
                 "compare: no run has the method {m:?} (in its summary.csv)"
             )));
         }

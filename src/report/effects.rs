@@ -37,8 +37,10 @@ fn pct(v: Option<f64>) -> String {
 
 /// The Markdown section, or an empty string when `selection.csv` has none of these columns.
 pub fn section(run_dir: &Path) -> Result<String> {
-    let text = std::fs::read_to_string(run_dir.join("selection.csv"))
-        .map_err(|e| crate::error::Error::io("read", run_dir.join("selection.csv"), e))?;
+    let path = run_dir.join("selection.csv");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        crate::error::Error::data(path.display().to_string(), format!("cannot read it: {e}"))
+    })?;
     let rows: Vec<Row> = parse_rows(&text, "selection.csv")?;
     let mut o = String::new();
     let _ = write_stability(&mut o, &rows);

@@ -24,7 +24,7 @@ pub fn csv_bytes<T: Serialize>(rows: &[T]) -> Result<Vec<u8>> {
         w.serialize(r)?;
     }
     w.into_inner()
-        .map_err(|e| crate::error::Error::Invalid(format!("csv buffer: {e}")))
+        .map_err(|e| crate::error::Error::Internal(format!("csv buffer: {e}")))
 }
 
 /// Write `pairwise.csv`, `report.md` and `report.tex` into `run_dir` (each atomically), from its

@@ -135,7 +135,12 @@ pub fn csv(rows: &[PairwiseRow]) -> Result<Vec<u8>> {
 /// 1/(k − 1) for k folds) and compare every pair of methods.
 pub fn load(run_dir: &Path) -> Result<Vec<PairwiseRow>> {
     let runs_path = run_dir.join("runs.csv");
-    let text = std::fs::read_to_string(&runs_path).map_err(|e| Error::io("read", &runs_path, e))?;
+    let text = std::fs::read_to_string(&runs_path).map_err(|e| {
+        Error::data(
+            runs_path.display().to_string(),
+            format!("cannot read it: {e}"),
+        )
+    })?;
     let runs: Vec<RunRow> = parse_rows(&text, &runs_path.display().to_string())?;
     let folds_path = run_dir.join("folds.csv");
     let ratio = match std::fs::read_to_string(&folds_path) {
@@ -144,7 +149,12 @@ pub fn load(run_dir: &Path) -> Result<Vec<PairwiseRow>> {
             &folds_path.display().to_string(),
         )?)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(Error::io("read", &folds_path, e)),
+        Err(e) => {
+            return Err(Error::data(
+                folds_path.display().to_string(),
+                format!("cannot read it: {e}"),
+            ))
+        }
     };
     Ok(compare(&runs, ratio.flatten()))
 }

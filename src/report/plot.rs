@@ -177,9 +177,18 @@ pub fn render_format(plot: &Plot, data: &RunData, fig: &Figure, ext: &str) -> Re
         "svg" => render_svg_sized(plot, data, fig.canvas_px()).map(String::into_bytes),
         "png" => render_png_sized(plot, data, fig.canvas_px()),
         "pdf" => render_pdf(plot, data, fig),
-        _ => return Err(Error::Invalid(format!("unknown figure format {ext:?}"))),
+        _ => return Err(Error::Usage(format!("unknown figure format {ext:?}"))),
     };
-    bytes.map_err(|e| Error::Invalid(format!("{stem}.{ext}: {e}")))
+    // Name the figure in the message, keeping the kind of failure (and so the exit code).
+    bytes.map_err(|e| match e {
+        Error::Internal(m) => Error::Internal(format!("{stem}.{ext}: {m}")),
+        Error::Data { file, message } => Error::Data {
+            file: format!("{stem}.{ext}: {file}"),
+            message,
+        },
+        Error::Usage(m) => Error::Usage(format!("{stem}.{ext}: {m}")),
+        e => e,
+    })
 }
 
 /// Render `plot` in every one of [`FORMATS`]: `(extension, bytes)`.

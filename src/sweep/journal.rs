@@ -39,7 +39,7 @@ pub fn check_data(dir: &Path, fingerprint: &str) -> Result<()> {
     let path = dir.join("data.sha256");
     match std::fs::read_to_string(&path) {
         Ok(before) if before.trim() == fingerprint => Ok(()),
-        Ok(before) => Err(Error::Invalid(format!(
+        Ok(before) => Err(Error::Usage(format!(
             "{}: the data changed since these jobs were journalled (fingerprint {} then, {} now); \
              use --force to start over or --out for a new directory",
             dir.display(),

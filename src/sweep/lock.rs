@@ -50,7 +50,7 @@ impl RunLock {
                 Err(e) => return Err(Error::io("create lock file", &path, e)),
             }
         }
-        Err(Error::Invalid(format!(
+        Err(Error::Environment(format!(
             "cannot take the lock {}",
             path.display()
         )))

@@ -87,7 +87,7 @@ pub fn eval_exported(model: &Path, exp: &Experiment) -> Result<(export::ModelCar
     let (card, params, masks) = export::load(model)?;
     let prep = prepare(exp)?;
     if prep.test.d != card.input_dim || prep.test.classes != card.classes {
-        return Err(Error::Invalid(format!(
+        return Err(Error::Usage(format!(
             "{}: model expects {} features and {} classes, data has {} and {}",
             model.display(),
             card.input_dim,

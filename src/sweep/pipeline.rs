@@ -156,7 +156,7 @@ mod tests {
             |k| {
                 std::thread::sleep(std::time::Duration::from_millis(5 * k as u64));
                 if Some(k) == fail_dense {
-                    return Err(Error::Invalid(format!("model {k} failed")));
+                    return Err(Error::Internal(format!("model {k} failed")));
                 }
                 Ok(10 * k as u64)
             },

@@ -92,7 +92,7 @@ fn open_run_dir(dir: &Path, exp: &Experiment, opts: &RunOptions) -> Result<RunLo
             let resolved = dir.join("resolved.yaml");
             let before = std::fs::read_to_string(&resolved).unwrap_or_default();
             if before != exp.to_yaml() {
-                return Err(Error::Invalid(format!(
+                return Err(Error::Usage(format!(
                     "cannot resume {}: its resolved.yaml differs from this experiment (the \
                      configuration changed); use --force to start over or --out for a new directory",
                     dir.display()
@@ -122,7 +122,7 @@ fn open_shard_dir(
     let resolved = dir.join("resolved.yaml");
     if let Ok(before) = std::fs::read_to_string(&resolved) {
         if before != exp.to_yaml() {
-            return Err(Error::Invalid(format!(
+            return Err(Error::Usage(format!(
                 "{} holds a run of a different configuration; shards must share one experiment",
                 dir.display()
             )));
@@ -203,7 +203,7 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
         Mode::Shard(sh) => open_shard_dir(&dir, sh, exp, opts)?,
         Mode::Merge => {
             if !dir.join("resolved.yaml").is_file() {
-                return Err(Error::Invalid(format!(
+                return Err(Error::Usage(format!(
                     "{} is not a run directory (no resolved.yaml)",
                     dir.display()
                 )));
@@ -242,7 +242,7 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(workers.max(1))
         .build()
-        .map_err(|e| Error::Invalid(format!("cannot start {workers} worker threads: {e}")))?;
+        .map_err(|e| Error::Environment(format!("cannot start {workers} worker threads: {e}")))?;
 
     // The job list: every (fold model, method), in a fixed order. A shard owns every n-th job.
     let folds: Vec<Which> = (0..exp.cv.repeats)
@@ -297,7 +297,7 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
         .collect();
     if opts.mode == Mode::Merge && !todo.is_empty() {
         let missing: Vec<String> = todo.iter().map(|&(i, m)| job_name(i, m)).collect();
-        return Err(Error::Invalid(format!(
+        return Err(Error::Usage(format!(
             "the shards' journals lack {} job(s): {}",
             missing.len(),
             missing.join("; ")

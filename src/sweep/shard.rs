@@ -80,9 +80,18 @@ pub fn collect(
 ) -> Result<BTreeMap<String, Entry>> {
     let shards_dir = run_dir.join("shards");
     let mut counts = std::collections::BTreeSet::new();
-    let entries = std::fs::read_dir(&shards_dir)
-        .map_err(|e| Error::io("list shard directories in", &shards_dir, e))?;
-    for e in entries.flatten() {
+    // No shards/ at all is reported like an empty one: no shard ran.
+    let entries = match std::fs::read_dir(&shards_dir) {
+        Ok(entries) => entries.flatten().collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => {
+            return Err(Error::data(
+                shards_dir.display().to_string(),
+                format!("cannot list it: {e}"),
+            ))
+        }
+    };
+    for e in entries {
         let name = e.file_name().to_string_lossy().into_owned();
         if let Some((_, n)) = name.split_once("-of-") {
             if let Ok(n) = n.parse::<usize>() {
@@ -92,14 +101,14 @@ pub fn collect(
     }
     let count = match counts.len() {
         0 => {
-            return Err(Error::Invalid(format!(
+            return Err(Error::Usage(format!(
                 "{}: no shard directories (<i>-of-<n>); run the shards first",
                 shards_dir.display()
             )))
         }
         1 => *counts.iter().next().expect("one count"),
         _ => {
-            return Err(Error::Invalid(format!(
+            return Err(Error::Usage(format!(
                 "{}: shards of different shardings ({:?}); remove the stale ones",
                 shards_dir.display(),
                 counts
@@ -111,7 +120,7 @@ pub fn collect(
         let s = Shard { index, count };
         let dir = s.dir(run_dir);
         if !dir.is_dir() {
-            return Err(Error::Invalid(format!(
+            return Err(Error::Usage(format!(
                 "shard {s} is missing: {} does not exist (the shard never started)",
                 dir.display()
             )));
@@ -122,14 +131,14 @@ pub fn collect(
                 Error::data(done_path.display().to_string(), format!("corrupt done marker: {e}"))
             })?,
             Err(_) => {
-                return Err(Error::Invalid(format!(
+                return Err(Error::Usage(format!(
                     "shard {s} did not finish (no {}); see its log, then rerun it with --shard {s} --resume",
                     done_path.display()
                 )))
             }
         };
         if done.config_hash != config_hash {
-            return Err(Error::Invalid(format!(
+            return Err(Error::Usage(format!(
                 "shard {s} ran a different configuration (hash {} vs {config_hash})",
                 done.config_hash
             )));
@@ -138,7 +147,7 @@ pub fn collect(
         let (_, entries) = Journal::open(&dir)?;
         for job in &done.jobs {
             let e = entries.get(job).ok_or_else(|| {
-                Error::Invalid(format!(
+                Error::Usage(format!(
                     "shard {s}: job {job:?} is marked done but missing from its journal"
                 ))
             })?;

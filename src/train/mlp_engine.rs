@@ -50,7 +50,7 @@ impl MlpEngine {
                     && params.0[2 * l + 1].data.len() == self.widths[l + 1]
             });
         if !shapes_ok || x.len() != y.len() * self.widths[0] {
-            return Err(Error::Invalid(format!(
+            return Err(Error::Internal(format!(
                 "mlp engine: parameters or a batch of {} values for {} rows do not fit widths {:?}",
                 x.len(),
                 y.len(),
@@ -59,7 +59,7 @@ impl MlpEngine {
         }
         let classes = self.widths[n];
         match y.iter().find(|&&c| c as usize >= classes) {
-            Some(c) => Err(Error::Invalid(format!(
+            Some(c) => Err(Error::Internal(format!(
                 "mlp engine: label {c} but the model has {classes} classes"
             ))),
             None => Ok(()),

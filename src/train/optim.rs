@@ -101,7 +101,7 @@ impl Update<'_> {
     fn apply(self, w: &mut [f32], g: &[f32]) -> Result<()> {
         let Update { m, mut v, .. } = self;
         if w.len() != g.len() || m.len() != w.len() {
-            return Err(Error::Invalid(format!(
+            return Err(Error::Internal(format!(
                 "optimizer: parameter of {} values, gradient of {}, state of {}",
                 w.len(),
                 g.len(),

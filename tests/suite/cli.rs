@@ -770,7 +770,7 @@ fn io_errors_name_the_path_and_the_operation() {
     sb.write("blocked", "not a directory");
     let out = sb.run(&["run", "tiny.yaml", "-q", "--out", "blocked/sub"]);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(out.status.code(), Some(3), "{err}");
     assert!(
         err.contains("cannot create directory") && err.contains("blocked/sub"),
         "{err}"

@@ -6,6 +6,7 @@ mod budgets;
 mod cli;
 mod common;
 mod every_model;
+mod exit_codes;
 mod fetch;
 mod fuzz;
 mod idx;

@@ -211,7 +211,7 @@ fn trajectory_chart_appears_only_with_trajectory_csv() {
 fn render_all_without_tables_is_a_data_error() {
     let sb = Sandbox::new();
     let e = render_all(sb.path()).unwrap_err();
-    assert!(e.is_input_error(), "{e}");
+    assert_eq!(e.exit_code(), 2, "{e}");
     assert!(e.to_string().contains("summary.csv"), "{e}");
 }
 

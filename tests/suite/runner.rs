@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Slow enough (fine-tuning at every τ, one job at a time) to be interrupted mid-sweep.
-const SLOW: &str = "name: slow
+pub(crate) const SLOW: &str = "name: slow
 seed: 5
 data: {source: builtin, name: digits, holdout: 0.2}
 model: {kind: mlp, hidden: [32]}
@@ -32,14 +32,14 @@ fn spawn(sb: &Sandbox, args: &[&str]) -> Child {
 }
 
 /// Start `run slow.yaml -q --jobs 1 --out OUT` and return once its first job is journalled.
-fn run_until_first_job(sb: &Sandbox, out: &str) -> Child {
+pub(crate) fn run_until_first_job(sb: &Sandbox, out: &str) -> Child {
     let mut child = spawn(sb, &["run", "slow.yaml", "-q", "--jobs", "1", "--out", out]);
     wait_for_first_job(sb, out, &mut child);
     child
 }
 
 /// Send SIGINT (what Ctrl-C sends) to process `pid`.
-fn sigint(pid: &str) {
+pub(crate) fn sigint(pid: &str) {
     assert!(Command::new("kill")
         .args(["-INT", pid])
         .status()

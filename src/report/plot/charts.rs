@@ -539,9 +539,10 @@ pub(super) fn cv_curve<DB: DrawingBackend>(
     let w = area.dim_in_pixel().0 as i32;
     let rows = data.curve(method);
     if rows.is_empty() {
-        return Err(Error::Invalid(format!(
-            "summary.csv has no τ rows for method {method}"
-        )));
+        return Err(Error::data(
+            "summary.csv",
+            format!("no τ rows for method {method}"),
+        ));
     }
     let idx = data.methods().iter().position(|m| m == method).unwrap_or(0);
     let (color, mk) = series_style(idx);
@@ -1004,7 +1005,7 @@ pub(super) fn layer_sparsity<DB: DrawingBackend>(area: &Area<DB>, data: &RunData
     let w = area.dim_in_pixel().0 as i32;
     let rule = data
         .layer_rule()
-        .ok_or_else(|| Error::Invalid("layers.csv has no rows".into()))?;
+        .ok_or_else(|| Error::data("layers.csv", "no rows"))?;
     let rows: Vec<_> = data.layers.iter().filter(|r| r.rule == rule).collect();
     let mut layers: Vec<(String, u64)> = Vec::new();
     for r in &rows {
@@ -1283,7 +1284,7 @@ pub(super) fn trajectory<DB: DrawingBackend>(area: &Area<DB>, data: &RunData) ->
     all_taus.dedup();
     let filtered = all_taus.len() > series.len();
     if series.is_empty() {
-        return Err(Error::Invalid("trajectory.csv has no usable rows".into()));
+        return Err(Error::data("trajectory.csv", "no usable rows"));
     }
     const DASHES: [Option<(i32, i32)>; 3] = [None, Some((8, 5)), Some((2, 4))];
     let mut rank = vec![0usize; series.len()];

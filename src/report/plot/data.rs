@@ -90,7 +90,10 @@ impl RunData {
             match std::fs::read_to_string(&p) {
                 Ok(t) => Ok(Some(t)),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(e) => Err(Error::io("read", p, e)),
+                Err(e) => Err(Error::data(
+                    p.display().to_string(),
+                    format!("cannot read it: {e}"),
+                )),
             }
         };
         let need = |file: &str| -> Result<String> {
@@ -252,7 +255,7 @@ pub fn run_plots(run_dir: &Path) -> Result<crate::config::plots::PlotsSpec> {
     let text = match std::fs::read_to_string(&p) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(Error::io("read", p, e)),
+        Err(e) => return Err(Error::data(file, format!("cannot read it: {e}"))),
     };
     let raw = match serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&text)
         .ok()

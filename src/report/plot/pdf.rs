@@ -26,11 +26,11 @@ fn fontdb() -> Arc<usvg::fontdb::Database> {
 fn exact_root(svg: &str, (w, h): (f64, f64)) -> Result<String> {
     let start = svg
         .find("<svg ")
-        .ok_or_else(|| Error::Invalid("pdf: no <svg> element".into()))?;
+        .ok_or_else(|| Error::Internal("pdf: no <svg> element".into()))?;
     let end = start
         + svg[start..]
             .find(" viewBox=")
-            .ok_or_else(|| Error::Invalid("pdf: the <svg> element has no viewBox".into()))?;
+            .ok_or_else(|| Error::Internal("pdf: the <svg> element has no viewBox".into()))?;
     Ok(format!(
         "{}<svg width=\"{w}\" height=\"{h}\"{}",
         &svg[..start],
@@ -47,12 +47,12 @@ pub fn svg_to_pdf(svg: &str, fig: &PlotsSpec) -> Result<Vec<u8>> {
         ..usvg::Options::default()
     };
     let tree = usvg::Tree::from_str(&svg, &opt)
-        .map_err(|e| Error::Invalid(format!("pdf: parsing the SVG: {e}")))?;
+        .map_err(|e| Error::Internal(format!("pdf: parsing the SVG: {e}")))?;
     let page = svg2pdf::PageOptions {
         dpi: (72.0 * fig.px_per_pt()) as f32,
     };
     svg2pdf::to_pdf(&tree, svg2pdf::ConversionOptions::default(), page)
-        .map_err(|e| Error::Invalid(format!("pdf: converting the SVG: {e}")))
+        .map_err(|e| Error::Internal(format!("pdf: converting the SVG: {e}")))
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::io::Write;
 pub fn encode_rgb(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>> {
     let row = width as usize * 3;
     if rgb.len() != row * height as usize || width == 0 || height == 0 {
-        return Err(Error::Invalid(format!(
+        return Err(Error::Internal(format!(
             "png: {} bytes do not make a {width}×{height} RGB image",
             rgb.len()
         )));
@@ -49,7 +49,7 @@ pub fn encode_rgb(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>> {
     let idat = z
         .write_all(&filtered)
         .and_then(|_| z.finish())
-        .map_err(|e| Error::Invalid(format!("png: compressing image data: {e}")))?;
+        .map_err(|e| Error::Internal(format!("png: compressing image data: {e}")))?;
     let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
     let mut ihdr = Vec::with_capacity(13);
     ihdr.extend_from_slice(&width.to_be_bytes());

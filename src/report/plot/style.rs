@@ -128,12 +128,12 @@ pub(super) fn ensure_font() -> Result<()> {
             .map_err(|_| "the embedded DejaVu Sans Bold font is invalid".to_string())
     })
     .clone()
-    .map_err(Error::Invalid)
+    .map_err(Error::Internal)
 }
 
 /// Map a plotters drawing error into the library's error.
 pub(super) fn perr<E: std::fmt::Display>(e: E) -> Error {
-    Error::Invalid(format!("drawing a plot: {e}"))
+    Error::Internal(format!("drawing a plot: {e}"))
 }
 
 pub(super) fn font(size: f64, color: RGBColor) -> TextStyle<'static> {
@@ -261,7 +261,7 @@ pub(super) fn place_label<DB: DrawingBackend>(
         }
     }
     let Some(a) = candidates.get(best.map(|(_, i)| i).unwrap_or(0)) else {
-        return Err(Error::Invalid(format!("no place for the label {label:?}")));
+        return Err(Error::Internal(format!("no place for the label {label:?}")));
     };
     let st = if a.vertical {
         style.transform(FontTransform::Rotate270)
