@@ -5,7 +5,7 @@
 //! of hidden units per layer share, as structured pruning would) until the same fraction of
 //! weights is gone, and runs the smaller dense network. One thread, [`Protocol::BENCH`].
 
-use super::forward::{feature_major, Forward, Kernel};
+use super::forward::{feature_major, Forward, Kernel, Net};
 use super::timing::{time_interleaved, Protocol};
 use crate::config::{Activation, MethodKind, Scope, TauUnit};
 use crate::error::Result;
