@@ -142,8 +142,8 @@ pub enum Command {
         /// Small, fast measurements (a smoke test, not for reporting).
         #[arg(long)]
         quick: bool,
-        /// Instead: the LeNet-300-100 inference speed-up table (dense vs shrunk vs CSR, batch 1
-        /// and 256, 50–99 % sparsity), printed as Markdown.
+        /// Instead: the LeNet-300-100 and LeNet-5 inference speed-up tables (dense vs shrunk
+        /// vs CSR, batch 1 and 256, 50–99 % sparsity), printed as Markdown.
         #[arg(long)]
         speedup: bool,
     },
@@ -277,8 +277,11 @@ pub fn run(cli: Cli) -> Result<()> {
                 );
             }
             if speedup {
-                let rows = prunecv::speed::bench::speedup_table(quick)?;
-                println!("{}", prunecv::speed::bench::markdown(&rows));
+                use prunecv::speed::bench::{markdown, speedup_table, BenchNet};
+                for net in BenchNet::ALL {
+                    let rows = speedup_table(net, quick)?;
+                    println!("### {}\n\n{}", net.title(), markdown(&rows));
+                }
                 return Ok(());
             }
             let ms = prunecv::bench::run_all(quick)?;

@@ -32,7 +32,7 @@ pub const INPUT_DIM: usize = SIDE * SIDE;
 /// Convolution kernel side.
 pub const K: usize = 5;
 /// Max-pooling window and stride.
-const POOL: usize = 2;
+pub const POOL: usize = 2;
 /// Spatial side after conv1 (24), pool1 (12), conv2 (8) and pool2 (4).
 const CONV1_OUT: usize = SIDE - K + 1;
 const POOL1_OUT: usize = CONV1_OUT / POOL;

@@ -1,17 +1,20 @@
-//! `prunecv bench --speedup`: the LeNet-300-100 (784-300-100-10) speed-up table of
-//! `docs/benchmarks.md`. Weights are drawn at random (PyTorch's default initialisation; the
-//! values do not matter for speed) and pruned by magnitude per layer to each sparsity for the
-//! dense and CSR kernels; the shrunk column removes whole hidden units instead (the same number
-//! of hidden units per layer share, as structured pruning would) until the same fraction of
-//! weights is gone, and runs the smaller dense network. One thread, [`Protocol::BENCH`].
+//! `prunecv bench --speedup`: the speed-up tables of `docs/benchmarks.md`, LeNet-300-100
+//! (784-300-100-10, [`Forward`]) and LeNet-5 (20-50-500-10, [`ConvForward`]). Weights are drawn
+//! at random (PyTorch's default initialisation; the values do not matter for speed) and pruned by
+//! magnitude per layer to each sparsity for the dense and CSR kernels; the shrunk column removes
+//! whole hidden units (channels of the convolutions) instead — the same share in every hidden
+//! layer, as structured pruning would — until the same fraction of weights is gone, and runs the
+//! smaller dense network. One thread, [`Protocol::BENCH`].
 
-use super::forward::{feature_major, Forward, Kernel};
+use super::conv::ConvForward;
+use super::forward::{Forward, Kernel, Net};
 use super::timing::{time_interleaved, Protocol};
 use crate::config::{Activation, MethodKind, Scope, TauUnit};
 use crate::error::Result;
+use crate::model::lenet::LeNet5;
 use crate::model::mlp::Mlp;
 use crate::model::{Architecture, Masks, Params};
-use crate::prune::{self, MaskContext, ScoreContext};
+use crate::prune::{self, Granularity, MaskContext, ScoreContext};
 use crate::rng::Rng;
 use serde::Serialize;
 
@@ -32,31 +35,60 @@ pub struct SpeedupRow {
     pub shrunk_speedup: f64,
 }
 
-/// Masks removing hidden units `h1..` of fc1 and `h2..` of fc2 (rows, biases and the next
-/// layer's columns).
-fn unit_masks(params: &Params, w: &[usize], keep: [usize; 2]) -> Masks {
-    let mut m = Masks::dense(params);
-    for (l, &k) in keep.iter().enumerate() {
-        let (inp, out, next_out) = (w[l], w[l + 1], w[l + 2]);
-        for u in k..out {
-            m.0[2 * l][u * inp..(u + 1) * inp].fill(false);
-            m.0[2 * l + 1][u] = false;
-            for o in 0..next_out {
-                m.0[2 * (l + 1)][o * out + u] = false;
-            }
+/// The networks of the tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BenchNet {
+    /// LeNet-300-100, 784-300-100-10, ReLU ([`Forward`]).
+    LeNet300,
+    /// LeNet-5 at Han's widths, 20-50-500-10 ([`ConvForward`]).
+    LeNet5,
+}
+
+impl BenchNet {
+    pub const ALL: [BenchNet; 2] = [BenchNet::LeNet300, BenchNet::LeNet5];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            BenchNet::LeNet300 => "LeNet-300-100 (784-300-100-10)",
+            BenchNet::LeNet5 => "LeNet-5 (conv 5×5 ×20, conv 5×5 ×50, fc 500, 10)",
         }
+    }
+}
+
+/// Masks removing whole units from every hidden layer (not the output layer): units
+/// `keep[l]..` of the `l`-th, with their rows, biases and the next layer's inputs from them
+/// ([`prune::expand`]).
+fn unit_masks(arch: &dyn Architecture, params: &Params, keep: &[usize]) -> Masks {
+    let mut m = Masks::dense(params);
+    let layers = arch.layers();
+    for (layer, &k) in layers.iter().filter(|l| !l.is_output).zip(keep) {
+        let pruned: Vec<bool> = (0..layer.units).map(|u| u >= k).collect();
+        prune::expand(Granularity::Unit, layer, &pruned, params, &mut m);
     }
     m
 }
 
-/// The structured masks whose sparsity is closest to `s`.
-fn structured(mlp: &Mlp, params: &Params, s: f64) -> Masks {
-    let w = &mlp.widths;
-    let layers = mlp.layers();
+/// The structured masks whose sparsity is closest to `s`: the same share of units kept in every
+/// hidden layer (at least one), stepped one unit of the widest hidden layer at a time.
+fn structured(arch: &dyn Architecture, params: &Params, s: f64) -> Masks {
+    let layers = arch.layers();
+    let hidden: Vec<usize> = layers
+        .iter()
+        .filter(|l| !l.is_output)
+        .map(|l| l.units)
+        .collect();
+    let widest = hidden.iter().copied().max().unwrap_or(1);
     let mut best: Option<(f64, Masks)> = None;
-    for h1 in 1..=w[1] {
-        let h2 = ((h1 as f64 / w[1] as f64) * w[2] as f64).round().max(1.0) as usize;
-        let m = unit_masks(params, w, [h1, h2]);
+    let mut tried = std::collections::HashSet::new();
+    for k in 1..=widest {
+        let keep: Vec<usize> = hidden
+            .iter()
+            .map(|&u| ((k as f64 / widest as f64) * u as f64).round().max(1.0) as usize)
+            .collect();
+        if !tried.insert(keep.clone()) {
+            continue;
+        }
+        let m = unit_masks(arch, params, &keep);
         let gap = (m.sparsity(&layers) - s).abs();
         if best.as_ref().is_none_or(|(g, _)| gap < *g) {
             best = Some((gap, m));
@@ -65,43 +97,67 @@ fn structured(mlp: &Mlp, params: &Params, s: f64) -> Masks {
     best.expect("at least one width").1
 }
 
-/// Measure the table. `quick` uses [`Protocol::RUN`] and three sparsities (a smoke test).
-pub fn speedup_table(quick: bool) -> Result<Vec<SpeedupRow>> {
-    let mlp = Mlp::new(
-        784,
-        &crate::model::lenet::LENET300_HIDDEN,
-        10,
-        Activation::Relu,
-    );
-    let params = mlp.init(&mut Rng::new(300));
-    let layers = mlp.layers();
+/// Measure `net`'s table. `quick` uses [`Protocol::RUN`] and three sparsities (a smoke test).
+pub fn speedup_table(net: BenchNet, quick: bool) -> Result<Vec<SpeedupRow>> {
+    match net {
+        BenchNet::LeNet300 => {
+            let mlp = Mlp::new(
+                784,
+                &crate::model::lenet::LENET300_HIDDEN,
+                10,
+                Activation::Relu,
+            );
+            let params = mlp.init(&mut Rng::new(300));
+            table(net, &mlp, &params, quick, |m, k| {
+                Forward::build(&mlp, &params, m, k)
+            })
+        }
+        BenchNet::LeNet5 => {
+            let l5 = LeNet5::new(10);
+            let params = l5.init(&mut Rng::new(5));
+            table(net, &l5, &params, quick, |m, k| {
+                ConvForward::build(&l5, &params, m, k)
+            })
+        }
+    }
+}
+
+/// The table of `arch` with random `params`, each kernel's network made by `build`.
+fn table<N: Net>(
+    net: BenchNet,
+    arch: &dyn Architecture,
+    params: &Params,
+    quick: bool,
+    build: impl Fn(&Masks, Kernel) -> N,
+) -> Result<Vec<SpeedupRow>> {
+    let layers = arch.layers();
     let method = prune::build(
         MethodKind::Magnitude,
         &crate::config::parse("name: b\n", "b", &[])?.prune,
     );
-    let scores = method.scores(&mut ScoreContext::plain(
-        &mlp,
-        &params,
-        &layers,
-        Rng::new(1),
-    ))?;
-    let ctx = MaskContext::one_shot(&mlp, &params, &layers, TauUnit::Quantile, Scope::Layer);
+    let scores = method.scores(&mut ScoreContext::plain(arch, params, &layers, Rng::new(1)))?;
+    let ctx = MaskContext::one_shot(arch, params, &layers, TauUnit::Quantile, Scope::Layer);
     let (proto, sparsities): (Protocol, Vec<f64>) = if quick {
         (Protocol::RUN, vec![0.5, 0.9, 0.99])
     } else {
         (Protocol::BENCH, SPARSITIES.to_vec())
     };
+    // Magnitude masks for dense and CSR, structured ones for shrunk, per sparsity.
+    let masks = sparsities
+        .iter()
+        .map(|&s| Ok((method.masks(&ctx, &scores, s)?, structured(arch, params, s))))
+        .collect::<Result<Vec<_>>>()?;
+    let dense = build(&Masks::dense(params), Kernel::Dense);
     let mut rng = Rng::new(7);
     let mut out = Vec::new();
     for batch in super::measure::BATCHES {
-        let x: Vec<f32> = (0..784 * batch).map(|_| rng.next_f32()).collect();
-        let xf = feature_major(&x, batch, 784);
-        let dense = Forward::build(&mlp, &params, &Masks::dense(&params), Kernel::Dense);
-        for &s in &sparsities {
-            let masks = method.masks(&ctx, &scores, s)?;
-            let csr = Forward::build(&mlp, &params, &masks, Kernel::Csr);
-            let sm = structured(&mlp, &params, s);
-            let shrunk = Forward::build(&mlp, &params, &sm, Kernel::Shrunk);
+        let x: Vec<f32> = (0..arch.input_dim() * batch)
+            .map(|_| rng.next_f32())
+            .collect();
+        let xin = dense.input(&x, batch);
+        for (masks, sm) in &masks {
+            let csr = build(masks, Kernel::Csr);
+            let shrunk = build(sm, Kernel::Shrunk);
             // Dense, CSR and shrunk samples alternate, so that the machine's load moves all
             // three numbers of a row alike.
             let (mut b1, mut b2, mut b3) = (
@@ -113,13 +169,17 @@ pub fn speedup_table(quick: bool) -> Result<Vec<SpeedupRow>> {
                 proto,
                 &mut [
                     &mut || {
-                        std::hint::black_box(dense.run(std::hint::black_box(&xf), batch, &mut b1));
+                        std::hint::black_box(dense.run(std::hint::black_box(&xin), batch, &mut b1));
                     },
                     &mut || {
-                        std::hint::black_box(csr.run(std::hint::black_box(&xf), batch, &mut b2));
+                        std::hint::black_box(csr.run(std::hint::black_box(&xin), batch, &mut b2));
                     },
                     &mut || {
-                        std::hint::black_box(shrunk.run(std::hint::black_box(&xf), batch, &mut b3));
+                        std::hint::black_box(shrunk.run(
+                            std::hint::black_box(&xin),
+                            batch,
+                            &mut b3,
+                        ));
                     },
                 ],
             );
@@ -136,7 +196,7 @@ pub fn speedup_table(quick: bool) -> Result<Vec<SpeedupRow>> {
                 shrunk_speedup: dense_us / shrunk_us,
             };
             eprintln!(
-                "  batch {batch:3} sparsity {:.3}: dense {dense_us:9.1} µs  csr {csr_us:9.1} µs ({:.2}×)  shrunk {shrunk_us:9.1} µs ({:.2}×, {:.3} sparse)",
+                "  {net:?} batch {batch:3} sparsity {:.3}: dense {dense_us:9.1} µs  csr {csr_us:9.1} µs ({:.2}×)  shrunk {shrunk_us:9.1} µs ({:.2}×, {:.3} sparse)",
                 row.sparsity, row.csr_speedup, row.shrunk_speedup, row.shrunk_sparsity
             );
             out.push(row);
@@ -222,7 +282,7 @@ mod tests {
     fn structured_masks_remove_whole_units() {
         let mlp = Mlp::new(6, &[4, 2], 3, Activation::Relu);
         let p = mlp.init(&mut Rng::new(0));
-        let m = unit_masks(&p, &mlp.widths, [3, 1]);
+        let m = unit_masks(&mlp, &p, &[3, 1]);
         // fc1: unit 3 gone (6 weights); fc2: column 3 of both rows and unit 1's row (4 + 1 more
         // from row 1's other 3 columns… counted by hand: row 1 = 4 masked, row 0 col 3 = 1);
         // fc3: column 1 of 3 rows.
@@ -233,5 +293,20 @@ mod tests {
             crate::model::shrink::shrink_mlp(&mlp, &p, &m).0.widths,
             vec![6, 3, 1, 3]
         );
+    }
+
+    /// LeNet-5's structured masks remove the same share of conv1 and conv2 channels and fc1
+    /// units, close to the asked sparsity.
+    #[test]
+    fn structured_lenet5_masks_remove_channels_alike() {
+        let l5 = LeNet5::new(10);
+        let p = l5.init(&mut Rng::new(0));
+        let m = structured(&l5, &p, 0.9);
+        assert!((m.sparsity(&l5.layers()) - 0.9).abs() < 0.005);
+        let s = crate::model::shrink::shrink_lenet5(&l5, &p, &m).0;
+        let share = s.fc1 as f64 / 500.0;
+        assert_eq!(s.conv1, (share * 20.0).round() as usize);
+        assert_eq!(s.conv2, (share * 50.0).round() as usize);
+        assert_eq!(s.classes, 10);
     }
 }

@@ -30,26 +30,104 @@ impl Kernel {
     }
 }
 
-enum Layer {
-    Dense {
+/// One affine layer `y = W h + b`, `W` an `out × inp` matrix, laid out for one kernel: a Linear
+/// layer on feature-major activations, or a convolution on its im2col column matrix.
+pub(super) enum Layer {
+    Dense(Dense),
+    Sparse { m: Csr, b: Vec<f32> },
+}
+
+/// A layer's weights stored dense, multiplied by `gemm`.
+pub(super) struct Dense {
+    w: Vec<f32>,
+    b: Vec<f32>,
+    out: usize,
+    inp: usize,
+}
+
+impl Dense {
+    /// `y (out × n) = W · h (inp × n) + b`, `h`'s rows `ld ≥ n` apart: the product through
+    /// `gemm`, then the bias added per row.
+    fn apply(&self, h: &[f32], ld: usize, n: usize, y: &mut [f32]) {
+        let y = &mut y[..self.out * n];
+        matmul(
+            y,
+            View::row_major(&self.w, self.out, self.inp),
+            View::padded(&h[..self.inp * ld], self.inp, n, ld),
+            false,
+            1,
+        );
+        for (r, bias) in self.b.iter().enumerate() {
+            y[r * n..(r + 1) * n].iter_mut().for_each(|v| *v += bias);
+        }
+    }
+}
+
+impl Layer {
+    /// Row-major `w` (`out × inp`) and `b`: dense, or in CSR keeping the entries `csr` flags.
+    pub(super) fn new(
         w: Vec<f32>,
         b: Vec<f32>,
         out: usize,
         inp: usize,
-    },
-    Sparse {
-        m: Csr,
-        b: Vec<f32>,
-    },
-}
+        csr: Option<&[bool]>,
+    ) -> Layer {
+        match csr {
+            Some(keep) => Layer::Sparse {
+                m: Csr::from_dense(&w, out, inp, Some(keep)),
+                b,
+            },
+            None => Layer::Dense(Dense { w, b, out, inp }),
+        }
+    }
 
-impl Layer {
-    fn out(&self) -> usize {
+    pub(super) fn out(&self) -> usize {
         match self {
-            Layer::Dense { out, .. } => *out,
+            Layer::Dense(d) => d.out,
             Layer::Sparse { m, .. } => m.rows,
         }
     }
+
+    /// Weights the kernel multiplies: stored entries for CSR, every entry otherwise.
+    pub(super) fn weights(&self) -> usize {
+        match self {
+            Layer::Dense(d) => d.w.len(),
+            Layer::Sparse { m, .. } => m.nnz(),
+        }
+    }
+
+    /// `y (out × batch) = W · h (inp × batch) + b`, feature-major activations, row-major.
+    pub(super) fn apply(&self, h: &[f32], batch: usize, y: &mut [f32]) {
+        match self {
+            Layer::Dense(d) => d.apply(h, batch, batch, y),
+            Layer::Sparse { m, b } => m.matmul_fm(h, batch, b, y),
+        }
+    }
+
+    /// `y (out × n) = W · h (inp × n) + b` for an im2col column matrix `h` whose rows start
+    /// `ld ≥ n` apart; `y` row-major. CSR: [`Csr::matmul_cols`].
+    pub(super) fn apply_cols(&self, h: &[f32], ld: usize, n: usize, y: &mut [f32]) {
+        match self {
+            Layer::Dense(d) => d.apply(h, ld, n, y),
+            Layer::Sparse { m, b } => m.matmul_cols(h, ld, n, b, y),
+        }
+    }
+}
+
+/// A network laid out for one kernel, run by the timing code: [`Forward`] (MLPs) or
+/// [`super::conv::ConvForward`] (LeNet-5).
+pub trait Net {
+    /// Scratch buffers for one batch size, reused across calls.
+    type Buffers;
+    /// Weights the kernel multiplies: stored entries for CSR, every entry otherwise.
+    fn weights(&self) -> usize;
+    /// Scratch buffers for `batch` inputs.
+    fn buffers(&self, batch: usize) -> Self::Buffers;
+    /// The input [`Net::run`] takes, from `batch` row-major input rows.
+    fn input(&self, rows: &[f32], batch: usize) -> Vec<f32>;
+    /// Logits `(classes × batch)`, feature-major, of the input laid out by [`Net::input`],
+    /// written into `bufs` and returned.
+    fn run<'b>(&self, x: &[f32], batch: usize, bufs: &'b mut Self::Buffers) -> &'b [f32];
 }
 
 /// A model ready to run with one kernel.
@@ -67,48 +145,47 @@ impl Forward {
                 let (m, p) = crate::model::shrink::shrink_mlp(mlp, params, masks);
                 (m.widths, p, None)
             }
-            _ => (mlp.widths.clone(), masks.apply(params), Some(masks)),
+            Kernel::Dense => (mlp.widths.clone(), masks.apply(params), None),
+            Kernel::Csr => (mlp.widths.clone(), masks.apply(params), Some(masks)),
         };
         let layers = (0..widths.len() - 1)
             .map(|l| {
-                let (inp, out) = (widths[l], widths[l + 1]);
                 let (w, b) = (ps.0[2 * l].data.clone(), ps.0[2 * l + 1].data.clone());
-                match (kernel, keep) {
-                    (Kernel::Csr, Some(k)) => Layer::Sparse {
-                        m: Csr::from_dense(&w, out, inp, Some(&k.0[2 * l])),
-                        b,
-                    },
-                    _ => Layer::Dense { w, b, out, inp },
-                }
+                let csr = keep.map(|k| k.0[2 * l].as_slice());
+                Layer::new(w, b, widths[l + 1], widths[l], csr)
             })
             .collect();
+        Forward::from_layers(layers, mlp.activation, widths[0])
+    }
+
+    /// Linear layers applied in turn to `inputs` features, `activation` between them.
+    pub(super) fn from_layers(layers: Vec<Layer>, activation: Activation, inputs: usize) -> Self {
         Forward {
             layers,
-            activation: mlp.activation,
-            inputs: widths[0],
+            activation,
+            inputs,
         }
     }
+}
 
-    /// Weights the kernel multiplies: stored entries for CSR, every entry otherwise.
-    pub fn weights(&self) -> usize {
-        self.layers
-            .iter()
-            .map(|l| match l {
-                Layer::Dense { w, .. } => w.len(),
-                Layer::Sparse { m, .. } => m.nnz(),
-            })
-            .sum()
+impl Net for Forward {
+    type Buffers = [Vec<f32>; 2];
+
+    fn weights(&self) -> usize {
+        self.layers.iter().map(Layer::weights).sum()
     }
 
-    /// Scratch buffers for `batch` columns.
-    pub fn buffers(&self, batch: usize) -> [Vec<f32>; 2] {
+    fn buffers(&self, batch: usize) -> [Vec<f32>; 2] {
         let widest = self.layers.iter().map(Layer::out).max().unwrap_or(0);
         [vec![0.0; widest * batch], vec![0.0; widest * batch]]
     }
 
-    /// Logits `(classes × batch)` of `x` given feature-major `(inputs × batch)`, written into
-    /// one of `bufs` and returned.
-    pub fn run<'b>(&self, x: &[f32], batch: usize, bufs: &'b mut [Vec<f32>; 2]) -> &'b [f32] {
+    /// Feature-major `(inputs × batch)`.
+    fn input(&self, rows: &[f32], batch: usize) -> Vec<f32> {
+        feature_major(rows, batch, self.inputs)
+    }
+
+    fn run<'b>(&self, x: &[f32], batch: usize, bufs: &'b mut [Vec<f32>; 2]) -> &'b [f32] {
         assert_eq!(
             x.len(),
             self.inputs * batch,
@@ -119,25 +196,8 @@ impl Forward {
         let (mut cur, mut nxt): (&mut Vec<f32>, &mut Vec<f32>) = (a, b);
         for (l, layer) in self.layers.iter().enumerate() {
             let h: &[f32] = if l == 0 { x } else { cur.as_slice() };
-            let out = layer.out();
-            let y = &mut nxt[..out * batch];
-            match layer {
-                Layer::Dense { w, b, out, inp } => {
-                    matmul(
-                        y,
-                        View::row_major(w, *out, *inp),
-                        View::row_major(&h[..inp * batch], *inp, batch),
-                        false,
-                        1,
-                    );
-                    for (r, bias) in b.iter().enumerate() {
-                        y[r * batch..(r + 1) * batch]
-                            .iter_mut()
-                            .for_each(|v| *v += bias);
-                    }
-                }
-                Layer::Sparse { m, b } => m.matmul_fm(h, batch, b, y),
-            }
+            let y = &mut nxt[..layer.out() * batch];
+            layer.apply(h, batch, y);
             if l + 1 < n {
                 match self.activation {
                     Activation::Relu => y.iter_mut().for_each(|v| *v = v.max(0.0)),

@@ -1,14 +1,15 @@
 //! Timing every selected model of a run (`speed.csv`): each model with every kernel that
 //! applies, at batch 1 and 256, one thread, after the tables are written and while nothing else
-//! of the run executes. Times vary from run to run and machine to machine, so they live in
-//! `speed.csv` only, never in the deterministic tables.
+//! of the run executes. MLPs run on [`Forward`], LeNet-5 on [`ConvForward`]: the same dense,
+//! shrunk and CSR kernels for both. Times vary from run to run and machine to machine, so they
+//! live in `speed.csv` only, never in the deterministic tables.
 
-use super::forward::{feature_major, Forward, Kernel};
+use super::conv::ConvForward;
+use super::forward::{Forward, Kernel, Net};
 use super::timing::{time, Protocol, Timing};
 use crate::error::Result;
-use crate::model::lenet::LeNet5;
+use crate::model::lenet::{LeNet5, INPUT_DIM};
 use crate::model::{Architecture, Masks, Params};
-use candle_core::{Device, Tensor};
 use serde::Serialize;
 
 /// Batch sizes timed.
@@ -60,7 +61,8 @@ fn batch_rows(rows: &[f32], d: usize, batch: usize) -> Vec<f32> {
         .collect()
 }
 
-/// Time one kernel of one model at one batch; `None` where the kernel does not apply.
+/// Time one kernel of one model at one batch; `None` for an architecture that neither the MLP
+/// path ([`Forward`]) nor the LeNet-5 path ([`ConvForward`]) runs.
 fn time_kernel(
     arch: &dyn Architecture,
     s: &Subject,
@@ -68,53 +70,31 @@ fn time_kernel(
     x: &[f32],
     batch: usize,
     p: Protocol,
-) -> Result<Option<(usize, Timing)>> {
+) -> Option<(usize, Timing)> {
     if let Some(mlp) = arch.as_mlp() {
         let f = Forward::build(mlp, s.params, s.masks, kernel);
-        let xf = feature_major(x, batch, mlp.widths[0]);
-        let mut bufs = f.buffers(batch);
-        let t = time(p, || {
-            std::hint::black_box(f.run(std::hint::black_box(&xf), batch, &mut bufs));
-        });
-        return Ok(Some((f.weights(), t)));
+        return Some(time_net(&f, x, batch, p));
     }
-    // Other models (LeNet-5) run through candle: the dense and the shrunk network; there is no
-    // sparse convolution kernel here.
-    let d = x.len() / batch;
-    let xt = Tensor::from_slice(x, (batch, d), &Device::Cpu)?;
-    let (net, params): (Box<dyn Architecture>, Params) = match kernel {
-        Kernel::Csr => return Ok(None),
-        Kernel::Dense => {
-            let Some(l5) = lenet5_of(arch) else {
-                return Ok(None);
-            };
-            (Box::new(l5), s.masks.apply(s.params))
-        }
-        Kernel::Shrunk => {
-            let Some(l5) = lenet5_of(arch) else {
-                return Ok(None);
-            };
-            let (n, p) = crate::model::shrink::shrink_lenet5(&l5, s.params, s.masks);
-            (Box::new(n), p)
-        }
-    };
-    let ts = params.tensors()?;
-    let mut err = None;
+    let l5 = lenet5_of(arch)?;
+    let f = ConvForward::build(&l5, s.params, s.masks, kernel);
+    Some(time_net(&f, x, batch, p))
+}
+
+/// Weights multiplied and the timing of `net` on row-major input rows `x`.
+fn time_net<N: Net>(net: &N, x: &[f32], batch: usize, p: Protocol) -> (usize, Timing) {
+    let xin = net.input(x, batch);
+    let mut bufs = net.buffers(batch);
     let t = time(p, || {
-        if let Err(e) = net.forward(&ts, &xt) {
-            err = Some(e);
-        }
+        std::hint::black_box(net.run(std::hint::black_box(&xin), batch, &mut bufs));
     });
-    if let Some(e) = err {
-        return Err(e.into());
-    }
-    Ok(Some((params.count(), t)))
+    (net.weights(), t)
 }
 
 /// The LeNet-5 an architecture is, recovered from its description of widths.
 fn lenet5_of(arch: &dyn Architecture) -> Option<LeNet5> {
     let layers = arch.layers();
-    (layers.len() == 4 && layers[0].name == "conv1").then(|| LeNet5 {
+    let is_lenet5 = layers.len() == 4 && layers[0].name == "conv1";
+    (is_lenet5 && arch.input_dim() == INPUT_DIM).then(|| LeNet5 {
         conv1: layers[0].units,
         conv2: layers[1].units,
         fc1: layers[2].units,
@@ -148,7 +128,7 @@ pub fn measure(
                 kernels.push(Kernel::Csr);
             }
             for k in kernels {
-                let Some((weights, t)) = time_kernel(arch, s, k, &x, batch, p)? else {
+                let Some((weights, t)) = time_kernel(arch, s, k, &x, batch, p) else {
                     continue;
                 };
                 let base = *reference.get_or_insert(t.median);
@@ -172,4 +152,62 @@ pub fn measure(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prune::{expand, Granularity};
+    use crate::rng::Rng;
+    use std::time::Duration;
+
+    /// A LeNet-5 with conv2 channels removed is timed with all three kernels (from the conv
+    /// path), each counting the weights it multiplies; the dense model with the dense kernel.
+    #[test]
+    fn lenet5_subjects_get_dense_shrunk_and_csr() {
+        let net = LeNet5 {
+            conv1: 3,
+            conv2: 4,
+            fc1: 8,
+            classes: 3,
+        };
+        let params = net.init(&mut Rng::new(2));
+        let dense = Masks::dense(&params);
+        let mut pruned = dense.clone();
+        let layers = net.layers();
+        let gone = [true, false, false, true];
+        expand(Granularity::Unit, &layers[1], &gone, &params, &mut pruned);
+        let subject = |method, masks| Subject {
+            method,
+            rule: "best",
+            tau: None,
+            params: &params,
+            masks,
+        };
+        let subjects = [subject("dense", &dense), subject("importance", &pruned)];
+        let rows: Vec<f32> = (0..2 * INPUT_DIM).map(|i| (i % 7) as f32 / 7.0).collect();
+        let p = Protocol {
+            warmup: Duration::ZERO,
+            samples: 1,
+            min_sample: Duration::ZERO,
+        };
+        let out = measure(&net, &subjects, &rows, INPUT_DIM, p).unwrap();
+        let got: Vec<(&str, &str, usize, usize)> = out
+            .iter()
+            .map(|r| (r.method.as_str(), r.kernel.as_str(), r.batch, r.weights))
+            .collect();
+        // 3·25 + 4·3·25 + 8·64 + 3·8 = 911 weights; removing 2 conv2 channels takes 2·75 of
+        // conv2 and 8·2·16 of fc1 with them.
+        let mut want = Vec::new();
+        for batch in BATCHES {
+            want.extend([
+                ("dense", "dense", batch, 911),
+                ("importance", "dense", batch, 911),
+                ("importance", "shrunk", batch, 505),
+                ("importance", "csr", batch, 505),
+            ]);
+        }
+        assert_eq!(got, want);
+        assert!(out.iter().all(|r| r.median_us > 0.0 && r.speedup > 0.0));
+    }
 }

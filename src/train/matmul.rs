@@ -4,7 +4,7 @@
 use gemm::Parallelism;
 
 /// A read-only matrix over a slice: element `(r, c)` is `data[r * rs + c * cs]`. Built only by
-/// [`View::row_major`] and [`View::t`], so its strides are those of a real layout; [`matmul`]
+/// [`View::row_major`], [`View::padded`] and [`View::t`], so its strides are those of a real layout; [`matmul`]
 /// still checks every extent with overflow-checked arithmetic before it calls `gemm`.
 #[derive(Debug, Clone, Copy)]
 pub struct View<'a> {
@@ -23,6 +23,19 @@ impl<'a> View<'a> {
             rows,
             cols,
             rs: cols,
+            cs: 1,
+        }
+    }
+
+    /// A `rows × cols` matrix whose rows start `rs ≥ cols` apart (rows padded, as an im2col
+    /// column matrix is so that its rows do not all fall into the same cache sets).
+    pub fn padded(data: &'a [f32], rows: usize, cols: usize, rs: usize) -> Self {
+        assert!(rs >= cols, "matmul: row stride {rs} < {cols} columns");
+        View {
+            data,
+            rows,
+            cols,
+            rs,
             cs: 1,
         }
     }
@@ -159,6 +172,19 @@ mod tests {
         }
         // By hand: row 0 of a is [-2, -1, 0, 1], column 0 of b is [-3, 2, 0, -2]; a·b = 2, twice 4.
         assert_eq!(c[0], 4.0);
+        // b's rows padded to 8 values: the padding (NaN) is never read.
+        let bp: Vec<f32> = (0..4 * 8)
+            .map(|i| {
+                if i % 8 < 5 {
+                    b[i / 8 * 5 + i % 8]
+                } else {
+                    f32::NAN
+                }
+            })
+            .collect();
+        let mut cp = vec![0.0; 15];
+        matmul(&mut cp, av, View::padded(&bp, 4, 5, 8), false, 1);
+        assert_eq!(cp, naive(av, bv));
     }
 
     #[test]

@@ -1,0 +1,373 @@
+//! Inference of a pruned LeNet-5 with one of the three kernels of [`super::forward`] (dense,
+//! shrunk, CSR), one thread, so that `speed.csv` and `prunecv bench --speedup` compare the
+//! kernels on convolutional models too — on the same footing: every kernel runs this same code,
+//! only the weight product differs.
+//!
+//! This module owns the convolutional part: each convolution is an im2col gather into a column
+//! matrix `(cin·K·K) × (g·oh·ow)` (images outer, output positions inner; rows padded apart, see
+//! [`padded`]; one buffer reused across calls) multiplied by the weights `cout × (cin·K·K)` —
+//! dense `gemm` through [`crate::train::matmul`] (dense and shrunk) or our CSR kernel walking
+//! the column matrix in cache-sized panels ([`super::csr::Csr::matmul_cols`]) — with the bias
+//! added per output row (LeNet-5 has no activation after its convolutions); then 2×2
+//! max-pooling. The convolutions run on chunks of `g ≤` [`CHUNK`] images of the batch, so that
+//! the column matrices stay in the caches. Conv maps are held `(channels, images, height,
+//! width)`; the second pooling writes the features feature-major, `(conv2·16) × batch` with row
+//! `c·16 + y·4 + x` (channel-major per image, as candle's model flattens), and fc1 → ReLU → fc2
+//! run on the whole batch as [`super::forward::Forward`].
+
+use super::forward::{Forward, Kernel, Layer, Net};
+use crate::config::Activation;
+use crate::model::lenet::{LeNet5, INPUT_DIM, K, POOL, POOLED, SIDE};
+use crate::model::{Masks, Params};
+
+/// Spatial sides: conv1's output (24), pool1's (12), conv2's (8), pool2's (4).
+const O1: usize = SIDE - K + 1;
+const Q1: usize = O1 / POOL;
+const O2: usize = Q1 - K + 1;
+const Q2: usize = O2 / POOL;
+const _: () = assert!(Q2 * Q2 == POOLED && O1 % POOL == 0 && O2 % POOL == 0);
+
+/// Images whose convolutions run together: their column matrices (conv2's is 2 MB at Han's
+/// widths) stay in the caches instead of streaming through memory, as a whole batch's would
+/// (conv2's is 33 MB at batch 256).
+const CHUNK: usize = 16;
+
+/// A LeNet-5 ready to run with one kernel.
+pub struct ConvForward {
+    /// conv1 (`c1 × 1·K·K`) and conv2 (`c2 × c1·K·K`) as matrices over the column matrix.
+    conv: [Layer; 2],
+    /// fc1 → ReLU → fc2 on the flattened pooled conv2 maps.
+    fc: Forward,
+}
+
+/// Scratch buffers of a [`ConvForward`] for one batch size.
+pub struct ConvBuffers {
+    batch: usize,
+    /// The im2col column matrix of a chunk of `g` images (conv1's, then conv2's).
+    cols: Vec<f32>,
+    /// A convolution's output `cout × (g·oh·ow)`.
+    conv: Vec<f32>,
+    /// pool1's output `(c1, g, 12, 12)`.
+    pooled: Vec<f32>,
+    /// pool2's output, feature-major `(c2·16) × batch`.
+    flat: Vec<f32>,
+    fc: [Vec<f32>; 2],
+}
+
+impl ConvForward {
+    /// `net` with `params` pruned by `masks`, laid out for `kernel`.
+    pub fn build(net: &LeNet5, params: &Params, masks: &Masks, kernel: Kernel) -> ConvForward {
+        let (net, ps, keep) = match kernel {
+            Kernel::Shrunk => {
+                let (n, p) = crate::model::shrink::shrink_lenet5(net, params, masks);
+                (n, p, None)
+            }
+            Kernel::Dense => (net.clone(), masks.apply(params), None),
+            Kernel::Csr => (net.clone(), masks.apply(params), Some(masks)),
+        };
+        let shapes = [
+            (net.conv1, K * K),
+            (net.conv2, net.conv1 * K * K),
+            (net.fc1, net.flat()),
+            (net.classes, net.fc1),
+        ];
+        let mut layers: Vec<Layer> = shapes
+            .iter()
+            .enumerate()
+            .map(|(l, &(out, inp))| {
+                let (w, b) = (ps.0[2 * l].data.clone(), ps.0[2 * l + 1].data.clone());
+                let csr = keep.map(|k| k.0[2 * l].as_slice());
+                Layer::new(w, b, out, inp, csr)
+            })
+            .collect();
+        let fc = Forward::from_layers(layers.split_off(2), Activation::Relu, net.flat());
+        let conv2 = layers.pop().expect("conv2");
+        let conv1 = layers.pop().expect("conv1");
+        ConvForward {
+            conv: [conv1, conv2],
+            fc,
+        }
+    }
+
+    /// Output channels of conv1 and conv2.
+    fn channels(&self) -> [usize; 2] {
+        [self.conv[0].out(), self.conv[1].out()]
+    }
+}
+
+impl Net for ConvForward {
+    type Buffers = ConvBuffers;
+
+    fn weights(&self) -> usize {
+        self.conv.iter().map(Layer::weights).sum::<usize>() + self.fc.weights()
+    }
+
+    fn buffers(&self, batch: usize) -> ConvBuffers {
+        let [c1, c2] = self.channels();
+        let g = batch.min(CHUNK);
+        let (ld1, ld2) = (padded(g * O1 * O1), padded(g * O2 * O2));
+        ConvBuffers {
+            batch,
+            cols: vec![0.0; (K * K * ld1).max(c1 * K * K * ld2)],
+            conv: vec![0.0; (c1 * O1 * O1).max(c2 * O2 * O2) * g],
+            pooled: vec![0.0; c1 * Q1 * Q1 * g],
+            flat: vec![0.0; c2 * POOLED * batch],
+            fc: self.fc.buffers(batch),
+        }
+    }
+
+    /// Row-major `(batch × 784)` rows are already `(1, batch, 28, 28)` maps.
+    fn input(&self, rows: &[f32], batch: usize) -> Vec<f32> {
+        assert_eq!(
+            rows.len(),
+            INPUT_DIM * batch,
+            "lenet5: input is not batch × 784"
+        );
+        rows.to_vec()
+    }
+
+    fn run<'b>(&self, x: &[f32], batch: usize, bufs: &'b mut ConvBuffers) -> &'b [f32] {
+        assert_eq!(
+            x.len(),
+            INPUT_DIM * batch,
+            "lenet5: input is not batch × 784"
+        );
+        assert_eq!(
+            bufs.batch, batch,
+            "lenet5: buffers are for another batch size"
+        );
+        let [c1, c2] = self.channels();
+        for b0 in (0..batch).step_by(CHUNK) {
+            let g = CHUNK.min(batch - b0);
+            let (n1, n2) = (g * O1 * O1, g * O2 * O2);
+            let (ld1, ld2) = (padded(n1), padded(n2));
+            let x = &x[b0 * INPUT_DIM..(b0 + g) * INPUT_DIM];
+            im2col::<SIDE>(x, 1, g, ld1, &mut bufs.cols);
+            self.conv[0].apply_cols(&bufs.cols, ld1, n1, &mut bufs.conv);
+            pool::<O1>(&bufs.conv, c1, g, &mut bufs.pooled, Pooled::Maps);
+            im2col::<Q1>(&bufs.pooled, c1, g, ld2, &mut bufs.cols);
+            self.conv[1].apply_cols(&bufs.cols, ld2, n2, &mut bufs.conv);
+            let to = Pooled::Features { batch, first: b0 };
+            pool::<O2>(&bufs.conv, c2, g, &mut bufs.flat, to);
+        }
+        self.fc.run(&bufs.flat, batch, &mut bufs.fc)
+    }
+}
+
+/// Row stride of a column matrix of `n` columns: whole 64-byte cache lines, an odd number of
+/// them, so that successive rows fall into different cache sets. (Unpadded, rows of a
+/// power-of-two width — conv2's 16·64 columns are 4 KiB — all map to the same few sets of the
+/// L1 and L2 caches, and the CSR kernel, which reads a few hundred rows at once, evicts its own
+/// data.)
+fn padded(n: usize) -> usize {
+    (n.div_ceil(16) | 1) * 16
+}
+
+/// The column matrix `(c·K·K) × (batch·o·o)`, o = SIDE_IN − K + 1 (stride 1, no padding),
+/// rows `ld` apart, of maps `x` held `(c, batch, SIDE_IN, SIDE_IN)`: row `(ci·K + ky)·K + kx`
+/// (the column `[ci, ky, kx]` of a conv weight `[out, c, K, K]`), column `(b·o + oy)·o + ox`
+/// holds `x[ci, b, oy + ky, ox + kx]`.
+fn im2col<const SIDE_IN: usize>(x: &[f32], c: usize, batch: usize, ld: usize, cols: &mut [f32]) {
+    // Constant sizes (per side), so that each row copy is a few moves, not a call.
+    let o = SIDE_IN - K + 1;
+    let n = batch * o * o;
+    for ci in 0..c {
+        for ky in 0..K {
+            for kx in 0..K {
+                let row = &mut cols[((ci * K + ky) * K + kx) * ld..][..n];
+                for b in 0..batch {
+                    let map = &x[(ci * batch + b) * SIDE_IN * SIDE_IN..][..SIDE_IN * SIDE_IN];
+                    for oy in 0..o {
+                        let src = &map[(oy + ky) * SIDE_IN + kx..][..o];
+                        row[(b * o + oy) * o..][..o].copy_from_slice(src);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Where [`pool`] writes.
+#[derive(Debug, Clone, Copy)]
+enum Pooled {
+    /// `(c, g, q, q)` maps of the `g` images pooled.
+    Maps,
+    /// Columns `first..first + g` of feature-major `(c·q·q) × batch` features.
+    Features { batch: usize, first: usize },
+}
+
+/// `POOL × POOL` max-pooling (stride `POOL`) of a convolution's output `c × (g·O·O)` (`g`
+/// images), q = O / POOL.
+fn pool<const O: usize>(y: &[f32], c: usize, g: usize, out: &mut [f32], to: Pooled) {
+    let q = O / POOL;
+    for ch in 0..c {
+        for b in 0..g {
+            let map = &y[(ch * g + b) * O * O..][..O * O];
+            // Output position s goes to base + s·step.
+            let (base, step) = match to {
+                Pooled::Maps => ((ch * g + b) * q * q, 1),
+                Pooled::Features { batch, first } => (ch * q * q * batch + first + b, batch),
+            };
+            for qy in 0..q {
+                let rows = &map[qy * POOL * O..][..POOL * O];
+                for qx in 0..q {
+                    let mut m = f32::NEG_INFINITY;
+                    for dy in 0..POOL {
+                        for v in &rows[dy * O + qx * POOL..][..POOL] {
+                            m = m.max(*v);
+                        }
+                    }
+                    out[base + (qy * q + qx) * step] = m;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{MethodKind, Scope, TauUnit};
+    use crate::model::Architecture;
+    use crate::prune::{self, Granularity, MaskContext, ScoreContext};
+    use crate::rng::Rng;
+    use candle_core::{Device, Tensor};
+
+    /// Masks of `net`: magnitude (per weight, per layer) or importance (whole channels and
+    /// units) at `tau`.
+    fn masks(net: &LeNet5, params: &Params, kind: MethodKind, tau: f64) -> Masks {
+        let layers = net.layers();
+        let spec = crate::config::parse("name: t\n", "t", &[]).unwrap().prune;
+        let method = prune::build(kind, &spec);
+        let scores = method
+            .scores(&mut ScoreContext::plain(net, params, &layers, Rng::new(1)))
+            .unwrap();
+        let ctx = MaskContext::one_shot(net, params, &layers, TauUnit::Quantile, Scope::Layer);
+        method.masks(&ctx, &scores, tau).unwrap()
+    }
+
+    /// Every kernel's logits against candle's forward of the masked model at each of `batches`.
+    fn check(net: &LeNet5, params: &Params, masks: &Masks, what: &str, batches: &[usize]) {
+        let pruned = masks.apply(params).tensors().unwrap();
+        for &batch in batches {
+            let mut rng = Rng::new(batch as u64 + 10);
+            let x: Vec<f32> = (0..batch * INPUT_DIM).map(|_| rng.next_f32()).collect();
+            let xt = Tensor::from_slice(&x, (batch, INPUT_DIM), &Device::Cpu).unwrap();
+            let want = net.forward(&pruned, &xt).unwrap().to_vec2::<f32>().unwrap();
+            for k in [Kernel::Dense, Kernel::Shrunk, Kernel::Csr] {
+                let f = ConvForward::build(net, params, masks, k);
+                let mut bufs = f.buffers(batch);
+                let xin = f.input(&x, batch);
+                // Twice through the same buffers: nothing of the first call leaks into the next.
+                for _ in 0..2 {
+                    let got = f.run(&xin, batch, &mut bufs);
+                    assert_eq!(got.len(), net.classes * batch);
+                    for (i, row) in want.iter().enumerate() {
+                        for (c, w) in row.iter().enumerate() {
+                            let g = got[c * batch + i];
+                            assert!(
+                                (g - w).abs() <= 1e-5 * (1.0 + w.abs()),
+                                "{what} {k:?} batch {batch} image {i} class {c}: {g} vs {w}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// At reduced widths, for unpruned, magnitude-pruned and unit-pruned masks (so the shrunk
+    /// model is smaller), and with every conv1 channel removed (conv2 then has no inputs); at
+    /// batch 1, 3 and, once, a batch of one full chunk of images and a part of one.
+    #[test]
+    fn conv_kernels_match_candle_at_reduced_widths() {
+        let net = LeNet5 {
+            conv1: 4,
+            conv2: 6,
+            fc1: 12,
+            classes: 5,
+        };
+        let params = net.init(&mut Rng::new(3));
+        let layers = net.layers();
+        for (kind, tau) in [
+            (MethodKind::Magnitude, 0.0),
+            (MethodKind::Magnitude, 0.5),
+            (MethodKind::Magnitude, 0.9),
+            (MethodKind::Importance, 0.3),
+            (MethodKind::Importance, 0.7),
+        ] {
+            let m = masks(&net, &params, kind, tau);
+            if kind == MethodKind::Importance {
+                let shrunk = crate::model::shrink::shrink_lenet5(&net, &params, &m).0;
+                assert_ne!(shrunk, net, "τ {tau} removes units");
+            }
+            let batches: &[usize] = if tau == 0.5 {
+                &[1, 3, CHUNK + 3]
+            } else {
+                &[1, 3]
+            };
+            check(&net, &params, &m, &format!("{kind:?} τ={tau}"), batches);
+        }
+        let mut m = masks(&net, &params, MethodKind::Magnitude, 0.5);
+        prune::expand(Granularity::Unit, &layers[0], &[true; 4], &params, &mut m);
+        assert_eq!(
+            crate::model::shrink::shrink_lenet5(&net, &params, &m)
+                .0
+                .conv1,
+            0
+        );
+        check(&net, &params, &m, "no conv1 channel", &[1, 3]);
+    }
+
+    /// Han's widths (20, 50, 500), magnitude-pruned to 90 % and with channels removed.
+    #[test]
+    fn conv_kernels_match_candle_at_full_width() {
+        let net = LeNet5::new(10);
+        let params = net.init(&mut Rng::new(5));
+        let mut m = masks(&net, &params, MethodKind::Magnitude, 0.9);
+        let layers = net.layers();
+        let every_third: Vec<bool> = (0..50).map(|u| u % 3 == 0).collect();
+        prune::expand(Granularity::Unit, &layers[1], &every_third, &params, &mut m);
+        check(&net, &params, &m, "full width", &[1, 3]);
+    }
+
+    /// The column matrix and the pooling by hand: a 2-channel 6×6 map pair of 2 images.
+    #[test]
+    fn im2col_and_pool_layouts() {
+        let (c, batch, side) = (2, 2, 6);
+        let x: Vec<f32> = (0..c * batch * side * side).map(|v| v as f32).collect();
+        let o = side - K + 1;
+        let n = batch * o * o;
+        let ld = padded(n);
+        assert_eq!((n, ld), (8, 16));
+        assert_eq!(padded(16384), 16400);
+        let mut cols = vec![0.0; c * K * K * ld];
+        im2col::<6>(&x, c, batch, ld, &mut cols);
+        for (ci, ky, kx, b, oy, ox) in [(0, 0, 0, 0, 0, 0), (1, 4, 3, 1, 1, 0), (1, 2, 2, 0, 1, 1)]
+        {
+            let got = cols[((ci * K + ky) * K + kx) * ld + (b * o + oy) * o + ox];
+            let want = x[((ci * batch + b) * side + oy + ky) * side + ox + kx];
+            assert_eq!(got, want);
+        }
+        // Pool a 1-channel, 2-image, 4×4 output: each image's maxima, then feature-major.
+        let y: Vec<f32> = (0..32).map(|v| ((v * 7) % 32) as f32).collect();
+        let mut maps = vec![0.0; 8];
+        pool::<4>(&y, 1, 2, &mut maps, Pooled::Maps);
+        // As images 1 and 2 of a batch of 3.
+        let mut flat = vec![f32::NAN; 12];
+        let to = Pooled::Features { batch: 3, first: 1 };
+        pool::<4>(&y, 1, 2, &mut flat, to);
+        for b in 0..2 {
+            for s in 0..4 {
+                let (qy, qx) = (s / 2, s % 2);
+                let want = [0, 1, 4, 5]
+                    .iter()
+                    .map(|d| y[b * 16 + qy * 8 + qx * 2 + d])
+                    .fold(f32::NEG_INFINITY, f32::max);
+                assert_eq!(maps[b * 4 + s], want);
+                assert_eq!(flat[s * 3 + 1 + b], want);
+                assert!(flat[s * 3].is_nan(), "image 0 is not written");
+            }
+        }
+    }
+}
