@@ -16,6 +16,7 @@ pub mod pipeline;
 pub mod prepare;
 pub mod progress;
 pub mod records;
+pub mod refit_check;
 pub mod runner;
 pub mod schedule;
 pub mod select;

@@ -522,6 +522,16 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
     // per choice with the refit model.
     let dense_row = summary.iter().find(|s| s.method == "dense");
     let dense_mean = dense_row.map_or(0.0, |d| d.mean_val_acc);
+    if dense_row.is_some() && !refit.diverged {
+        if let Some(w) = super::refit_check::warning(
+            prep.arch.as_ref(),
+            &refit.params,
+            &refit.train_data,
+            dense_mean,
+        )? {
+            log(opts, w);
+        }
+    }
     let models_dir = dir.join("models");
     let mut selection = Vec::new();
     let mut layer_rows = Vec::new();

@@ -4,7 +4,7 @@
 
 use crate::common;
 
-use common::{assert_same, assert_same_tables, Sandbox};
+use common::{assert_same, assert_same_tables, fold_model, Sandbox, TINY};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -303,4 +303,24 @@ fn a_second_ctrl_c_exits_at_once_keeping_the_journal() {
     sb.ok(&["run", "slow.yaml", "-q", "--out", "r", "--resume"]);
     let m: serde_json::Value = serde_json::from_str(&sb.read("r/slow/manifest.json")).unwrap();
     assert_eq!(m["jobs_resumed"], kept as u64);
+}
+
+/// A model whose training failed without a NaN — here all weights zero, so it predicts one
+/// class — is flagged from its own training rows; the trained model is not.
+#[test]
+fn a_collapsed_refit_is_flagged_without_the_test_split() {
+    let (_, prep, t) = fold_model(TINY, 0);
+    let arch = prep.arch.as_ref();
+    let val = t.validation.unwrap().acc;
+    assert!(val > 0.8, "{val}");
+    let ok = prunecv::sweep::refit_check::warning(arch, &t.params, &t.train_data, val).unwrap();
+    assert_eq!(ok, None);
+    let mut dead = t.params.clone();
+    for p in &mut dead.0 {
+        p.data.fill(0.0);
+    }
+    let w = prunecv::sweep::refit_check::warning(arch, &dead, &t.train_data, val)
+        .unwrap()
+        .expect("a one-class model is flagged");
+    assert!(w.contains("not trustworthy"), "{w}");
 }
