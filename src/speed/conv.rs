@@ -262,15 +262,11 @@ mod tests {
                 for _ in 0..2 {
                     let got = f.run(&xin, batch, &mut bufs);
                     assert_eq!(got.len(), net.classes * batch);
-                    for (i, row) in want.iter().enumerate() {
-                        for (c, w) in row.iter().enumerate() {
-                            let g = got[c * batch + i];
-                            assert!(
-                                (g - w).abs() <= 1e-5 * (1.0 + w.abs()),
-                                "{what} {k:?} batch {batch} image {i} class {c}: {g} vs {w}"
-                            );
-                        }
-                    }
+                    super::super::forward::assert_logits_match(
+                        got,
+                        &want,
+                        &format!("{what} {k:?}"),
+                    );
                 }
             }
         }

@@ -310,6 +310,20 @@ mod tests {
         assert_eq!(y, vec![7.5, 1.0, 6.0]);
     }
 
+    /// `n` weights uniform in [−1, 1), each kept with probability `density` (zero otherwise).
+    fn sparse_weights(rng: &mut Rng, n: usize, density: f32) -> Vec<f32> {
+        (0..n)
+            .map(|_| {
+                let v = rng.uniform_f32(-1.0, 1.0);
+                if rng.next_f32() < density {
+                    v
+                } else {
+                    0.0
+                }
+            })
+            .collect()
+    }
+
     /// `matmul_cols` (and its panels) against a plain triple loop, on column matrices with
     /// padded rows (the padding, NaN, is never read), widths with and without a partial block.
     #[test]
@@ -317,16 +331,7 @@ mod tests {
         let mut rng = Rng::new(3);
         for (rows, cols, n, ld) in [(5, 7, 150, 161), (9, 500, 256, 272), (3, 2, 64, 64)] {
             for density in [1.0, 0.3, 0.0] {
-                let w: Vec<f32> = (0..rows * cols)
-                    .map(|_| {
-                        let v = rng.uniform_f32(-1.0, 1.0);
-                        if rng.next_f32() < density {
-                            v
-                        } else {
-                            0.0
-                        }
-                    })
-                    .collect();
+                let w = sparse_weights(&mut rng, rows * cols, density);
                 let m = Csr::from_dense(&w, rows, cols, None);
                 let h: Vec<f32> = (0..(cols - 1) * ld + n)
                     .map(|i| {
@@ -382,16 +387,7 @@ mod tests {
         let mut rng = Rng::new(9);
         let (rows, cols) = (37, 53);
         for density in [1.0, 0.5, 0.1, 0.0] {
-            let w: Vec<f32> = (0..rows * cols)
-                .map(|_| {
-                    let v = rng.uniform_f32(-1.0, 1.0);
-                    if rng.next_f32() < density {
-                        v
-                    } else {
-                        0.0
-                    }
-                })
-                .collect();
+            let w = sparse_weights(&mut rng, rows * cols, density);
             let b: Vec<f32> = (0..rows).map(|_| rng.uniform_f32(-1.0, 1.0)).collect();
             let m = Csr::from_dense(&w, rows, cols, None);
             for batch in [1, 7, 256] {

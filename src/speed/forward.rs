@@ -222,6 +222,27 @@ pub fn feature_major(rows: &[f32], batch: usize, d: usize) -> Vec<f32> {
     t
 }
 
+/// Feature-major logits `got` (`classes × batch`) equal candle's row-major `want` (one row per
+/// input) to 1e-5, relative to the logit's size.
+#[cfg(test)]
+pub(super) fn assert_logits_match(got: &[f32], want: &[Vec<f32>], what: &str) {
+    let batch = want.len();
+    assert_eq!(
+        got.len(),
+        want.first().map_or(0, Vec::len) * batch,
+        "{what}"
+    );
+    for (i, row) in want.iter().enumerate() {
+        for (c, w) in row.iter().enumerate() {
+            let g = got[c * batch + i];
+            assert!(
+                (g - w).abs() <= 1e-5 * (1.0 + w.abs()),
+                "{what} batch {batch} input {i} class {c}: {g} vs {w}"
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,15 +292,7 @@ mod tests {
                         let f = Forward::build(&mlp, &params, &masks, k);
                         let mut bufs = f.buffers(batch);
                         let got = f.run(&xf, batch, &mut bufs);
-                        for (i, row) in want.iter().enumerate() {
-                            for (c, w) in row.iter().enumerate() {
-                                let g = got[c * batch + i];
-                                assert!(
-                                    (g - w).abs() <= 1e-5 * (1.0 + w.abs()),
-                                    "{kind:?} τ={tau} {k:?} batch {batch}: {g} vs {w}"
-                                );
-                            }
-                        }
+                        assert_logits_match(got, &want, &format!("{kind:?} τ={tau} {k:?}"));
                     }
                 }
             }

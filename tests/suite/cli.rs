@@ -760,36 +760,3 @@ fn init_writes_a_starter_that_runs_as_is_and_never_overwrites() {
     assert_eq!(sb.read("mine.yaml"), text);
     assert_eq!(sb.run(&["init", "bad name"]).status.code(), Some(2));
 }
-
-#[test]
-fn io_errors_name_the_path_and_the_operation() {
-    let sb = Sandbox::new();
-    sb.write("tiny.yaml", TINY);
-    // A results root that is a file: directories cannot be created under it (root ignores
-    // permission bits, so this is the portable way to provoke a write failure).
-    sb.write("blocked", "not a directory");
-    let out = sb.run(&["run", "tiny.yaml", "-q", "--out", "blocked/sub"]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{err}");
-    assert!(
-        err.contains("cannot create directory") && err.contains("blocked/sub"),
-        "{err}"
-    );
-    // The OS reason is printed once, at the end of the chain.
-    assert_eq!(err.matches("(os error").count(), 1, "{err}");
-    // A missing data file names the file and the operation.
-    sb.write(
-        "csv.yaml",
-        &TINY.replace(
-            "{source: builtin, name: iris, holdout: 0.2}",
-            "{source: csv, path: nowhere.csv}",
-        ),
-    );
-    let out = sb.run(&["check", "csv.yaml"]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2));
-    assert_eq!(
-        err.trim_end(),
-        "error: nowhere.csv: cannot read it: No such file or directory (os error 2)"
-    );
-}

@@ -49,12 +49,14 @@ fn a_missing_data_file_exits_2() {
             "{source: csv, path: nowhere.csv}",
         ),
     );
-    let out = sb.run(&["run", "csv.yaml", "-q"]);
-    assert_exit(
-        &out,
-        2,
-        "error: nowhere.csv: cannot read it: No such file or directory (os error 2)",
-    );
+    // `check` and `run` alike: the line names the file and the operation.
+    for cmd in [vec!["check", "csv.yaml"], vec!["run", "csv.yaml", "-q"]] {
+        assert_exit(
+            &sb.run(&cmd),
+            2,
+            "error: nowhere.csv: cannot read it: No such file or directory (os error 2)",
+        );
+    }
     assert!(!sb.path().join("results").exists(), "nothing written");
 }
 
@@ -71,6 +73,8 @@ fn an_unwritable_output_directory_exits_3() {
         3,
         "error: cannot create directory blocked/sub/tiny/models: Not a directory (os error 20)",
     );
+    // The OS reason is printed once, at the end of the chain.
+    assert_eq!(stderr(&out).matches("(os error").count(), 1);
 }
 
 #[test]
