@@ -547,6 +547,26 @@ mod tests {
     }
 
     #[test]
+    fn standardize_defaults_to_per_feature_and_round_trips() {
+        let plain = parse(MIN, "t.yaml", &[]).unwrap();
+        assert_eq!(plain.data.standardize, Standardize::Feature);
+        // Left out of resolved.yaml when default, so older configuration hashes stay valid.
+        assert!(!plain.to_yaml().contains("standardize"));
+        let g = parse("name: t\ndata: {standardize: global}\n", "t.yaml", &[]).unwrap();
+        assert_eq!(g.data.standardize, Standardize::Global);
+        let again = parse(&g.to_yaml(), "t.yaml", &[]).unwrap();
+        assert_eq!(again.data.standardize, Standardize::Global);
+        assert_ne!(again.hash(), plain.hash());
+        let err = parse("name: t\ndata: {standardize: pixel}\n", "t.yaml", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("t.yaml") && err.contains("standardize"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn lr_schedules_take_only_their_own_keys() {
         let err = |sched: &str| {
             parse(

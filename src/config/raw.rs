@@ -83,6 +83,11 @@ pub struct RawData {
     /// Use only the first N training images (sources `idx`, `cifar10`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<usize>,
+    /// Feature scaling fitted on each model's training rows: `feature` (default: a z-score per
+    /// feature), `global` (one mean and standard deviation over all features, as for images) or
+    /// `none`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub standardize: Option<Standardize>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]

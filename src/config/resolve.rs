@@ -42,6 +42,8 @@ pub struct DataSpec {
     pub sha256: BTreeMap<String, String>,
     /// Use only the first N training images (sources `idx`, `cifar10`).
     pub limit: Option<usize>,
+    /// How features are scaled (statistics from each model's training rows).
+    pub standardize: Standardize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -208,6 +210,7 @@ pub fn resolve(raw: RawExperiment, file: &str) -> Result<Experiment> {
         dir: d.dir,
         sha256: d.sha256.unwrap_or_default(),
         limit: d.limit,
+        standardize: d.standardize.unwrap_or_default(),
     };
     if data.source == DataSource::Csv && data.path.is_none() {
         return Err(c.bad("data.path", "the CSV file to read (source: csv)", "nothing"));
@@ -1020,6 +1023,10 @@ impl Experiment {
                 dir: self.data.dir.clone(),
                 sha256: (!self.data.sha256.is_empty()).then(|| self.data.sha256.clone()),
                 limit: self.data.limit,
+                // The default is left out, so that configuration hashes (and dense-model cache
+                // keys) of experiments that do not set it stay what they were.
+                standardize: (self.data.standardize != Standardize::Feature)
+                    .then_some(self.data.standardize),
             }),
             model: Some(RawModel {
                 kind: Some(self.model.kind),

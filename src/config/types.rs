@@ -81,6 +81,24 @@ pub enum LrScheduleKind {
     Cosine,
 }
 
+/// `data.standardize`: how features are scaled before training, with statistics fitted on the
+/// training rows of each model only.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Standardize {
+    /// Every feature its own z-score (mean 0, standard deviation 1 over the training rows).
+    #[default]
+    Feature,
+    /// One mean and one standard deviation over every value of every feature, as images are
+    /// usually normalised (MNIST's 0.1307 / 0.3081): pixels keep their relative scale, and a
+    /// border pixel that is almost always dark is not blown up by its tiny spread.
+    Global,
+    /// Features as read.
+    None,
+}
+
 /// `data.header` (CSV): whether the first row read is a header.
 #[derive(
     Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema,

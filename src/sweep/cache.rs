@@ -64,7 +64,11 @@ pub fn key_material(exp: &Experiment, prep: &Prepared, which: Which) -> String {
         "shared_init true\n"
     } else {
         ""
-    }
+    } + &raw
+        .data
+        .and_then(|d| d.standardize)
+        .map(|s| format!("standardize {s:?}\n"))
+        .unwrap_or_default()
 }
 
 impl DenseCache {

@@ -92,7 +92,7 @@ pub fn dense_model(
         }
         Which::Refit => (prep.pool.clone(), prep.test.clone()),
     };
-    let standardizer = Standardizer::fit(&train_rows);
+    let standardizer = Standardizer::fit_with(&train_rows, exp.data.standardize);
     let train_data = HostData::from(standardizer.apply(&train_rows));
     let heldout = HostData::from(standardizer.apply(&held));
     let (mut params, mut rng) = init(exp, prep, which);

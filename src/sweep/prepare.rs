@@ -60,6 +60,20 @@ fn check_folds(pool: &Table, folds: usize) -> Result<Vec<String>> {
         .collect())
 }
 
+/// A sweep without the `random` method has figures and a report with no random baseline, which
+/// pruning papers are advised to show (Blalock et al. 2020): say so before the run starts.
+fn random_baseline_note(exp: &Experiment) -> Option<String> {
+    (!exp
+        .prune
+        .methods
+        .contains(&crate::config::MethodKind::Random))
+    .then(|| {
+        "note: prune.methods has no `random`: the figures and report will have no random \
+         baseline at the same sparsity and schedule (add `random`; Blalock et al. 2020)"
+            .to_string()
+    })
+}
+
 /// Hash the tables' bytes and the split membership.
 fn fingerprint(pool: &Table, test: &Table, pool_ids: &[usize], test_ids: &[usize]) -> String {
     use sha2::{Digest, Sha256};
@@ -102,7 +116,8 @@ pub fn prepare(exp: &Experiment) -> Result<Prepared> {
             )
         }
     };
-    let warnings = check_folds(&pool, exp.cv.folds)?;
+    let mut warnings = check_folds(&pool, exp.cv.folds)?;
+    warnings.extend(random_baseline_note(exp));
     let folds = (0..exp.cv.repeats)
         .map(|r| {
             let mut rng = Rng::stream(exp.seed, "folds", &[r as u64]);

@@ -285,6 +285,17 @@ fn check_prints_the_plan() {
         !sb.path().join("results").exists(),
         "check must not write results"
     );
+    // TINY has a random baseline; without one, check says the figures will lack it.
+    assert!(!out.contains("no `random`"), "{out}");
+    sb.write(
+        "norandom.yaml",
+        &TINY.replace("[magnitude, random]", "[magnitude]"),
+    );
+    let out = sb.ok(&["check", "norandom.yaml"]);
+    assert!(
+        out.contains("note: prune.methods has no `random`: the figures and report will have no random baseline"),
+        "{out}"
+    );
 }
 
 #[test]
