@@ -5,18 +5,24 @@
 
 pub mod aggregate;
 pub mod cache;
+pub mod choose;
 pub mod dense;
 pub mod grid;
 pub mod interrupt;
+pub mod jobs;
 pub mod journal;
 pub mod layer_budget;
 pub mod lock;
 pub mod memory;
 pub mod pipeline;
+pub mod plan;
 pub mod prepare;
 pub mod progress;
 pub mod records;
 pub mod refit_check;
+pub mod result;
+pub mod rows;
+pub mod run_dir;
 pub mod runner;
 pub mod schedule;
 pub mod select;
@@ -26,13 +32,13 @@ pub mod stability;
 
 pub use dense::{Trained, Which};
 pub use prepare::{prepare, Prepared};
+pub use result::SweepResult;
 pub use runner::run;
 
 use crate::config::Experiment;
 use crate::error::{Error, Result};
 use crate::model::export;
 use crate::train::{self, Eval, HostData};
-use records::*;
 use std::path::{Path, PathBuf};
 
 /// How to run (not what: that is the [`Experiment`]).
@@ -65,15 +71,6 @@ pub enum Mode {
     Shard(shard::Shard),
     /// Collect every shard's journal, then tables, selection, refit and test.
     Merge,
-}
-
-/// What a finished run produced.
-#[derive(Debug, Clone)]
-pub struct RunOutcome {
-    pub dir: PathBuf,
-    pub records: Vec<RunRecord>,
-    pub summary: Vec<SummaryRow>,
-    pub selection: Vec<SelectionRow>,
 }
 
 /// Make candle's kernels single-threaded so that parallelism comes from jobs only. Call before
@@ -158,7 +155,7 @@ pub fn plan_text(exp: &Experiment, jobs: usize) -> Result<String> {
 }
 
 /// A short plain-text digest of a finished run for the terminal.
-pub fn text_summary(o: &RunOutcome) -> String {
+pub fn text_summary(o: &SweepResult) -> String {
     let mut s = String::from(
         "method      rule                  tau      cv_acc ± se        sparsity  test_acc\n",
     );

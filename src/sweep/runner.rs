@@ -1,167 +1,51 @@
-//! The run itself: one job graph of dense models → per-method τ grids → (fold, method) prune
-//! jobs (executed by [`super::pipeline`]) → tables → selection, refit and one test evaluation
-//! per choice → models, manifest, figures and report.
+//! The run itself, as stages: open the run directory → plan the jobs ([`super::plan`]) →
+//! execute the job graph ([`super::jobs`]) → collect the records → summarise → choose τ, refit
+//! and test ([`super::choose`]) → a [`SweepResult`], written as tables, models, manifest,
+//! figures and report.
 
 use super::cache::DenseCache;
-use super::dense::{dense_model, Trained, Which};
-use super::interrupt;
+use super::choose::{choose, Chosen, Selected};
+use super::dense::Trained;
+use super::jobs::{self, Done};
 use super::journal::{self, Journal};
-use super::lock::{self, RunLock};
+use super::plan::{Job, JobPlan};
 use super::prepare::{fold_rows, prepare, Prepared};
 use super::progress::Progress;
 use super::records::*;
-use super::schedule::{self, mask_ctx, model_ids, score, Outcome, Scored};
-use super::shard::{self, Shard};
-use super::{aggregate, grid, pipeline, select, Mode, RunOptions, RunOutcome};
-use crate::config::{Experiment, MethodKind};
+use super::result::SweepResult;
+use super::rows::record;
+use super::run_dir::{resume_command, RunDir};
+use super::{aggregate, shard, Mode, RunOptions};
+use crate::config::Experiment;
 use crate::error::{Error, Result};
-use crate::model::{export, Masks, Params};
-use crate::report::{csv_bytes, manifest};
-use crate::train::{self, Eval};
+use crate::model::{export, LayerInfo, Masks};
+use crate::report::manifest;
 use rayon::prelude::*;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-#[allow(clippy::too_many_arguments)]
-fn record(
-    prep: &Prepared,
-    t: &Trained,
-    method: &str,
-    tau: Option<f64>,
-    unit: &str,
-    masks: &Masks,
-    eval: &Eval,
-    regrown: usize,
-    diverged: bool,
-) -> RunRecord {
-    let layers = prep.arch.layers();
-    let (repeat, fold) = t.which.repeat_fold().unwrap_or((usize::MAX, usize::MAX));
-    RunRecord {
-        repeat,
-        fold,
-        method: method.to_string(),
-        tau,
-        tau_unit: unit.to_string(),
-        sparsity: masks.sparsity(&layers),
-        neurons_removed: masks.neurons_removed(&layers),
-        params_left: masks.params_left(),
-        flops_left: masks.flops_left(&layers),
-        val_loss: eval.loss,
-        val_acc: eval.acc,
-        regrown,
-        diverged,
-        effective_sparsity: crate::model::effective::effective_sparsity(&t.params, masks, &layers),
-    }
+/// What every stage of one run reads.
+pub struct Ctx<'a> {
+    pub exp: &'a Experiment,
+    pub prep: &'a Prepared,
+    pub pool: &'a rayon::ThreadPool,
+    pub layers: Vec<LayerInfo>,
 }
 
-/// The run record of a schedule's outcome.
-fn outcome_record(
-    prep: &Prepared,
-    t: &Trained,
-    method: &str,
-    tau: f64,
-    unit: &str,
-    o: &Outcome,
-) -> RunRecord {
-    record(
-        prep,
-        t,
-        method,
-        Some(tau),
-        unit,
-        &o.masks,
-        &o.eval,
-        o.regrown,
-        // A job pruned from a diverged dense model inherits its divergence.
-        o.diverged || t.diverged,
-    )
+/// When the run started, and the wall seconds of its serial and parallel phases (timings.csv).
+struct Clock {
+    started: f64,
+    start: Instant,
+    phases: Vec<(&'static str, f64)>,
 }
 
-/// Open the run directory: refuse to touch one another live process holds; on `--resume`,
-/// require the same resolved configuration; otherwise refuse an existing directory unless
-/// `--force`. Returns the lock, held until the run ends.
-fn open_run_dir(dir: &Path, exp: &Experiment, opts: &RunOptions) -> Result<RunLock> {
-    if dir.exists() {
-        if let Some(pid) = lock::holder(dir) {
-            return Err(Error::Locked {
-                dir: dir.to_path_buf(),
-                pid,
-            });
-        }
-        if opts.resume {
-            let resolved = dir.join("resolved.yaml");
-            let before = std::fs::read_to_string(&resolved).unwrap_or_default();
-            if before != exp.to_yaml() {
-                return Err(Error::Usage(format!(
-                    "cannot resume {}: its resolved.yaml differs from this experiment (the \
-                     configuration changed); use --force to start over or --out for a new directory",
-                    dir.display()
-                )));
-            }
-        } else if opts.force {
-            std::fs::remove_dir_all(dir).map_err(|e| Error::io("remove", dir, e))?;
-        } else {
-            return Err(Error::RunExists(dir.to_path_buf()));
-        }
+impl Clock {
+    fn phase<T>(&mut self, name: &'static str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        let t = Instant::now();
+        let out = f()?;
+        self.phases.push((name, t.elapsed().as_secs_f64()));
+        Ok(out)
     }
-    crate::fsio::create_dir_all(&dir.join("models"))?;
-    let lock = RunLock::acquire(dir)?;
-    crate::fsio::write_atomic(&dir.join("resolved.yaml"), exp.to_yaml().as_bytes())?;
-    Ok(lock)
-}
-
-/// Open a shard's directory inside the shared run directory. The run directory may already
-/// exist (other shards) if its configuration is the same; the shard's own directory follows the
-/// --resume / --force rules.
-fn open_shard_dir(
-    dir: &Path,
-    sh: Shard,
-    exp: &Experiment,
-    opts: &RunOptions,
-) -> Result<(PathBuf, RunLock)> {
-    let resolved = dir.join("resolved.yaml");
-    if let Ok(before) = std::fs::read_to_string(&resolved) {
-        if before != exp.to_yaml() {
-            return Err(Error::Usage(format!(
-                "{} holds a run of a different configuration; shards must share one experiment",
-                dir.display()
-            )));
-        }
-    }
-    let sd = sh.dir(dir);
-    if sd.exists() {
-        if let Some(pid) = lock::holder(&sd) {
-            return Err(Error::Locked { dir: sd, pid });
-        }
-        if opts.force {
-            std::fs::remove_dir_all(&sd).map_err(|e| Error::io("remove", &sd, e))?;
-        } else if !opts.resume {
-            return Err(Error::RunExists(sd));
-        }
-    }
-    crate::fsio::create_dir_all(&sd)?;
-    crate::fsio::create_dir_all(&dir.join("models"))?;
-    let lock = RunLock::acquire(&sd)?;
-    crate::fsio::write_atomic(&resolved, exp.to_yaml().as_bytes())?;
-    Ok((sd, lock))
-}
-
-/// The command that resumes this run.
-fn resume_command(opts: &RunOptions) -> String {
-    let mut args: Vec<String> = opts
-        .command
-        .iter()
-        .filter(|a| *a != "--force" && *a != "--resume")
-        .cloned()
-        .collect();
-    if args.is_empty() {
-        args = vec!["prunecv".into(), "run".into(), opts.experiment_file.clone()];
-    }
-    args.push("--resume".into());
-    args.iter()
-        .map(|a| crate::slurm::shell_quote(a))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 fn log(opts: &RunOptions, msg: impl AsRef<str>) {
@@ -177,15 +61,18 @@ fn unix_now() -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Run a whole experiment and write its run directory.
-pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
-    let started = unix_now();
-    let clock = Instant::now();
+/// Run a whole experiment (or one shard of it, or the merge of its shards) and write its run
+/// directory.
+pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<SweepResult> {
+    let mut clock = Clock {
+        started: unix_now(),
+        start: Instant::now(),
+        phases: Vec::new(),
+    };
     let root = opts
         .out_root
         .clone()
-        .unwrap_or_else(|| PathBuf::from(&exp.output.dir));
-    let dir = root.join(&exp.name);
+        .unwrap_or_else(|| std::path::PathBuf::from(&exp.output.dir));
     // `git rev-parse` for the manifest is a subprocess: start it now, read it at the end.
     let git_commit = std::thread::spawn(manifest::git_commit);
     // Data first: bad data fails the run before its directory is created or touched.
@@ -198,34 +85,25 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
     for w in prep.warnings.iter().chain(&notice) {
         log(opts, w);
     }
-    let (work_dir, _lock) = match opts.mode {
-        Mode::Full => (dir.clone(), open_run_dir(&dir, exp, opts)?),
-        Mode::Shard(sh) => open_shard_dir(&dir, sh, exp, opts)?,
-        Mode::Merge => {
-            if !dir.join("resolved.yaml").is_file() {
-                return Err(Error::Usage(format!(
-                    "{} is not a run directory (no resolved.yaml)",
-                    dir.display()
-                )));
-            }
-            if let Some(pid) = lock::holder(&dir) {
-                return Err(Error::Locked {
-                    dir: dir.clone(),
-                    pid,
-                });
-            }
-            (dir.clone(), RunLock::acquire(&dir)?)
-        }
-    };
-    journal::check_data(&work_dir, &prep.fingerprint)?;
-    let (journal, mut journalled) = Journal::open(&work_dir)?;
+    let run_dir = RunDir::open(&root.join(&exp.name), exp, opts)?;
+    journal::check_data(&run_dir.work, &prep.fingerprint)?;
+    let (journal, mut journalled) = Journal::open(&run_dir.work)?;
     if opts.mode == Mode::Merge {
-        journalled.extend(shard::collect(&dir, &exp.hash(), &prep.fingerprint)?);
+        journalled.extend(shard::collect(
+            &run_dir.dir,
+            &exp.hash(),
+            &prep.fingerprint,
+        )?);
     }
     let cache = opts.cache.then(|| DenseCache::new(&root));
-    // Wall seconds of the serial and parallel phases, for timings.csv.
-    let mut phases: Vec<(&str, f64)> = vec![("prepare", clock.elapsed().as_secs_f64())];
-    crate::fsio::write_atomic(&dir.join("folds.csv"), &csv_bytes(&fold_rows(&prep))?)?;
+    clock
+        .phases
+        .push(("prepare", clock.start.elapsed().as_secs_f64()));
+    let folds = fold_rows(&prep);
+    crate::fsio::write_atomic(
+        &run_dir.dir.join("folds.csv"),
+        &crate::report::csv_bytes(&folds)?,
+    )?;
     log(
         opts,
         format!(
@@ -238,236 +116,165 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
             prep.arch.describe()
         ),
     );
-
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(workers.max(1))
         .build()
         .map_err(|e| Error::Environment(format!("cannot start {workers} worker threads: {e}")))?;
-
-    // The job list: every (fold model, method), in a fixed order. A shard owns every n-th job.
-    let folds: Vec<Which> = (0..exp.cv.repeats)
-        .flat_map(|r| (0..exp.cv.folds).map(move |f| Which::Fold { repeat: r, fold: f }))
-        .collect();
-    let n_methods = exp.prune.methods.len();
-    let owned = |j: usize| match opts.mode {
-        Mode::Shard(sh) => sh.owns(j),
-        Mode::Full | Mode::Merge => true,
+    let ctx = Ctx {
+        exp,
+        prep: &prep,
+        pool: &pool,
+        layers: prep.arch.layers(),
     };
-    // Full runs and merges need every fold's dense model; a shard only those of its jobs.
-    let needed: Vec<bool> = (0..folds.len())
-        .map(|i| (0..n_methods).any(|m| owned(i * n_methods + m)))
-        .collect();
-
-    // The dense models this process needs (fold models, then the refit on the whole pool).
-    let mut which: Vec<Which> = folds
-        .iter()
-        .zip(&needed)
-        .filter(|(_, n)| **n)
-        .map(|(w, _)| *w)
-        .collect();
-    which.push(Which::Refit);
-    let n_models = which.len();
-    let refit_slot = n_models - 1;
-    // Dense slot of every fold index (None where a shard does not need the fold).
-    let mut slot_of_fold: Vec<Option<usize>> = vec![None; folds.len()];
-    for (k, w) in which.iter().enumerate() {
-        if let Some(i) = folds.iter().position(|f| f == w) {
-            slot_of_fold[i] = Some(k);
-        }
+    let plan = JobPlan::new(exp, opts.mode);
+    let (resumed, todo) = split_journalled(exp, &plan, &journalled, opts.mode)?;
+    let total = plan.models.len()
+        + if opts.mode == Mode::Merge {
+            0
+        } else {
+            plan.jobs.len()
+        };
+    let progress = Progress::new(total, opts.quiet);
+    progress.inc(resumed.len(), "journalled");
+    let done = clock.phase("dense_models_and_jobs", || {
+        jobs::execute(&ctx, &plan, &todo, &journal, &progress, cache.as_ref())
+    })?;
+    let done = done.map_err(|stopped| Error::Interrupted {
+        done: stopped.done + resumed.len(),
+        total,
+        resume: resume_command(opts),
+    })?;
+    if let Mode::Shard(sh) = opts.mode {
+        finish_shard(exp, opts, &plan, &run_dir, sh)?;
+        return Ok(SweepResult {
+            dir: run_dir.dir,
+            ..SweepResult::default()
+        });
     }
-
-    // Every (fold, method) job this process owns; on --resume the journalled ones are not run
-    // again, and a merge must find every one in the shards' journals.
-    let unit = exp.prune.tau.unit.as_str();
-    let job_name = |i: usize, m: usize| format!("{} {}", folds[i], exp.prune.methods[m].as_str());
-    let jobs: Vec<(usize, usize)> = (0..folds.len())
-        .flat_map(|i| (0..n_methods).map(move |m| (i, m)))
-        .filter(|&(i, m)| owned(i * n_methods + m))
-        .collect();
-    let n_jobs = jobs.len();
-    let resumed: Vec<&journal::Entry> = jobs
-        .iter()
-        .filter_map(|&(i, m)| journalled.get(&job_name(i, m)))
-        .collect();
     let n_resumed = resumed.len();
-    let todo: Vec<(usize, usize)> = jobs
+    let mut done = done;
+    let new_entries = std::mem::take(&mut done.entries);
+    let entries: Vec<journal::Entry> = resumed.into_iter().cloned().chain(new_entries).collect();
+    let mut result = SweepResult {
+        dir: run_dir.dir.clone(),
+        folds,
+        ..SweepResult::default()
+    };
+    let selected = clock.phase("tables_selection_refits", || {
+        tabulate(&ctx, opts, &done, &entries, &mut result)?;
+        let selected = select_stage(&ctx, opts, &done, &entries, &result)?;
+        save_models(
+            &ctx,
+            &done.refit,
+            &run_dir.dir.join("models"),
+            &selected.models,
+        )?;
+        Ok(selected)
+    })?;
+    result.selection = selected.rows;
+    result.layers = selected.layers;
+    result.speed = clock.phase("speed", || {
+        measure_speed(&ctx, &done.refit, &selected.models)
+    })?;
+    let counts = Counts {
+        workers,
+        resumed: n_resumed,
+        test_evaluations: selected.test_evals,
+    };
+    let m = manifest_of(&ctx, opts, &clock, &done, counts, &result);
+    let m = manifest::Manifest {
+        git_commit: git_commit.join().ok().flatten(),
+        ..m
+    };
+    write_outputs(&ctx, &mut clock, &done, &m, &mut result)?;
+    Ok(result)
+}
+
+/// The jobs already in the journal (resumed, or the shards' for a merge) and those left to run;
+/// a merge must find every job in the shards' journals.
+fn split_journalled<'a>(
+    exp: &Experiment,
+    plan: &JobPlan,
+    journalled: &'a std::collections::BTreeMap<String, journal::Entry>,
+    mode: Mode,
+) -> Result<(Vec<&'a journal::Entry>, Vec<Job>)> {
+    let name = |j: Job| plan.job_name(&exp.prune.methods, j);
+    let resumed = plan
+        .jobs
+        .iter()
+        .filter_map(|&j| journalled.get(&name(j)))
+        .collect();
+    let todo: Vec<Job> = plan
+        .jobs
         .iter()
         .copied()
-        .filter(|&(i, m)| !journalled.contains_key(&job_name(i, m)))
+        .filter(|&j| !journalled.contains_key(&name(j)))
         .collect();
-    if opts.mode == Mode::Merge && !todo.is_empty() {
-        let missing: Vec<String> = todo.iter().map(|&(i, m)| job_name(i, m)).collect();
+    if mode == Mode::Merge && !todo.is_empty() {
+        let missing: Vec<String> = todo.iter().map(|&j| name(j)).collect();
         return Err(Error::Usage(format!(
             "the shards' journals lack {} job(s): {}",
             missing.len(),
             missing.join("; ")
         )));
     }
-    let total = n_models + if opts.mode == Mode::Merge { 0 } else { n_jobs };
-    let progress = Progress::new(total, opts.quiet);
-    progress.inc(n_resumed, "journalled");
-    let interrupted = |done: usize| Error::Interrupted {
-        done,
-        total,
-        resume: resume_command(opts),
-    };
+    Ok((resumed, todo))
+}
 
-    // Dense models and pruning jobs run as one job graph on the pool (see `pipeline`): a job
-    // starts once its fold's model and the τ grids (read from the refit model) exist. Each
-    // finished job is journalled at once.
-    let layers = prep.arch.layers();
-    let t_graph = Instant::now();
-    let dense_order: Vec<usize> = std::iter::once(refit_slot).chain(0..refit_slot).collect();
-    let job_deps: Vec<usize> = todo
+/// A shard's end: mark it done, and say how to merge.
+fn finish_shard(
+    exp: &Experiment,
+    opts: &RunOptions,
+    plan: &JobPlan,
+    run_dir: &RunDir,
+    sh: shard::Shard,
+) -> Result<()> {
+    let mut done_jobs: Vec<String> = plan
+        .jobs
         .iter()
-        .map(|&(i, _)| slot_of_fold[i].expect("a shard trains the models its jobs need"))
+        .map(|&j| plan.job_name(&exp.prune.methods, j))
         .collect();
-    type Grids = (Vec<(MethodKind, Vec<f64>)>, Vec<Scored>);
-    let executed = pipeline::execute(
-        &pool,
-        &dense_order,
-        refit_slot,
-        &job_deps,
-        interrupt::requested,
-        |k| {
-            let t = dense_model(exp, &prep, which[k], cache.as_ref())?;
-            progress.inc(1, "dense model");
-            Ok(t)
-        },
-        // The τ grid of every method (auto grids come from the refit model).
-        |refit: &Trained| -> Result<Grids> {
-            let mut grids = Vec::new();
-            let mut scores = Vec::new();
-            let params = schedule::scoring_params(exp, &prep, refit);
-            for &m in &exp.prune.methods {
-                let sc = score(
-                    exp,
-                    &prep,
-                    &params,
-                    &refit.train_data,
-                    m,
-                    &model_ids(Which::Refit),
-                )?;
-                let g = grid::method_grid(
-                    &exp.prune.tau.grid,
-                    sc.method.as_ref(),
-                    &mask_ctx(exp, prep.arch.as_ref(), &params, &layers, None, &sc),
-                    &sc.scores,
-                )?;
-                grids.push((m, g));
-                scores.push(sc);
-            }
-            Ok((grids, scores))
-        },
-        |j, t: &Trained, (grids, _): &Grids| {
-            let (i, m) = todo[j];
-            let (kind, taus) = &grids[m];
-            let sc = score(
-                exp,
-                &prep,
-                &schedule::scoring_params(exp, &prep, t),
-                &t.train_data,
-                *kind,
-                &model_ids(t.which),
-            )?;
-            let mut entry = journal::Entry {
-                job: job_name(i, m),
-                records: Vec::new(),
-                trajectory: Vec::new(),
-                features: Vec::new(),
-            };
-            for &tau in taus {
-                let o = schedule::run(exp, &prep, t, *kind, &sc, tau)?;
-                let rec = outcome_record(&prep, t, kind.as_str(), tau, unit, &o);
-                entry
-                    .trajectory
-                    .extend(o.rounds.iter().map(|r| TrajectoryRow {
-                        repeat: rec.repeat,
-                        fold: rec.fold,
-                        method: rec.method.clone(),
-                        tau,
-                        round: r.round,
-                        sparsity: r.sparsity,
-                        val_acc: r.val_acc,
-                    }));
-                entry.features.push(super::stability::to_hex(
-                    &crate::model::effective::effective(&t.params, &o.masks, &layers).inputs_used,
-                ));
-                entry.records.push(rec);
-            }
-            journal.append(&entry)?;
-            progress.inc(1, &entry.job);
-            Ok(entry)
+    done_jobs.sort();
+    shard::write_done(
+        &run_dir.work,
+        &shard::Done {
+            config_hash: exp.hash(),
+            jobs: done_jobs,
         },
     )?;
-    progress.finish();
-    let pipeline::Executed {
-        dense: models,
-        grids,
-        jobs: new_entries,
-    } = executed;
-    let models_done = models.iter().flatten().count();
-    if models_done < n_models || new_entries.iter().any(Option::is_none) {
-        let done = models_done + n_resumed + new_entries.iter().flatten().count();
-        return Err(interrupted(done));
-    }
-    phases.push(("dense_models_and_jobs", t_graph.elapsed().as_secs_f64()));
-    let (method_grids, refit_scores) = grids.expect("grids exist once the refit model does");
-    let mut models: Vec<Option<Trained>> = models;
-    let refit = models[refit_slot].take().expect("refit model");
-    let from_cache =
-        models.iter().flatten().filter(|t| t.cached).count() + usize::from(refit.cached);
-    // Fold models by fold index (None where a shard does not need one).
-    let trained: Vec<Option<Trained>> = slot_of_fold
+    log(
+        opts,
+        format!(
+            "shard {sh} finished {} job(s); when all shards are done: prunecv merge {}",
+            plan.jobs.len(),
+            run_dir.dir.display()
+        ),
+    );
+    Ok(())
+}
+
+/// Records (dense fold models and every journalled job), trajectory, summary and sensitivity.
+fn tabulate(
+    ctx: &Ctx,
+    opts: &RunOptions,
+    done: &Done,
+    entries: &[journal::Entry],
+    result: &mut SweepResult,
+) -> Result<()> {
+    let exp = ctx.exp;
+    let mut records: Vec<RunRecord> = done
+        .folds
         .iter()
-        .map(|k| k.and_then(|k| models[k].take()))
+        .map(|t| {
+            let eval = t
+                .validation
+                .expect("fold models carry their validation result");
+            let dense = Masks::dense(&t.params);
+            record(ctx.prep, t, "dense", None, "", &dense, &eval, 0, t.diverged)
+        })
         .collect();
-    for t in trained.iter().flatten().filter(|t| t.diverged) {
-        progress.println(&format!(
-            "  warning: dense model {} diverged (non-finite loss)",
-            t.which
-        ));
-    }
-    if let Mode::Shard(sh) = opts.mode {
-        let mut done_jobs: Vec<String> = jobs.iter().map(|&(i, m)| job_name(i, m)).collect();
-        done_jobs.sort();
-        shard::write_done(
-            &work_dir,
-            &shard::Done {
-                config_hash: exp.hash(),
-                jobs: done_jobs,
-            },
-        )?;
-        log(
-            opts,
-            format!(
-                "shard {sh} finished {} job(s); when all shards are done: prunecv merge {}",
-                jobs.len(),
-                dir.display()
-            ),
-        );
-        return Ok(RunOutcome {
-            dir,
-            records: Vec::new(),
-            summary: Vec::new(),
-            selection: Vec::new(),
-        });
-    }
-    let t_select = Instant::now();
-    let trained: Vec<Trained> = trained.into_iter().flatten().collect();
-    let mut records: Vec<RunRecord> = Vec::new();
-    for t in &trained {
-        let dense = Masks::dense(&t.params);
-        let eval = t
-            .validation
-            .expect("fold models carry their validation result");
-        records.push(record(
-            &prep, t, "dense", None, "", &dense, &eval, 0, t.diverged,
-        ));
-    }
     let mut trajectory: Vec<TrajectoryRow> = Vec::new();
-    let resumed_entries: Vec<&journal::Entry> = resumed.clone();
-    for e in resumed.into_iter().chain(new_entries.iter().flatten()) {
+    for e in entries {
         records.extend(e.records.iter().cloned());
         trajectory.extend(e.trajectory.iter().cloned());
     }
@@ -489,10 +296,19 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
             .then(a.tau.total_cmp(&b.tau))
             .then(a.round.cmp(&b.round))
     });
-    if !trajectory.is_empty() {
-        crate::fsio::write_atomic(&dir.join("trajectory.csv"), &csv_bytes(&trajectory)?)?;
-    }
-    crate::fsio::write_atomic(&dir.join("runs.csv"), &csv_bytes(&records)?)?;
+    warn_diverged(opts, &records);
+    result.summary = aggregate::summarize(&records);
+    // Layer sensitivity: fold models and their validation rows only.
+    result.sensitivity = ctx
+        .pool
+        .install(|| super::sensitivity::table(exp, ctx.prep, &done.folds, &done.grids.taus))?;
+    result.records = records;
+    result.trajectory = trajectory;
+    Ok(())
+}
+
+/// Diverged runs are excluded from the summary and selection: say which.
+fn warn_diverged(opts: &RunOptions, records: &[RunRecord]) {
     let diverged: Vec<String> = records
         .iter()
         .filter(|r| r.diverged)
@@ -511,238 +327,145 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
             ),
         );
     }
-    let summary = aggregate::summarize(&records);
-    crate::fsio::write_atomic(&dir.join("summary.csv"), &csv_bytes(&summary)?)?;
-    // Layer sensitivity: fold models and their validation rows only.
-    let sensitivity =
-        pool.install(|| super::sensitivity::table(exp, &prep, &trained, &method_grids))?;
-    crate::fsio::write_atomic(&dir.join("sensitivity.csv"), &csv_bytes(&sensitivity)?)?;
+}
 
-    // Choose τ per method and rule on validation numbers only, then touch the test split once
-    // per choice with the refit model.
-    let dense_row = summary.iter().find(|s| s.method == "dense");
-    let dense_mean = dense_row.map_or(0.0, |d| d.mean_val_acc);
-    if dense_row.is_some() && !refit.diverged {
+/// Check the refit model against its own training rows, then choose τ per method and rule on
+/// validation numbers only and touch the test split once per choice.
+fn select_stage(
+    ctx: &Ctx,
+    opts: &RunOptions,
+    done: &Done,
+    entries: &[journal::Entry],
+    result: &SweepResult,
+) -> Result<Selected> {
+    let refit = &done.refit;
+    let dense_row = result.summary.iter().find(|s| s.method == "dense");
+    if let (Some(d), false) = (dense_row, refit.diverged) {
         if let Some(w) = super::refit_check::warning(
-            prep.arch.as_ref(),
+            ctx.prep.arch.as_ref(),
             &refit.params,
             &refit.train_data,
-            dense_mean,
+            d.mean_val_acc,
         )? {
             log(opts, w);
         }
     }
-    let models_dir = dir.join("models");
-    let mut selection = Vec::new();
-    let mut layer_rows = Vec::new();
-    let mut test_evals = 0;
-    let (dense_masks, dense_eval) = {
-        let dense = Masks::dense(&refit.params);
-        let eval = train::evaluate(prep.arch.as_ref(), &refit.params, &refit.heldout)?;
-        test_evals += 1;
-        let d = dense_row.expect("dense summary row");
-        selection.push(selection_row(
-            &prep, &refit, "dense", "none", None, "", d, &dense, &eval, "dense",
-        ));
-        (dense, eval)
-    };
-    // Every rule's choice, on validation numbers only; then one refit per distinct
-    // (method, τ) — rules that agree share it — run in parallel on the job pool, each touching
-    // the test split once.
-    let mut choices: Vec<(usize, &crate::config::SelectRule, &SummaryRow, f64)> = Vec::new();
-    for (mi, m) in exp.prune.methods.iter().enumerate() {
-        let rows: Vec<&SummaryRow> = summary.iter().filter(|s| s.method == m.as_str()).collect();
-        for rule in &exp.cv.select {
-            match select::choose(rule, &rows, dense_mean) {
-                Some(chosen) => {
-                    choices.push((mi, rule, chosen, chosen.tau.expect("pruned rows have τ")))
-                }
-                None => log(
-                    opts,
-                    format!(
-                        "  {} / {}: no τ satisfies the rule",
-                        m.as_str(),
-                        rule.label()
-                    ),
-                ),
-            }
-        }
-    }
-    let mut distinct: Vec<(usize, f64)> = Vec::new();
-    for &(mi, _, _, tau) in &choices {
-        if !distinct.contains(&(mi, tau)) {
-            distinct.push((mi, tau));
-        }
-    }
-    let refits: Vec<Outcome> = pool.install(|| {
-        distinct
-            .par_iter()
-            .map(|&(mi, tau)| {
-                let m = exp.prune.methods[mi];
-                schedule::run(exp, &prep, &refit, m, &refit_scores[mi], tau)
-            })
-            .collect::<Result<Vec<_>>>()
-    })?;
-    test_evals += refits.len();
-    // Mask stability across the fold models at each choice (validation side only): input
-    // features from the journalled jobs; whole masks (shared initialisation), or journals of an
-    // older version, by pruning the fold models again.
-    let n_inputs = layers
-        .first()
-        .and_then(|l| refit.params.0[l.weight].shape.get(1).copied())
-        .unwrap_or(0);
-    let feature_sets = super::stability::journalled(
-        resumed_entries
-            .iter()
-            .copied()
-            .chain(new_entries.iter().flatten()),
-        &distinct
-            .iter()
-            .map(|&(mi, tau)| (exp.prune.methods[mi].as_str(), tau))
-            .collect::<Vec<_>>(),
-        n_inputs,
-    );
-    let stabilities = match feature_sets {
-        Some(sets) if !exp.cv.shared_init => sets
-            .iter()
-            .map(|s| super::stability::Stability {
-                features: super::stability::feature_pairwise(s),
-                masks: None,
-            })
-            .collect(),
-        _ => pool.install(|| super::stability::measure(exp, &prep, &trained, &distinct))?,
-    };
-    let outcomes: Vec<(MethodKind, f64, Outcome)> = distinct
+    choose(
+        ctx,
+        &result.summary,
+        refit,
+        &done.grids.refit_scores,
+        &done.folds,
+        entries,
+        |msg| log(opts, msg),
+    )
+}
+
+/// Every chosen model (and the dense refit) to `models/`, in parallel on the job pool.
+fn save_models(ctx: &Ctx, refit: &Trained, dir: &Path, models: &[Chosen]) -> Result<()> {
+    let (exp, prep) = (ctx.exp, ctx.prep);
+    ctx.pool.install(|| {
+        models.par_iter().try_for_each(|c| {
+            let card = export::ModelCard {
+                format: "prunecv-model-1".into(),
+                model: exp.to_raw().model.expect("model section"),
+                input_dim: prep.pool.d,
+                classes: prep.pool.classes,
+                class_names: prep.class_names.clone(),
+                standardizer: refit.standardizer.clone(),
+                method: c.method.clone(),
+                rule: c.rule.clone(),
+                tau: c.tau,
+                tau_unit: if c.tau.is_some() {
+                    exp.prune.tau.unit.as_str().into()
+                } else {
+                    String::new()
+                },
+                sparsity: c.masks.sparsity(&ctx.layers),
+                test_acc: c.eval.acc,
+                test_correct: c.eval.correct,
+                test_n: c.eval.n,
+                params: refit
+                    .params
+                    .0
+                    .iter()
+                    .map(|p| (p.name.clone(), p.shape.clone()))
+                    .collect(),
+            };
+            export::save(dir, &c.stem, &c.params, &c.masks, &card)
+        })
+    })
+}
+
+/// Measured inference speed of every selected model, one thread, nothing else running; times
+/// go to speed.csv alone (the other tables stay byte-identical across reruns).
+fn measure_speed(
+    ctx: &Ctx,
+    refit: &Trained,
+    models: &[Chosen],
+) -> Result<Vec<crate::speed::measure::SpeedRow>> {
+    let subjects: Vec<crate::speed::measure::Subject> = models
         .iter()
-        .zip(refits)
-        .map(|(&(mi, tau), o)| (exp.prune.methods[mi], tau, o))
-        .collect();
-    let mut saves = vec![Save {
-        stem: "dense".into(),
-        method: "dense",
-        rule: "none".into(),
-        tau: None,
-        params: &refit.params,
-        masks: &dense_masks,
-        eval: &dense_eval,
-    }];
-    for &(mi, rule, chosen, tau) in &choices {
-        let m = &exp.prune.methods[mi];
-        {
-            let p = &outcomes
-                .iter()
-                .find(|(k, t, _)| k == m && *t == tau)
-                .expect("outcome just computed")
-                .2;
-            let stem = format!("{}_{}", m.as_str(), rule.label().replace('=', "-"));
-            let st = stabilities[distinct
-                .iter()
-                .position(|&d| d == (mi, tau))
-                .expect("a distinct choice")];
-            let mut row = selection_row(
-                &prep,
-                &refit,
-                m.as_str(),
-                &rule.label(),
-                Some(tau),
-                unit,
-                chosen,
-                &p.masks,
-                &p.eval,
-                &stem,
-            );
-            (row.feature_jaccard, row.feature_jaccard_chance) = st.features.unzip();
-            (row.mask_jaccard, row.mask_jaccard_chance) = st.masks.unzip();
-            selection.push(row);
-            for l in &layers {
-                let w = p.masks.0[l.weight].len();
-                layer_rows.push(LayerRow {
-                    method: m.as_str().into(),
-                    rule: rule.label(),
-                    tau: Some(tau),
-                    layer: l.name.clone(),
-                    weights: w,
-                    weights_left: p.masks.0[l.weight].iter().filter(|k| **k).count(),
-                    sparsity: p.masks.layer_sparsity(l),
-                });
-            }
-            saves.push(Save {
-                stem,
-                method: m.as_str(),
-                rule: rule.label(),
-                tau: Some(tau),
-                params: &p.params,
-                masks: &p.masks,
-                eval: &p.eval,
-            });
-        }
-    }
-    // Every chosen model (and the dense refit) to models/, in parallel on the job pool.
-    pool.install(|| {
-        saves
-            .par_iter()
-            .try_for_each(|sv| save_model(exp, &prep, &refit, &models_dir, sv))
-    })?;
-    crate::fsio::write_atomic(&dir.join("selection.csv"), &csv_bytes(&selection)?)?;
-    crate::fsio::write_atomic(&dir.join("layers.csv"), &csv_bytes(&layer_rows)?)?;
-    phases.push(("tables_selection_refits", t_select.elapsed().as_secs_f64()));
-    // Measured inference speed of every selected model, one thread, nothing else running;
-    // times go to speed.csv alone (the tables above stay byte-identical across reruns).
-    let t_speed = Instant::now();
-    let subjects: Vec<crate::speed::measure::Subject> = saves
-        .iter()
-        .map(|sv| crate::speed::measure::Subject {
-            method: sv.method,
-            rule: &sv.rule,
-            tau: sv.tau,
-            params: sv.params,
-            masks: sv.masks,
+        .map(|c| crate::speed::measure::Subject {
+            method: &c.method,
+            rule: &c.rule,
+            tau: c.tau,
+            params: &c.params,
+            masks: &c.masks,
         })
         .collect();
     let (rows, d) = refit.train_data.features();
-    let speed = crate::speed::measure::measure(
-        prep.arch.as_ref(),
+    crate::speed::measure::measure(
+        ctx.prep.arch.as_ref(),
         &subjects,
         rows,
         d,
         crate::speed::timing::Protocol::RUN,
-    )?;
-    crate::fsio::write_atomic(&dir.join("speed.csv"), &csv_bytes(&speed)?)?;
-    phases.push(("speed", t_speed.elapsed().as_secs_f64()));
+    )
+}
 
-    let mut timings: Vec<TimingRow> = trained
-        .iter()
-        .chain(std::iter::once(&refit))
-        .map(|t| {
-            let rf = t.which.repeat_fold();
-            TimingRow {
-                stage: "train_dense".into(),
-                repeat: rf.map(|(r, _)| r),
-                fold: rf.map(|(_, f)| f),
-                method: "dense".into(),
-                seconds: t.seconds,
-            }
-        })
-        .collect();
+/// Counts for the manifest.
+#[derive(Clone, Copy)]
+struct Counts {
+    workers: usize,
+    resumed: usize,
+    test_evaluations: usize,
+}
 
-    let finished = unix_now();
-    let m = manifest::Manifest {
+/// The run's manifest (its `git_commit` is filled in by the caller).
+fn manifest_of(
+    ctx: &Ctx,
+    opts: &RunOptions,
+    clock: &Clock,
+    done: &Done,
+    counts: Counts,
+    result: &SweepResult,
+) -> manifest::Manifest {
+    let (exp, prep) = (ctx.exp, ctx.prep);
+    let Counts {
+        workers,
+        resumed,
+        test_evaluations,
+    } = counts;
+    let from_cache =
+        done.folds.iter().filter(|t| t.cached).count() + usize::from(done.refit.cached);
+    manifest::Manifest {
         prunecv_version: env!("CARGO_PKG_VERSION").into(),
-        git_commit: git_commit.join().ok().flatten(),
+        git_commit: None,
         experiment_file: opts.experiment_file.clone(),
         config_hash: exp.hash(),
         seed: exp.seed,
         command: opts.command.clone(),
         jobs: workers,
         candle_threads_per_job: 1,
-        started_unix: started,
-        finished_unix: finished,
-        wall_seconds: clock.elapsed().as_secs_f64(),
-        dense_models_trained: trained.len() + 1 - from_cache,
+        started_unix: clock.started,
+        finished_unix: unix_now(),
+        wall_seconds: clock.start.elapsed().as_secs_f64(),
+        dense_models_trained: done.folds.len() + 1 - from_cache,
         dense_models_from_cache: from_cache,
-        jobs_resumed: n_resumed,
-        validation_evaluations: records.len(),
-        test_evaluations: test_evals,
+        jobs_resumed: resumed,
+        validation_evaluations: result.records.len(),
+        test_evaluations,
         memory_estimate_bytes: super::memory::estimate(
             exp,
             prep.arch.as_ref(),
@@ -754,118 +477,53 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
         peak_resident_bytes: super::memory::peak_resident(),
         os: std::env::consts::OS.into(),
         arch: std::env::consts::ARCH.into(),
-    };
-    crate::fsio::write_atomic(&dir.join("manifest.json"), &m.to_json())?;
-    // Figures and the Markdown report, from the tables just written.
-    let t_figures = Instant::now();
-    pool.install(|| crate::report::plot::render_all(&dir))?;
-    crate::report::write_reports(&dir)?;
-    phases.push(("figures_and_report", t_figures.elapsed().as_secs_f64()));
-    timings.extend(phases.iter().map(|&(stage, seconds)| TimingRow {
-        stage: stage.into(),
-        repeat: None,
-        fold: None,
-        method: "all".into(),
-        seconds,
-    }));
-    crate::fsio::write_atomic(&dir.join("timings.csv"), &csv_bytes(&timings)?)?;
-    Ok(RunOutcome {
-        dir,
-        records,
-        summary,
-        selection,
-    })
-}
-
-#[allow(clippy::too_many_arguments)]
-fn selection_row(
-    prep: &Prepared,
-    refit: &Trained,
-    method: &str,
-    rule: &str,
-    tau: Option<f64>,
-    unit: &str,
-    cv: &SummaryRow,
-    masks: &Masks,
-    eval: &Eval,
-    stem: &str,
-) -> SelectionRow {
-    let r = record(prep, refit, method, tau, unit, masks, eval, 0, false);
-    SelectionRow {
-        method: method.into(),
-        rule: rule.into(),
-        tau,
-        tau_unit: unit.into(),
-        cv_mean_val_acc: cv.mean_val_acc,
-        cv_se_val_acc: cv.se_val_acc,
-        cv_mean_sparsity: cv.mean_sparsity,
-        test_acc: eval.acc,
-        test_loss: eval.loss,
-        test_sparsity: r.sparsity,
-        neurons_removed: r.neurons_removed,
-        params_left: r.params_left,
-        shrunk_params: prep.arch.shrunk_param_count(&refit.params, masks),
-        flops_left: r.flops_left,
-        model: format!("models/{stem}.safetensors"),
-        test_effective_sparsity: r.effective_sparsity,
-        feature_jaccard: None,
-        feature_jaccard_chance: None,
-        mask_jaccard: None,
-        mask_jaccard_chance: None,
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-/// One model to write to `models/`: the dense refit or a rule's choice.
-struct Save<'a> {
-    stem: String,
-    method: &'a str,
-    rule: String,
-    tau: Option<f64>,
-    params: &'a Params,
-    masks: &'a Masks,
-    eval: &'a Eval,
-}
-
-fn save_model(
-    exp: &Experiment,
-    prep: &Prepared,
-    refit: &Trained,
-    dir: &Path,
-    sv: &Save,
+/// Tables, manifest, figures and report, then timings.csv (with the figures' own phase).
+fn write_outputs(
+    ctx: &Ctx,
+    clock: &mut Clock,
+    done: &Done,
+    m: &manifest::Manifest,
+    result: &mut SweepResult,
 ) -> Result<()> {
-    let Save {
-        method,
-        tau,
-        masks,
-        eval,
-        ..
-    } = *sv;
-    let card = export::ModelCard {
-        format: "prunecv-model-1".into(),
-        model: exp.to_raw().model.expect("model section"),
-        input_dim: prep.pool.d,
-        classes: prep.pool.classes,
-        class_names: prep.class_names.clone(),
-        standardizer: refit.standardizer.clone(),
-        method: method.into(),
-        rule: sv.rule.clone(),
-        tau,
-        tau_unit: if tau.is_some() {
-            exp.prune.tau.unit.as_str().into()
-        } else {
-            String::new()
-        },
-        sparsity: masks.sparsity(&prep.arch.layers()),
-        test_acc: eval.acc,
-        test_correct: eval.correct,
-        test_n: eval.n,
-        params: refit
-            .params
-            .0
-            .iter()
-            .map(|p| (p.name.clone(), p.shape.clone()))
-            .collect(),
-    };
-    export::save(dir, &sv.stem, sv.params, masks, &card)
+    let dir = result.dir.clone();
+    for (name, bytes) in result.tables()? {
+        if name != "timings.csv" && name != "folds.csv" {
+            crate::fsio::write_atomic(&dir.join(name), &bytes)?;
+        }
+    }
+    crate::fsio::write_atomic(&dir.join("manifest.json"), &m.to_json())?;
+    // Figures and the Markdown report, from the tables just written.
+    clock.phase("figures_and_report", || {
+        ctx.pool.install(|| crate::report::plot::render_all(&dir))?;
+        crate::report::write_reports(&dir)
+    })?;
+    result.timings = done
+        .folds
+        .iter()
+        .chain(std::iter::once(&done.refit))
+        .map(|t| {
+            let rf = t.which.repeat_fold();
+            TimingRow {
+                stage: "train_dense".into(),
+                repeat: rf.map(|(r, _)| r),
+                fold: rf.map(|(_, f)| f),
+                method: "dense".into(),
+                seconds: t.seconds,
+            }
+        })
+        .chain(clock.phases.iter().map(|&(stage, seconds)| TimingRow {
+            stage: stage.into(),
+            repeat: None,
+            fold: None,
+            method: "all".into(),
+            seconds,
+        }))
+        .collect();
+    crate::fsio::write_atomic(
+        &dir.join("timings.csv"),
+        &crate::report::csv_bytes(&result.timings)?,
+    )
 }

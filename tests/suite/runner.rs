@@ -287,14 +287,25 @@ fn a_second_ctrl_c_exits_at_once_keeping_the_journal() {
             .replace("epochs: 3}", "epochs: 40}")
             .replace("epochs: 4,", "epochs: 200,"),
     );
-    let child = run_until_first_job(&sb, "r");
+    let mut child = run_until_first_job(&sb, "r");
     let pid = child.id().to_string();
-    for _ in 0..2 {
-        sigint(&pid);
-        std::thread::sleep(Duration::from_millis(50));
+    // The second signal goes only once the first was handled: two SIGINTs sent before the
+    // process runs its handler are one pending signal (on a loaded machine, 50 ms apart was not
+    // always enough).
+    sigint(&pid);
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("Ctrl-C again to exit now") {
+        let mut line = String::new();
+        if std::io::BufRead::read_line(&mut err, &mut line).unwrap() == 0 {
+            break;
+        }
+        seen.push_str(&line);
     }
+    sigint(&pid);
+    std::io::Read::read_to_string(&mut err, &mut seen).unwrap();
     let out = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = seen;
     assert_eq!(out.status.code(), Some(130), "{err}");
     assert!(err.contains("second interrupt: exiting now"), "{err}");
     let kept = journal_lines(&sb, "r");
