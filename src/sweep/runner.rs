@@ -86,15 +86,7 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<SweepResult> {
         log(opts, w);
     }
     let run_dir = RunDir::open(&root.join(&exp.name), exp, opts)?;
-    journal::check_data(&run_dir.work, &prep.fingerprint)?;
-    let (journal, mut journalled) = Journal::open(&run_dir.work)?;
-    if opts.mode == Mode::Merge {
-        journalled.extend(shard::collect(
-            &run_dir.dir,
-            &exp.hash(),
-            &prep.fingerprint,
-        )?);
-    }
+    let (journal, journalled) = open_journal(exp, &prep, &run_dir, opts.mode)?;
     let cache = opts.cache.then(|| DenseCache::new(&root));
     clock
         .phases
@@ -104,18 +96,7 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<SweepResult> {
         &run_dir.dir.join("folds.csv"),
         &crate::report::csv_bytes(&folds)?,
     )?;
-    log(
-        opts,
-        format!(
-            "{}: {} training rows, {} test rows, {} × {} folds, model {}",
-            exp.name,
-            prep.pool.n,
-            prep.test.n,
-            exp.cv.repeats,
-            exp.cv.folds,
-            prep.arch.describe()
-        ),
-    );
+    log(opts, header(exp, &prep));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(workers.max(1))
         .build()
@@ -128,21 +109,16 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<SweepResult> {
     };
     let plan = JobPlan::new(exp, opts.mode);
     let (resumed, todo) = split_journalled(exp, &plan, &journalled, opts.mode)?;
-    let total = plan.models.len()
-        + if opts.mode == Mode::Merge {
-            0
-        } else {
-            plan.jobs.len()
-        };
-    let progress = Progress::new(total, opts.quiet);
-    progress.inc(resumed.len(), "journalled");
     let done = clock.phase("dense_models_and_jobs", || {
-        jobs::execute(&ctx, &plan, &todo, &journal, &progress, cache.as_ref())
-    })?;
-    let done = done.map_err(|stopped| Error::Interrupted {
-        done: stopped.done + resumed.len(),
-        total,
-        resume: resume_command(opts),
+        execute(
+            &ctx,
+            opts,
+            &plan,
+            resumed.len(),
+            &todo,
+            &journal,
+            cache.as_ref(),
+        )
     })?;
     if let Mode::Shard(sh) = opts.mode {
         finish_shard(exp, opts, &plan, &run_dir, sh)?;
@@ -151,22 +127,101 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<SweepResult> {
             ..SweepResult::default()
         });
     }
-    let n_resumed = resumed.len();
-    let mut done = done;
-    let new_entries = std::mem::take(&mut done.entries);
-    let entries: Vec<journal::Entry> = resumed.into_iter().cloned().chain(new_entries).collect();
-    let mut result = SweepResult {
+    let result = SweepResult {
         dir: run_dir.dir.clone(),
         folds,
         ..SweepResult::default()
     };
+    let counts = Counts {
+        workers,
+        resumed: resumed.len(),
+        test_evaluations: 0,
+    };
+    let entries: Vec<journal::Entry> = resumed.into_iter().cloned().collect();
+    finish(&ctx, opts, clock, done, entries, counts, git_commit, result)
+}
+
+/// Check the journal belongs to this data, open it, and (for a merge) add the shards' entries.
+fn open_journal(
+    exp: &Experiment,
+    prep: &Prepared,
+    run_dir: &RunDir,
+    mode: Mode,
+) -> Result<(Journal, std::collections::BTreeMap<String, journal::Entry>)> {
+    journal::check_data(&run_dir.work, &prep.fingerprint)?;
+    let (journal, mut journalled) = Journal::open(&run_dir.work)?;
+    if mode == Mode::Merge {
+        journalled.extend(shard::collect(
+            &run_dir.dir,
+            &exp.hash(),
+            &prep.fingerprint,
+        )?);
+    }
+    Ok((journal, journalled))
+}
+
+/// The line a run starts with.
+fn header(exp: &Experiment, prep: &Prepared) -> String {
+    format!(
+        "{}: {} training rows, {} test rows, {} × {} folds, model {}",
+        exp.name,
+        prep.pool.n,
+        prep.test.n,
+        exp.cv.repeats,
+        exp.cv.folds,
+        prep.arch.describe()
+    )
+}
+
+/// Execute the plan's dense models and the jobs `todo` with a progress bar counting the
+/// `resumed` ones; an interrupt becomes [`Error::Interrupted`] with the command that resumes.
+fn execute(
+    ctx: &Ctx,
+    opts: &RunOptions,
+    plan: &JobPlan,
+    resumed: usize,
+    todo: &[Job],
+    journal: &Journal,
+    cache: Option<&DenseCache>,
+) -> Result<Done> {
+    let total = plan.models.len()
+        + if opts.mode == Mode::Merge {
+            0
+        } else {
+            plan.jobs.len()
+        };
+    let progress = Progress::new(total, opts.quiet);
+    progress.inc(resumed, "journalled");
+    jobs::execute(ctx, plan, todo, journal, &progress, cache)?.map_err(|stopped| {
+        Error::Interrupted {
+            done: stopped.done + resumed,
+            total,
+            resume: resume_command(opts),
+        }
+    })
+}
+
+/// After the job graph: tables, selection, refits and test, models, speed, manifest, figures
+/// and report. `entries` are the resumed journal entries; the new ones are in `done`.
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    ctx: &Ctx,
+    opts: &RunOptions,
+    mut clock: Clock,
+    mut done: Done,
+    mut entries: Vec<journal::Entry>,
+    mut counts: Counts,
+    git_commit: std::thread::JoinHandle<Option<String>>,
+    mut result: SweepResult,
+) -> Result<SweepResult> {
+    entries.append(&mut done.entries);
     let selected = clock.phase("tables_selection_refits", || {
-        tabulate(&ctx, opts, &done, &entries, &mut result)?;
-        let selected = select_stage(&ctx, opts, &done, &entries, &result)?;
+        tabulate(ctx, opts, &done, &entries, &mut result)?;
+        let selected = select_stage(ctx, opts, &done, &entries, &result)?;
         save_models(
-            &ctx,
+            ctx,
             &done.refit,
-            &run_dir.dir.join("models"),
+            &result.dir.join("models"),
             &selected.models,
         )?;
         Ok(selected)
@@ -174,19 +229,14 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<SweepResult> {
     result.selection = selected.rows;
     result.layers = selected.layers;
     result.speed = clock.phase("speed", || {
-        measure_speed(&ctx, &done.refit, &selected.models)
+        measure_speed(ctx, &done.refit, &selected.models)
     })?;
-    let counts = Counts {
-        workers,
-        resumed: n_resumed,
-        test_evaluations: selected.test_evals,
-    };
-    let m = manifest_of(&ctx, opts, &clock, &done, counts, &result);
+    counts.test_evaluations = selected.test_evals;
     let m = manifest::Manifest {
         git_commit: git_commit.join().ok().flatten(),
-        ..m
+        ..manifest_of(ctx, opts, &clock, &done, counts, &result)
     };
-    write_outputs(&ctx, &mut clock, &done, &m, &mut result)?;
+    write_outputs(ctx, &mut clock, &done, &m, &mut result)?;
     Ok(result)
 }
 
