@@ -68,7 +68,7 @@ fn pct(v: f64) -> String {
 }
 
 /// "13822 (80.2 %)": a count and its share of the dense model's.
-fn count(v: u64, dense: Option<u64>) -> String {
+fn count(v: usize, dense: Option<usize>) -> String {
     match dense {
         Some(d) if d > 0 => format!("{v} ({:.1} %)", v as f64 / d as f64 * 100.0),
         _ => v.to_string(),

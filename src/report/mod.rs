@@ -30,12 +30,16 @@ pub fn csv_bytes<T: Serialize>(rows: &[T]) -> Result<Vec<u8>> {
 /// Write `pairwise.csv`, `report.md` and `report.tex` into `run_dir` (each atomically), from its
 /// tables; returns the Markdown report.
 pub fn write_reports(run_dir: &std::path::Path) -> Result<String> {
-    let data = plot::RunData::load(run_dir)?;
+    write_reports_with(run_dir, &plot::RunData::load(run_dir)?)
+}
+
+/// [`write_reports`] from tables already in memory.
+pub fn write_reports_with(run_dir: &std::path::Path, data: &plot::RunData) -> Result<String> {
     let pairs = pairwise::load_if_present(run_dir)?;
     crate::fsio::write_atomic(&run_dir.join("pairwise.csv"), &pairwise::csv(&pairs)?)?;
-    let md = markdown::render_with(&data, &pairs) + &markdown::appendix(run_dir)?;
+    let md = markdown::render_with(data, &pairs) + &markdown::appendix(run_dir)?;
     crate::fsio::write_atomic(&run_dir.join("report.md"), md.as_bytes())?;
-    let tex = latex::render(&data, &pairs);
+    let tex = latex::render(data, &pairs);
     crate::fsio::write_atomic(&run_dir.join("report.tex"), tex.as_bytes())?;
     Ok(md)
 }

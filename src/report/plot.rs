@@ -207,7 +207,11 @@ pub fn render_formats(
 /// and `.pdf` (each written atomically), at the size of the run's `plots:` settings (from
 /// `resolved.yaml`; defaults without one). Returns the written paths, SVG, PNG, PDF per chart.
 pub fn render_all(run_dir: &Path) -> Result<Vec<PathBuf>> {
-    let data = RunData::load(run_dir)?;
+    render_all_with(run_dir, &RunData::load(run_dir)?)
+}
+
+/// [`render_all`] from tables already in memory (a run renders its own figures this way).
+pub fn render_all_with(run_dir: &Path, data: &RunData) -> Result<Vec<PathBuf>> {
     let fig = data::run_plots(run_dir)?;
     let dir = run_dir.join("plots");
     fsio::create_dir_all(&dir)?;
@@ -270,6 +274,7 @@ mod tests {
             mean_sparsity: sp,
             mean_params_left: 100.0 * (1.0 - sp),
             mean_flops_left: 90.0 * (1.0 - sp),
+            ..SummaryRow::default()
         }
     }
 
@@ -288,6 +293,7 @@ mod tests {
             params_left: 50,
             shrunk_params: 100,
             flops_left: 45,
+            ..SelectionRow::default()
         }
     }
 

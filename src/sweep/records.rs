@@ -43,32 +43,40 @@ pub struct TrajectoryRow {
 }
 
 /// Aggregate over all (repeat, fold) pairs for one method and τ.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+///
+/// The same struct is written to `summary.csv` and read back by `prunecv plot`/`report`
+/// (columns matched by name; those added after the first release default when absent).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SummaryRow {
     pub method: String,
     pub tau: Option<f64>,
     pub tau_unit: String,
     /// Runs that entered the statistics (diverged ones excluded).
     pub n: usize,
+    #[serde(default)]
     pub n_diverged: usize,
     pub mean_val_acc: f64,
     /// Sample standard deviation (ddof = 1) across folds.
     pub std_val_acc: f64,
     /// Standard error of the mean: std_val_acc / sqrt(n).
     pub se_val_acc: f64,
+    #[serde(default)]
     pub mean_val_loss: f64,
     pub mean_sparsity: f64,
+    #[serde(default)]
     pub mean_neurons_removed: f64,
     pub mean_params_left: f64,
     pub mean_flops_left: f64,
     /// 1 = highest mean_val_acc within the method; ties share the lower rank.
+    #[serde(default)]
     pub rank_val_acc: usize,
     /// Mean effective sparsity (appended column).
+    #[serde(default)]
     pub mean_effective_sparsity: f64,
 }
 
 /// The τ one rule chose for one method, and its single test-split evaluation after refitting.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SelectionRow {
     pub method: String,
     pub rule: String,
@@ -79,6 +87,7 @@ pub struct SelectionRow {
     pub cv_mean_sparsity: f64,
     /// Refit model (whole training pool), pruned at `tau`, on the test split.
     pub test_acc: f64,
+    #[serde(default)]
     pub test_loss: f64,
     pub test_sparsity: f64,
     pub neurons_removed: usize,
@@ -86,8 +95,10 @@ pub struct SelectionRow {
     /// Parameters of the physically shrunk model (removed units cut out, other zeros kept).
     pub shrunk_params: usize,
     pub flops_left: usize,
+    #[serde(default)]
     pub model: String,
     /// Effective sparsity of the refit model at `tau` (appended column).
+    #[serde(default)]
     pub test_effective_sparsity: f64,
     /// Mean pairwise Jaccard over the fold models of the input features that survive at `tau`
     /// ([`super::stability`]), and its chance level; empty for the dense row.
@@ -99,7 +110,7 @@ pub struct SelectionRow {
 }
 
 /// Per-layer sparsity of a refit model at a selected τ.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LayerRow {
     pub method: String,
     pub rule: String,

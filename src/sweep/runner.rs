@@ -545,10 +545,13 @@ fn write_outputs(
         }
     }
     crate::fsio::write_atomic(&dir.join("manifest.json"), &m.to_json())?;
-    // Figures and the Markdown report, from the tables just written.
+    // Figures and the Markdown report, from the rows in memory (the same rows as the tables
+    // just written: one schema).
+    let data = crate::report::plot::RunData::from_result(&ctx.exp.name, result);
     clock.phase("figures_and_report", || {
-        ctx.pool.install(|| crate::report::plot::render_all(&dir))?;
-        crate::report::write_reports(&dir)
+        ctx.pool
+            .install(|| crate::report::plot::render_all_with(&dir, &data))?;
+        crate::report::write_reports_with(&dir, &data)
     })?;
     result.timings = done
         .folds

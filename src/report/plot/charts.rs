@@ -1007,7 +1007,7 @@ pub(super) fn layer_sparsity<DB: DrawingBackend>(area: &Area<DB>, data: &RunData
         .layer_rule()
         .ok_or_else(|| Error::data("layers.csv", "no rows"))?;
     let rows: Vec<_> = data.layers.iter().filter(|r| r.rule == rule).collect();
-    let mut layers: Vec<(String, u64)> = Vec::new();
+    let mut layers: Vec<(String, usize)> = Vec::new();
     for r in &rows {
         if !layers.iter().any(|(l, _)| l == &r.layer) {
             layers.push((r.layer.clone(), r.weights));
@@ -1182,7 +1182,7 @@ pub(super) struct TrajSeries {
     pub method: String,
     pub tau: f64,
     /// (round, mean sparsity, mean validation accuracy, folds averaged)
-    pub rounds: Vec<(u64, f64, f64, usize)>,
+    pub rounds: Vec<(usize, f64, f64, usize)>,
 }
 
 /// Average `trajectory.csv` over folds, keeping per method at most the τ the selection rules
@@ -1191,7 +1191,7 @@ pub(super) fn trajectory_series(data: &RunData) -> Vec<TrajSeries> {
     use std::collections::BTreeMap;
     let rows = data.trajectory.as_deref().unwrap_or(&[]);
     let methods = data.methods();
-    let mut acc: BTreeMap<(usize, Key, u64), (f64, f64, usize)> = BTreeMap::new();
+    let mut acc: BTreeMap<(usize, Key, usize), (f64, f64, usize)> = BTreeMap::new();
     for r in rows {
         if !(r.sparsity.is_finite() && r.val_acc.is_finite() && r.tau.is_finite()) {
             continue;
@@ -1340,7 +1340,7 @@ pub(super) fn trajectory<DB: DrawingBackend>(area: &Area<DB>, data: &RunData) ->
     let (r_lo, r_hi) = series
         .iter()
         .flat_map(|t| t.rounds.iter().map(|r| r.0))
-        .fold((u64::MAX, 0), |(a, b), r| (a.min(r), b.max(r)));
+        .fold((usize::MAX, 0), |(a, b), r| (a.min(r), b.max(r)));
     let span = (r_hi - r_lo).max(1) as f64;
     let x = (r_lo as f64 - 0.03 * span, r_hi as f64 + 0.03 * span);
     let xf = |v: &f64| {

@@ -3,67 +3,11 @@
 
 use crate::error::{Error, Result};
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
 use std::path::Path;
 
-/// One row of `summary.csv`: a method at one τ (or the dense baseline, `tau` empty).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct SummaryRow {
-    pub method: String,
-    pub tau: Option<f64>,
-    #[serde(default)]
-    pub tau_unit: String,
-    pub n: usize,
-    pub mean_val_acc: f64,
-    pub std_val_acc: f64,
-    pub se_val_acc: f64,
-    pub mean_sparsity: f64,
-    pub mean_params_left: f64,
-    pub mean_flops_left: f64,
-}
-
-/// One row of `selection.csv`: the τ one rule chose for one method and its test evaluation.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct SelectionRow {
-    pub method: String,
-    pub rule: String,
-    pub tau: Option<f64>,
-    #[serde(default)]
-    pub tau_unit: String,
-    pub cv_mean_val_acc: f64,
-    pub cv_se_val_acc: f64,
-    pub cv_mean_sparsity: f64,
-    pub test_acc: f64,
-    pub test_sparsity: f64,
-    pub neurons_removed: u64,
-    pub params_left: u64,
-    pub shrunk_params: u64,
-    pub flops_left: u64,
-}
-
-/// One row of `layers.csv`: one layer of one selected model.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct LayerRow {
-    pub method: String,
-    pub rule: String,
-    pub tau: Option<f64>,
-    pub layer: String,
-    pub weights: u64,
-    pub weights_left: u64,
-    pub sparsity: f64,
-}
-
-/// One row of `trajectory.csv`: one round of an iterative schedule on one validation fold.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct TrajectoryRow {
-    pub repeat: u64,
-    pub fold: u64,
-    pub method: String,
-    pub tau: f64,
-    pub round: u64,
-    pub sparsity: f64,
-    pub val_acc: f64,
-}
+/// The rows of the tables: the very structs the sweep writes (one schema for writing and
+/// reading).
+pub use crate::sweep::records::{LayerRow, SelectionRow, SummaryRow, TrajectoryRow};
 
 /// Everything the plots and the Markdown report read from a run directory.
 #[derive(Debug, Clone, PartialEq)]
@@ -130,6 +74,18 @@ impl RunData {
             layers,
             trajectory,
         })
+    }
+
+    /// The tables of a run just finished, without reading them back from disk (what
+    /// [`RunData::load`] gives for its directory).
+    pub fn from_result(name: &str, r: &crate::sweep::SweepResult) -> RunData {
+        RunData {
+            name: name.to_string(),
+            summary: plottable(r.summary.clone()),
+            selection: r.selection.clone(),
+            layers: r.layers.clone(),
+            trajectory: (!r.trajectory.is_empty()).then(|| r.trajectory.clone()),
+        }
     }
 
     /// Methods in the order they first appear in `summary.csv`, then in the other tables
@@ -240,11 +196,14 @@ pub fn parse_summary(text: &str, file: &str) -> Result<Vec<SummaryRow>> {
     if rows.is_empty() {
         return Err(Error::data(file, "no rows"));
     }
-    // A τ whose runs all diverged has no mean (NaN): it has nothing to plot.
-    Ok(rows
-        .into_iter()
+    Ok(plottable(rows))
+}
+
+/// A τ whose runs all diverged has no mean (NaN): it has nothing to plot.
+fn plottable(rows: Vec<SummaryRow>) -> Vec<SummaryRow> {
+    rows.into_iter()
         .filter(|r| r.mean_val_acc.is_finite() && r.mean_sparsity.is_finite())
-        .collect())
+        .collect()
 }
 
 /// The figure settings of a run: `plots:` of its `resolved.yaml`, defaults when the file or
