@@ -219,7 +219,7 @@ pub fn render_all_with(run_dir: &Path, data: &RunData) -> Result<Vec<PathBuf>> {
     // rayon pool (the run's `--jobs` pool when called from a run), pulled in order of cost —
     // PNGs (rasterise + deflate), then PDFs, then SVGs, the many-series chart first — so no
     // worker is left with the biggest files. The returned list keeps the plan's order.
-    let plan = planned(&data);
+    let plan = planned(data);
     let nf = FORMATS.len();
     let mut tasks: Vec<(usize, usize)> = (0..plan.len())
         .flat_map(|i| (0..nf).map(move |f| (i, f)))
@@ -237,7 +237,7 @@ pub fn render_all_with(run_dir: &Path, data: &RunData) -> Result<Vec<PathBuf>> {
         |t| -> Result<(usize, PathBuf)> {
             let (i, f) = tasks[t];
             let ext = FORMATS[f];
-            let bytes = render_format(&plan[i], &data, &fig, ext)?;
+            let bytes = render_format(&plan[i], data, &fig, ext)?;
             let path = dir.join(format!("{}.{ext}", plan[i].stem()));
             fsio::write_atomic(&path, &bytes)?;
             Ok((nf * i + f, path))

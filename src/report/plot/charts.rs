@@ -1350,7 +1350,7 @@ pub(super) fn trajectory<DB: DrawingBackend>(area: &Area<DB>, data: &RunData) ->
             String::new()
         }
     };
-    let n_rounds = (r_hi - r_lo + 1) as usize;
+    let n_rounds = r_hi - r_lo + 1;
     let x_labels = if n_rounds <= 12 { n_rounds } else { 10 };
     let mut pb_top = Bx::around((0, 0), 0);
     let panels: [(&Area<DB>, i32, &str, bool); 2] = [
