@@ -167,20 +167,16 @@ pub fn rows(runs: &[Run]) -> Vec<ComparisonRow> {
         .collect()
 }
 
-/// The runs as one [`RunData`] whose methods are "run · method" (dense baselines left out), for
-/// the overlay chart.
+/// The runs as one [`RunData`] whose methods are "run · method" (each run's dense baseline is
+/// "run · dense", a row without τ), for the overlay chart.
 pub fn overlay(runs: &[Run]) -> RunData {
     let summary: Vec<SummaryRow> = runs
         .iter()
         .flat_map(|r| {
-            r.data
-                .summary
-                .iter()
-                .filter(|s| s.method != DENSE)
-                .map(|s| SummaryRow {
-                    method: format!("{}{SEP}{}", r.label, s.method),
-                    ..s.clone()
-                })
+            r.data.summary.iter().map(|s| SummaryRow {
+                method: format!("{}{SEP}{}", r.label, s.method),
+                ..s.clone()
+            })
         })
         .collect();
     let names: Vec<&str> = runs.iter().map(|r| r.label.as_str()).collect();

@@ -120,6 +120,29 @@ fn comparison_csv_holds_both_runs_summaries_exactly() {
             "legend: {label:?}"
         );
     }
+    // The dense baselines are lines labelled with their CV accuracy: one per distinct accuracy,
+    // named by run when the runs' baselines differ.
+    let denses: Vec<(&str, f64)> = rows
+        .iter()
+        .filter(|r| r[1] == "dense")
+        .map(|r| (r[0].as_str(), r[5].parse().unwrap()))
+        .collect();
+    let same = denses.iter().all(|d| d.1 == denses[0].1);
+    for (run, acc) in if same { &denses[..1] } else { &denses[..] } {
+        // One decimal, trailing zeros dropped (as the chart's tick labels).
+        let pct = format!("{:.1}", acc * 100.0);
+        let pct = pct.trim_end_matches('0').trim_end_matches('.');
+        let label = if same {
+            format!("dense {pct} %")
+        } else {
+            format!("dense {pct} % · {run}")
+        };
+        assert_eq!(
+            svg.matches(&format!(">\n{label}\n</text>")).count(),
+            1,
+            "legend: {label:?}"
+        );
+    }
     // --methods keeps only those methods (and the dense baselines).
     sb.ok(&[
         "compare",

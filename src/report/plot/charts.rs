@@ -1496,6 +1496,38 @@ pub(super) fn comparison<DB: DrawingBackend>(area: &Area<DB>, data: &RunData) ->
             },
         }));
     }
+    let rows_t: Vec<&SummaryRow> = data.summary.iter().filter(|r| r.tau.is_some()).collect();
+    // Every run's dense baseline (runs that share their dense models share one line).
+    let mut denses: Vec<(String, f64)> = Vec::new();
+    for r in data.summary.iter().filter(|r| r.tau.is_none()) {
+        let (run, m) = split(&r.method);
+        if m == super::data::DENSE
+            && r.mean_val_acc.is_finite()
+            && !denses.iter().any(|(_, a)| *a == r.mean_val_acc)
+        {
+            denses.push((run, r.mean_val_acc));
+        }
+    }
+    for (i, (run, a)) in denses.iter().enumerate() {
+        let label = if denses.len() == 1 {
+            format!("dense {} %", num(a * 100.0, 1))
+        } else {
+            format!("dense {} % · {run}", num(a * 100.0, 1))
+        };
+        entries.push(LegendEntry {
+            label,
+            sub: None,
+            color: INK,
+            marker: None,
+            line: match (denses.len() > 1)
+                .then(|| DASHES[i % DASHES.len()])
+                .flatten()
+            {
+                None => LineKind::Solid,
+                Some((on, off)) => LineKind::Dashed(on, off),
+            },
+        });
+    }
     // Flow the entries into rows of the canvas width.
     let mut placed: Vec<(i32, i32)> = Vec::new();
     let (mut x, mut row) = (0, 0);
@@ -1514,7 +1546,6 @@ pub(super) fn comparison<DB: DrawingBackend>(area: &Area<DB>, data: &RunData) ->
         (row + 1) * ENTRY_H + 4
     };
 
-    let rows_t: Vec<&SummaryRow> = data.summary.iter().filter(|r| r.tau.is_some()).collect();
     let x_max_data = rows_t
         .iter()
         .map(|r| r.mean_sparsity * 100.0)
@@ -1537,10 +1568,15 @@ pub(super) fn comparison<DB: DrawingBackend>(area: &Area<DB>, data: &RunData) ->
     };
     let span = x_hi - x_lo;
     let xr = (x_lo - 0.025 * span, x_hi + 0.025 * span);
-    let yr = acc_range(rows_t.iter().flat_map(|r| {
-        let se = finite_se(r.se_val_acc);
-        [(r.mean_val_acc - se) * 100.0, (r.mean_val_acc + se) * 100.0]
-    }));
+    let yr = acc_range(
+        rows_t
+            .iter()
+            .flat_map(|r| {
+                let se = finite_se(r.se_val_acc);
+                [(r.mean_val_acc - se) * 100.0, (r.mean_val_acc + se) * 100.0]
+            })
+            .chain(denses.iter().map(|(_, a)| a * 100.0)),
+    );
     let (main, _) = area.split_vertically(h - legend_h - 6);
     let m = Margins { top: 12, ..MARGINS };
     let narrow = w < 600;
@@ -1592,6 +1628,15 @@ pub(super) fn comparison<DB: DrawingBackend>(area: &Area<DB>, data: &RunData) ->
         for &(x, y, _) in &pts {
             marker(&s, (x, y), mk, color, MARKER_R)?;
         }
+    }
+    // Dense baselines last, thin and dark, so the method curves never hide them.
+    for (i, (_, a)) in denses.iter().enumerate() {
+        let (x0, y) = px(xr.0, a * 100.0);
+        let (x1, _) = px(xr.1, a * 100.0);
+        let dash = (denses.len() > 1)
+            .then(|| DASHES[i % DASHES.len()])
+            .flatten();
+        polyline(&s, &[(x0, y), (x1, y)], stroke(INK, 1), dash)?;
     }
     let top = by + h - legend_h;
     for (e, &(x, row)) in entries.iter().zip(&placed) {
