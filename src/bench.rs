@@ -137,16 +137,14 @@ fn sweep_seconds_in(jobs: usize, reps: usize, tag: &str) -> Result<f64> {
     let exp = crate::config::parse(SWEEP, "bench-sweep", &[])?;
     let dir =
         std::env::temp_dir().join(format!("prunecv-bench-{}-{jobs}{tag}", std::process::id()));
+    // Written like a CLI run (tables, models, figures), silently.
     let opts = RunOptions {
+        write: true,
         out_root: Some(dir.clone()),
         jobs,
         force: true,
-        resume: false,
-        cache: false,
-        mode: crate::sweep::Mode::Full,
-        quiet: true,
         experiment_file: "bench-sweep".into(),
-        command: vec![],
+        ..RunOptions::default()
     };
     let mut best = f64::INFINITY;
     for _ in 0..reps.max(1) {

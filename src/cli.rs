@@ -238,7 +238,16 @@ fn in_experiment(experiment: &std::path::Path) -> impl Fn(prunecv::Error) -> any
     }
 }
 
-pub fn run(cli: Cli) -> Result<()> {
+/// Progress and messages on stderr, or nothing with `--quiet`.
+fn observer(quiet: bool) -> std::sync::Arc<dyn sweep::Observer> {
+    if quiet {
+        std::sync::Arc::new(sweep::Silent)
+    } else {
+        std::sync::Arc::new(sweep::progress::Terminal::default())
+    }
+}
+
+pub fn run(cli: Cli, cancel: sweep::CancelToken) -> Result<()> {
     match cli.command {
         Command::Run {
             exp,
@@ -259,14 +268,18 @@ pub fn run(cli: Cli) -> Result<()> {
                 resume,
                 cache: !no_cache,
                 mode: shard.map_or(Mode::Full, Mode::Shard),
-                quiet,
+                observer: observer(quiet),
+                cancel,
+                write: true,
                 experiment_file: exp.experiment.display().to_string(),
                 command: std::env::args().collect(),
             };
             let outcome = sweep::run(&e, &opts).map_err(in_experiment(&exp.experiment))?;
             if !quiet && shard.is_none() {
                 println!("{}", sweep::text_summary(&outcome));
-                println!("results in {}", outcome.dir.display());
+                if let Some(dir) = &outcome.dir {
+                    println!("results in {}", dir.display());
+                }
             }
             Ok(())
         }
@@ -337,14 +350,18 @@ pub fn run(cli: Cli) -> Result<()> {
                 resume: false,
                 cache: true,
                 mode: Mode::Merge,
-                quiet,
+                observer: observer(quiet),
+                cancel,
+                write: true,
                 experiment_file: resolved.display().to_string(),
                 command: std::env::args().collect(),
             };
             let outcome = sweep::run(&e, &opts)?;
             if !quiet {
                 println!("{}", sweep::text_summary(&outcome));
-                println!("results in {}", outcome.dir.display());
+                if let Some(dir) = &outcome.dir {
+                    println!("results in {}", dir.display());
+                }
             }
             Ok(())
         }

@@ -13,8 +13,9 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     prunecv::sweep::init_threads();
     let args = cli::Cli::parse();
-    prunecv::sweep::interrupt::install();
-    match cli::run(args) {
+    let cancel = prunecv::sweep::CancelToken::new();
+    prunecv::sweep::interrupt::install(cancel.clone());
+    match cli::run(args, cancel) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprint!("error: {e}");

@@ -1,15 +1,14 @@
 //! Executing a [`JobPlan`]: the dense models, every method's τ grid (read from the refit model)
 //! and the (fold, method) pruning jobs, as one job graph on the worker pool (see
-//! [`super::pipeline`]). Each finished job is journalled at once, so an interrupted run resumes
-//! where it stopped.
+//! [`super::pipeline`]). Each finished job is journalled at once (when the run writes), so an
+//! interrupted run resumes where it stopped.
 
 use super::cache::DenseCache;
 use super::dense::{dense_model, Trained};
-use super::interrupt;
 use super::journal::{self, Journal};
+use super::observe::Counter;
 use super::pipeline;
 use super::plan::{Job, JobPlan};
-use super::progress::Progress;
 use super::records::TrajectoryRow;
 use super::rows::outcome_record;
 use super::runner::Ctx;
@@ -44,8 +43,8 @@ pub fn execute(
     ctx: &Ctx,
     plan: &JobPlan,
     todo: &[Job],
-    journal: &Journal,
-    progress: &Progress,
+    journal: Option<&Journal>,
+    progress: &Counter,
     cache: Option<&DenseCache>,
 ) -> Result<std::result::Result<Done, Stopped>> {
     let (exp, prep) = (ctx.exp, ctx.prep);
@@ -58,7 +57,7 @@ pub fn execute(
         &dense_order,
         refit_slot,
         &job_deps,
-        interrupt::requested,
+        || ctx.cancel.is_cancelled(),
         |k| {
             let t = dense_model(exp, prep, plan.models[k], cache)?;
             progress.inc(1, "dense model");
@@ -69,7 +68,9 @@ pub fn execute(
             let job = todo[j];
             let (kind, taus) = &g.taus[job.method];
             let entry = prune_job(ctx, t, *kind, taus, plan.job_name(&exp.prune.methods, job))?;
-            journal.append(&entry)?;
+            if let Some(j) = journal {
+                j.append(&entry)?;
+            }
             progress.inc(1, &entry.job);
             Ok(entry)
         },
@@ -88,7 +89,7 @@ pub fn execute(
     let mut dense: Vec<Trained> = dense.into_iter().flatten().collect();
     let refit = dense.pop().expect("the refit model is last");
     for t in dense.iter().filter(|t| t.diverged) {
-        progress.println(&format!(
+        progress.message(&format!(
             "  warning: dense model {} diverged (non-finite loss)",
             t.which
         ));

@@ -5,15 +5,16 @@
 
 pub mod aggregate;
 pub mod cache;
-pub mod choose;
+pub(crate) mod choose;
 pub mod dense;
 pub mod grid;
 pub mod interrupt;
-pub mod jobs;
+pub(crate) mod jobs;
 pub mod journal;
 pub mod layer_budget;
 pub mod lock;
 pub mod memory;
+pub mod observe;
 pub mod pipeline;
 pub mod plan;
 pub mod prepare;
@@ -21,8 +22,8 @@ pub mod progress;
 pub mod records;
 pub mod refit_check;
 pub mod result;
-pub mod rows;
-pub mod run_dir;
+pub(crate) mod rows;
+pub(crate) mod run_dir;
 pub mod runner;
 pub mod schedule;
 pub mod select;
@@ -31,6 +32,7 @@ pub mod shard;
 pub mod stability;
 
 pub use dense::{Trained, Which};
+pub use observe::{CancelToken, Observer, Silent};
 pub use prepare::{prepare, Prepared};
 pub use result::SweepResult;
 pub use runner::run;
@@ -42,24 +44,68 @@ use crate::train::{self, Eval, HostData};
 use std::path::{Path, PathBuf};
 
 /// How to run (not what: that is the [`Experiment`]).
-#[derive(Debug, Clone)]
+///
+/// `RunOptions::default()` is what a library caller usually wants: one job, nothing written
+/// (the [`SweepResult`] holds every table), no dense-model cache, silent, not cancellable from
+/// outside. The binary sets `write`, `cache`, a terminal observer and a Ctrl-C token.
+#[derive(Clone)]
 pub struct RunOptions {
+    /// Write the run directory (tables, models, figures, report, journal) under `out_root`
+    /// (default: the experiment's `output.dir`). Without it the run touches no file.
+    pub write: bool,
     /// Parent of the run directory; default: the experiment's `output.dir`.
     pub out_root: Option<PathBuf>,
-    /// Parallel jobs (rayon threads); each job's candle kernels run on one thread.
+    /// Parallel jobs (worker threads). A job pulled when fewer jobs than workers are left may
+    /// use several kernel threads; results are identical for any number.
     pub jobs: usize,
     /// Replace an existing run directory.
     pub force: bool,
     /// Continue an interrupted run in its existing directory.
     pub resume: bool,
-    /// Reuse and store trained dense models in `<root>/.cache`.
+    /// Reuse and store trained dense models in `<root>/.cache` (needs `write`).
     pub cache: bool,
-    /// A whole run, one shard of it, or the merge of finished shards.
+    /// A whole run, one shard of it, or the merge of finished shards (the last two need `write`).
     pub mode: Mode,
-    pub quiet: bool,
+    /// Receives progress and messages.
+    pub observer: std::sync::Arc<dyn observe::Observer>,
+    /// Once cancelled, no new job starts; the run then fails with [`Error::Interrupted`].
+    pub cancel: observe::CancelToken,
     /// Shown in the manifest.
     pub experiment_file: String,
     pub command: Vec<String>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            write: false,
+            out_root: None,
+            jobs: 1,
+            force: false,
+            resume: false,
+            cache: false,
+            mode: Mode::Full,
+            observer: std::sync::Arc::new(observe::Silent),
+            cancel: observe::CancelToken::new(),
+            experiment_file: String::new(),
+            command: Vec::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for RunOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("write", &self.write)
+            .field("out_root", &self.out_root)
+            .field("jobs", &self.jobs)
+            .field("force", &self.force)
+            .field("resume", &self.resume)
+            .field("cache", &self.cache)
+            .field("mode", &self.mode)
+            .field("cancelled", &self.cancel.is_cancelled())
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a `run` call does.

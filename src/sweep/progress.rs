@@ -1,79 +1,73 @@
-//! Progress reporting: an indicatif bar (jobs done / total, ETA) on a terminal, a plain log line
-//! every few seconds otherwise, nothing with `--quiet`.
+//! The terminal [`Observer`] the binary uses: an indicatif bar (jobs done / total, ETA) on a
+//! terminal, a plain log line every few seconds otherwise; messages go to stderr.
 
+use super::observe::Observer;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-pub struct Progress {
-    bar: Option<ProgressBar>,
-    plain: bool,
-    total: usize,
-    done: AtomicUsize,
+pub struct Terminal {
+    bar: Mutex<Option<ProgressBar>>,
+    tty: bool,
     start: Instant,
     last: Mutex<Instant>,
 }
 
-impl Progress {
-    pub fn new(total: usize, quiet: bool) -> Self {
-        let tty = std::io::stderr().is_terminal();
-        let bar = (!quiet && tty).then(|| {
-            let b = ProgressBar::new(total as u64);
-            b.set_style(
-                ProgressStyle::with_template(
-                    "{bar:40} {pos}/{len} jobs  {elapsed} elapsed, ETA {eta}  {msg}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
-            b
-        });
-        Progress {
-            bar,
-            plain: !quiet && !tty,
-            total,
-            done: AtomicUsize::new(0),
+impl Default for Terminal {
+    fn default() -> Self {
+        Terminal {
+            bar: Mutex::new(None),
+            tty: std::io::stderr().is_terminal(),
             start: Instant::now(),
             last: Mutex::new(Instant::now()),
         }
     }
+}
 
-    /// Count `n` finished jobs.
-    pub fn inc(&self, n: usize, what: &str) {
-        let done = self.done.fetch_add(n, Ordering::SeqCst) + n;
-        if let Some(b) = &self.bar {
+fn new_bar(total: usize) -> ProgressBar {
+    let b = ProgressBar::new(total as u64);
+    b.set_style(
+        ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} jobs  {elapsed} elapsed, ETA {eta}  {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    b
+}
+
+impl Observer for Terminal {
+    fn progress(&self, done: usize, total: usize, what: &str) {
+        if self.tty {
+            let mut bar = self.bar.lock().unwrap_or_else(|p| p.into_inner());
+            let b = bar.get_or_insert_with(|| new_bar(total));
             b.set_message(what.to_string());
-            b.inc(n as u64);
-        } else if self.plain {
-            let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
-            if last.elapsed() >= Duration::from_secs(5) || done == self.total {
-                *last = Instant::now();
-                let el = self.start.elapsed().as_secs_f64();
-                let eta = if done > 0 {
-                    el / done as f64 * (self.total - done) as f64
-                } else {
-                    0.0
-                };
-                eprintln!(
-                    "  [{done}/{} jobs] {el:.1} s elapsed, ETA {eta:.0} s ({what})",
-                    self.total
-                );
-            }
+            b.set_position(done as u64);
+            return;
+        }
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        if last.elapsed() >= Duration::from_secs(5) || done == total {
+            *last = Instant::now();
+            let el = self.start.elapsed().as_secs_f64();
+            let eta = if done > 0 {
+                el / done as f64 * (total - done) as f64
+            } else {
+                0.0
+            };
+            eprintln!("  [{done}/{total} jobs] {el:.1} s elapsed, ETA {eta:.0} s ({what})");
         }
     }
 
     /// Print a line without breaking the bar.
-    pub fn println(&self, msg: &str) {
-        match &self.bar {
-            Some(b) => b.println(msg),
-            None if self.plain => eprintln!("{msg}"),
-            None => {}
+    fn message(&self, line: &str) {
+        match &*self.bar.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some(b) => b.println(line),
+            None => eprintln!("{line}"),
         }
     }
 
-    pub fn finish(&self) {
-        if let Some(b) = &self.bar {
+    fn finished(&self) {
+        if let Some(b) = self.bar.lock().unwrap_or_else(|p| p.into_inner()).take() {
             b.finish_and_clear();
         }
     }

@@ -11,8 +11,8 @@ use std::path::PathBuf;
 /// Every record of a run (a shard's result has only `dir`).
 #[derive(Debug, Clone, Default)]
 pub struct SweepResult {
-    /// The run directory.
-    pub dir: PathBuf,
+    /// The run directory (`None`: the run wrote nothing).
+    pub dir: Option<PathBuf>,
     pub folds: Vec<FoldRow>,
     /// One row per (fold model, method, τ) and one per dense fold model.
     pub records: Vec<RunRecord>,

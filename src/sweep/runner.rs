@@ -8,9 +8,9 @@ use super::choose::{choose, Chosen, Selected};
 use super::dense::Trained;
 use super::jobs::{self, Done};
 use super::journal::{self, Journal};
+use super::observe::Counter;
 use super::plan::{Job, JobPlan};
 use super::prepare::{fold_rows, prepare, Prepared};
-use super::progress::Progress;
 use super::records::*;
 use super::result::SweepResult;
 use super::rows::record;
@@ -30,6 +30,7 @@ pub struct Ctx<'a> {
     pub prep: &'a Prepared,
     pub pool: &'a rayon::ThreadPool,
     pub layers: Vec<LayerInfo>,
+    pub cancel: &'a super::CancelToken,
 }
 
 /// When the run started, and the wall seconds of its serial and parallel phases (timings.csv).
@@ -49,9 +50,7 @@ impl Clock {
 }
 
 fn log(opts: &RunOptions, msg: impl AsRef<str>) {
-    if !opts.quiet {
-        eprintln!("{}", msg.as_ref());
-    }
+    opts.observer.message(msg.as_ref());
 }
 
 fn unix_now() -> f64 {
@@ -85,17 +84,30 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<SweepResult> {
     for w in prep.warnings.iter().chain(&notice) {
         log(opts, w);
     }
-    let run_dir = RunDir::open(&root.join(&exp.name), exp, opts)?;
-    let (journal, journalled) = open_journal(exp, &prep, &run_dir, opts.mode)?;
-    let cache = opts.cache.then(|| DenseCache::new(&root));
+    let run_dir = match (opts.write, opts.mode) {
+        (true, _) => Some(RunDir::open(&root.join(&exp.name), exp, opts)?),
+        (false, Mode::Full) => None,
+        (false, _) => {
+            return Err(Error::Usage(
+                "a shard or a merge needs a run directory: set RunOptions::write".into(),
+            ))
+        }
+    };
+    let (journal, journalled) = match &run_dir {
+        Some(d) => {
+            let (j, e) = open_journal(exp, &prep, d, opts.mode)?;
+            (Some(j), e)
+        }
+        None => (None, Default::default()),
+    };
+    let cache = (opts.cache && run_dir.is_some()).then(|| DenseCache::new(&root));
     clock
         .phases
         .push(("prepare", clock.start.elapsed().as_secs_f64()));
     let folds = fold_rows(&prep);
-    crate::fsio::write_atomic(
-        &run_dir.dir.join("folds.csv"),
-        &crate::report::csv_bytes(&folds)?,
-    )?;
+    if let Some(d) = &run_dir {
+        crate::fsio::write_atomic(&d.dir.join("folds.csv"), &crate::report::csv_bytes(&folds)?)?;
+    }
     log(opts, header(exp, &prep));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(workers.max(1))
@@ -106,6 +118,7 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<SweepResult> {
         prep: &prep,
         pool: &pool,
         layers: prep.arch.layers(),
+        cancel: &opts.cancel,
     };
     let plan = JobPlan::new(exp, opts.mode);
     let (resumed, todo) = split_journalled(exp, &plan, &journalled, opts.mode)?;
@@ -116,19 +129,19 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<SweepResult> {
             &plan,
             resumed.len(),
             &todo,
-            &journal,
+            journal.as_ref(),
             cache.as_ref(),
         )
     })?;
-    if let Mode::Shard(sh) = opts.mode {
-        finish_shard(exp, opts, &plan, &run_dir, sh)?;
+    if let (Mode::Shard(sh), Some(d)) = (opts.mode, &run_dir) {
+        finish_shard(exp, opts, &plan, d, sh)?;
         return Ok(SweepResult {
-            dir: run_dir.dir,
+            dir: Some(d.dir.clone()),
             ..SweepResult::default()
         });
     }
     let result = SweepResult {
-        dir: run_dir.dir.clone(),
+        dir: run_dir.as_ref().map(|d| d.dir.clone()),
         folds,
         ..SweepResult::default()
     };
@@ -181,7 +194,7 @@ fn execute(
     plan: &JobPlan,
     resumed: usize,
     todo: &[Job],
-    journal: &Journal,
+    journal: Option<&Journal>,
     cache: Option<&DenseCache>,
 ) -> Result<Done> {
     let total = plan.models.len()
@@ -190,7 +203,7 @@ fn execute(
         } else {
             plan.jobs.len()
         };
-    let progress = Progress::new(total, opts.quiet);
+    let progress = Counter::new(opts.observer.as_ref(), total);
     progress.inc(resumed, "journalled");
     jobs::execute(ctx, plan, todo, journal, &progress, cache)?.map_err(|stopped| {
         Error::Interrupted {
@@ -215,15 +228,13 @@ fn finish(
     mut result: SweepResult,
 ) -> Result<SweepResult> {
     entries.append(&mut done.entries);
+    let dir = result.dir.clone();
     let selected = clock.phase("tables_selection_refits", || {
         tabulate(ctx, opts, &done, &entries, &mut result)?;
         let selected = select_stage(ctx, opts, &done, &entries, &result)?;
-        save_models(
-            ctx,
-            &done.refit,
-            &result.dir.join("models"),
-            &selected.models,
-        )?;
+        if let Some(dir) = &dir {
+            save_models(ctx, &done.refit, &dir.join("models"), &selected.models)?;
+        }
         Ok(selected)
     })?;
     result.selection = selected.rows;
@@ -236,7 +247,10 @@ fn finish(
         git_commit: git_commit.join().ok().flatten(),
         ..manifest_of(ctx, opts, &clock, &done, counts, &result)
     };
-    write_outputs(ctx, &mut clock, &done, &m, &mut result)?;
+    match &dir {
+        Some(dir) => write_outputs(ctx, dir, &mut clock, &done, &m, &mut result)?,
+        None => result.timings = timings(&clock, &done),
+    }
     Ok(result)
 }
 
@@ -533,12 +547,12 @@ fn manifest_of(
 /// Tables, manifest, figures and report, then timings.csv (with the figures' own phase).
 fn write_outputs(
     ctx: &Ctx,
+    dir: &Path,
     clock: &mut Clock,
     done: &Done,
     m: &manifest::Manifest,
     result: &mut SweepResult,
 ) -> Result<()> {
-    let dir = result.dir.clone();
     for (name, bytes) in result.tables()? {
         if name != "timings.csv" && name != "folds.csv" {
             crate::fsio::write_atomic(&dir.join(name), &bytes)?;
@@ -550,11 +564,19 @@ fn write_outputs(
     let data = crate::report::plot::RunData::from_result(&ctx.exp.name, result);
     clock.phase("figures_and_report", || {
         ctx.pool
-            .install(|| crate::report::plot::render_all_with(&dir, &data))?;
-        crate::report::write_reports_with(&dir, &data)
+            .install(|| crate::report::plot::render_all_with(dir, &data))?;
+        crate::report::write_reports_with(dir, &data)
     })?;
-    result.timings = done
-        .folds
+    result.timings = timings(clock, done);
+    crate::fsio::write_atomic(
+        &dir.join("timings.csv"),
+        &crate::report::csv_bytes(&result.timings)?,
+    )
+}
+
+/// Wall time of every dense model, then of every phase.
+fn timings(clock: &Clock, done: &Done) -> Vec<TimingRow> {
+    done.folds
         .iter()
         .chain(std::iter::once(&done.refit))
         .map(|t| {
@@ -574,9 +596,5 @@ fn write_outputs(
             method: "all".into(),
             seconds,
         }))
-        .collect();
-    crate::fsio::write_atomic(
-        &dir.join("timings.csv"),
-        &crate::report::csv_bytes(&result.timings)?,
-    )
+        .collect()
 }

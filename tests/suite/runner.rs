@@ -335,3 +335,52 @@ fn a_collapsed_refit_is_flagged_without_the_test_split() {
         .expect("a one-class model is flagged");
     assert!(w.contains("not trustworthy"), "{w}");
 }
+
+/// The library's default run writes nothing and returns the very tables the CLI writes.
+#[test]
+fn an_in_memory_run_writes_nothing_and_returns_the_cli_tables() {
+    let sb = Sandbox::new();
+    sb.write("tiny.yaml", TINY);
+    sb.ok(&["run", "tiny.yaml", "-q", "--no-cache", "--jobs", "2"]);
+    let exp = prunecv::config::load(&sb.path().join("tiny.yaml"), &[]).unwrap();
+    let cwd = std::env::current_dir().unwrap();
+    let result = prunecv::sweep::run(&exp, &prunecv::sweep::RunOptions::default()).unwrap();
+    assert_eq!(result.dir, None);
+    assert!(
+        !cwd.join("results").join("tiny").exists(),
+        "nothing written"
+    );
+    let mut compared = 0;
+    for (name, bytes) in result.tables().unwrap() {
+        if name == "timings.csv" || name == "speed.csv" {
+            continue; // wall times
+        }
+        let on_disk = sb.read(&format!("results/tiny/{name}"));
+        assert_same(&String::from_utf8(bytes).unwrap(), &on_disk, name);
+        compared += 1;
+    }
+    assert_eq!(
+        compared, 6,
+        "folds, runs, summary, sensitivity, selection, layers"
+    );
+}
+
+/// A cancelled token stops a library run before any job: it fails as interrupted.
+#[test]
+fn a_cancelled_token_stops_a_library_run() {
+    let exp = prunecv::config::parse(TINY, "tiny.yaml", &[]).unwrap();
+    let opts = prunecv::sweep::RunOptions::default();
+    opts.cancel.cancel();
+    let err = prunecv::sweep::run(&exp, &opts).unwrap_err();
+    assert!(
+        matches!(err, prunecv::Error::Interrupted { done: 0, .. }),
+        "{err}"
+    );
+    // A shard needs a run directory.
+    let shard = prunecv::sweep::RunOptions {
+        mode: prunecv::sweep::Mode::Shard("0/2".parse().unwrap()),
+        ..Default::default()
+    };
+    let err = prunecv::sweep::run(&exp, &shard).unwrap_err().to_string();
+    assert!(err.contains("RunOptions::write"), "{err}");
+}
