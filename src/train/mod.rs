@@ -3,10 +3,12 @@
 //! optimizer of [`optim`], masks enforced after every step, and a divergence check on every loss.
 
 pub mod engine;
+pub mod im2col;
 pub mod lr;
 pub mod matmul;
 pub mod mlp_engine;
 pub mod optim;
+pub mod pool;
 
 use crate::config::TrainSpec;
 use crate::data::Table;
