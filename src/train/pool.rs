@@ -16,7 +16,11 @@
 
 use crate::model::lenet::POOL;
 
-const _: () = assert!(POOL * POOL <= 8, "a window's ties fit in a u8");
+// The kernels below are written out for 2×2 windows (whose ties fit in a u8).
+const _: () = assert!(
+    POOL == 2,
+    "max_pool and max_unpool are written for 2×2 windows"
+);
 
 /// Where pooled value `(channel, image, position)` goes: index `offset + channel·channel_stride
 /// + image·image_stride + position·pos_stride`, position `qy·q + qx`.
@@ -64,7 +68,7 @@ impl Strides {
     }
 }
 
-/// For each pooled value (indexed as the pooled output), bit `dy·POOL + dx` set when window entry
+/// For each pooled value (indexed as the pooled output), bit `dy·2 + dx` set when window entry
 /// `(dy, dx)` equals the maximum.
 pub type Ties = [u8];
 
@@ -88,28 +92,31 @@ pub fn max_pool(
             let map = &y[(ch * g + b) * o * o..][..o * o];
             let base = to.base(ch, b);
             for qy in 0..q {
-                let rows = &map[qy * POOL * o..][..POOL * o];
-                for qx in 0..q {
-                    let mut m = f32::NEG_INFINITY;
-                    for dy in 0..POOL {
-                        for v in &rows[dy * o + qx * POOL..][..POOL] {
-                            m = m.max(*v);
-                        }
-                    }
+                let (r0, r1) = map[2 * qy * o..][..2 * o].split_at(o);
+                let pairs = r0.chunks_exact(2).zip(r1.chunks_exact(2)).take(q);
+                for (qx, (top, bot)) in pairs.enumerate() {
+                    let m = max(max(top[0], top[1]), max(bot[0], bot[1]));
                     let at = base + (qy * q + qx) * to.pos;
-                    out[at] = if bias.is_some() { m + b_ch } else { m };
+                    out[at] = m + b_ch;
                     if let Some(t) = ties.as_deref_mut() {
-                        let mut bits = 0u8;
-                        for dy in 0..POOL {
-                            for (dx, v) in rows[dy * o + qx * POOL..][..POOL].iter().enumerate() {
-                                bits |= u8::from(*v == m) << (dy * POOL + dx);
-                            }
-                        }
-                        t[at] = bits;
+                        t[at] = u8::from(top[0] == m)
+                            | u8::from(top[1] == m) << 1
+                            | u8::from(bot[0] == m) << 2
+                            | u8::from(bot[1] == m) << 3;
                     }
                 }
             }
         }
+    }
+}
+
+/// The larger of `a` and `b` (`b` when they are equal or either is NaN): one instruction.
+#[inline(always)]
+fn max(a: f32, b: f32) -> f32 {
+    if a > b {
+        a
+    } else {
+        b
     }
 }
 
@@ -127,26 +134,22 @@ pub fn max_unpool(
 ) {
     let q = o / POOL;
     let share = 1.0 / (POOL * POOL) as f32;
+    let pick = |bits: u8, i: u8, v: f32| if bits >> i & 1 == 1 { v } else { 0.0 };
     for ch in 0..c {
         for b in 0..g {
             let map = &mut dy[(ch * g + b) * o * o..][..o * o];
             let base = from.base(ch, b);
             for qy in 0..q {
-                let rows = &mut map[qy * POOL * o..][..POOL * o];
-                for qx in 0..q {
+                let (r0, r1) = map[2 * qy * o..][..2 * o].split_at_mut(o);
+                let pairs = r0.chunks_exact_mut(2).zip(r1.chunks_exact_mut(2)).take(q);
+                for (qx, (top, bot)) in pairs.enumerate() {
                     let at = base + (qy * q + qx) * from.pos;
                     let bits = ties[at];
                     let v = dout[at] * (bits.count_ones() as f32 * share);
-                    for dy in 0..POOL {
-                        let w = &mut rows[dy * o + qx * POOL..][..POOL];
-                        for (dx, d) in w.iter_mut().enumerate() {
-                            *d = if bits >> (dy * POOL + dx) & 1 == 1 {
-                                v
-                            } else {
-                                0.0
-                            };
-                        }
-                    }
+                    top[0] = pick(bits, 0, v);
+                    top[1] = pick(bits, 1, v);
+                    bot[0] = pick(bits, 2, v);
+                    bot[1] = pick(bits, 3, v);
                 }
             }
         }
