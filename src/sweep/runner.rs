@@ -574,15 +574,23 @@ pub fn run(exp: &Experiment, opts: &RunOptions) -> Result<RunOutcome> {
             distinct.push((mi, tau));
         }
     }
-    let refits: Vec<Outcome> = pool.install(|| {
-        distinct
-            .par_iter()
-            .map(|&(mi, tau)| {
-                let m = exp.prune.methods[mi];
-                schedule::run(exp, &prep, &refit, m, &refit_scores[mi], tau)
-            })
-            .collect::<Result<Vec<_>>>()
-    })?;
+    // Pulled in order, so that fewer refits than workers split their kernels over the idle
+    // workers ([`crate::par::kernel_threads`]).
+    let refits: Vec<Outcome> = pool
+        .install(|| {
+            crate::par::pull(
+                distinct.len(),
+                || false,
+                |i| {
+                    let (mi, tau) = distinct[i];
+                    let m = exp.prune.methods[mi];
+                    schedule::run(exp, &prep, &refit, m, &refit_scores[mi], tau)
+                },
+            )
+        })
+        .into_iter()
+        .map(|r| r.expect("no stop: every refit runs"))
+        .collect::<Result<Vec<_>>>()?;
     test_evals += refits.len();
     // Mask stability across the fold models at each choice (validation side only): input
     // features from the journalled jobs; whole masks (shared initialisation), or journals of an

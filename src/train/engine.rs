@@ -25,10 +25,13 @@ pub trait Engine {
 }
 
 /// The engine for `arch`: its host engine when it has one, candle otherwise. The host kernels use
-/// `candle_core::utils::get_num_threads()` threads, the same setting candle's own matmuls follow
-/// (1 in a sweep: parallelism comes from the job pool).
+/// the threads the sweep's scheduler gives the current task ([`crate::par::kernel_threads`]: 1
+/// while other jobs wait, parallelism then coming from the job pool; every worker for the last
+/// jobs and a lone refit), or outside a sweep task `candle_core::utils::get_num_threads()`, the
+/// setting candle's own matmuls follow.
 pub fn for_arch(arch: &dyn Architecture) -> Box<dyn Engine + '_> {
-    for_arch_threads(arch, candle_core::utils::get_num_threads())
+    let threads = crate::par::kernel_threads().unwrap_or_else(candle_core::utils::get_num_threads);
+    for_arch_threads(arch, threads)
 }
 
 /// [`for_arch`] with the host kernels on `threads` threads of the current rayon pool.
