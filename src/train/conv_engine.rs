@@ -9,7 +9,8 @@
 //!
 //! The convolutional stage runs on chunks of [`CHUNK`] images, whose column matrices stay in the
 //! caches: each convolution is an im2col gather ([`super::im2col`]) and one product with the
-//! weights; the bias is added to the pooled maxima ([`super::pool`]), since LeNet-5 has no
+//! weights — except the first, on single-channel images, which [`super::direct_conv`] computes
+//! in registers; the bias is added to the pooled maxima ([`super::pool`]), since LeNet-5 has no
 //! activation after its convolutions. The backward pass re-gathers each chunk's column matrix
 //! rather than keeping them all; it computes no gradient for the input batch (conv1's d/dx).
 //! Each chunk computes its own conv weight and bias gradients, and the chunks' gradients are
@@ -18,6 +19,7 @@
 //! products split their output over the same threads (never a reduction). Buffers grow to the
 //! largest batch and are reused.
 
+use super::direct_conv;
 use super::engine::Engine;
 use super::im2col::{col2im, im2col, padded};
 use super::matmul::{matmul, View};
@@ -109,6 +111,9 @@ struct ConvBlock {
     o: usize,
     q: usize,
     param: usize,
+    /// Computed directly ([`direct_conv`]: the first convolution, single-channel input), not as
+    /// im2col and a product.
+    direct: bool,
 }
 
 impl ConvBlock {
@@ -201,6 +206,7 @@ impl ConvEngine {
                 o,
                 q,
                 param,
+                direct: blocks.is_empty() && cin == 1 && direct_conv::supports(o),
             });
         }
         let last = *blocks.last().ok_or_else(|| bad("no convolution"))?;
@@ -425,15 +431,15 @@ fn forward_chunk(
     for (j, b) in blocks.iter().enumerate() {
         let (n, kk) = (b.cols(g), b.patch());
         let ld = padded(n);
-        gather(blocks, j, x, g, st, &mut s.cols);
+        let w = &params.0[b.param].data;
         let conv = &mut s.conv[..b.cout * n];
-        matmul(
-            conv,
-            View::row_major(&params.0[b.param].data, b.cout, kk),
-            View::padded(&s.cols[..kk * ld], kk, n, ld),
-            false,
-            1,
-        );
+        if b.direct {
+            direct_conv::forward(x, g, b.side, w, b.cout, conv);
+        } else {
+            gather(blocks, j, x, g, st, &mut s.cols);
+            let cols = View::padded(&s.cols[..kk * ld], kk, n, ld);
+            matmul(conv, View::row_major(w, b.cout, kk), cols, false, 1);
+        }
         let bias = Some(params.0[b.param + 1].data.as_slice());
         let ties = record.then_some(st.ties[j].as_mut_slice());
         if j + 1 == nb {
@@ -481,10 +487,15 @@ fn backward_chunk(
         for (db, row) in st.grads[2 * j + 1].iter_mut().zip(dy.chunks_exact(n)) {
             *db = row_sum(row);
         }
-        gather(blocks, j, x, g, st, &mut s.cols);
-        let cols = View::padded(&s.cols[..kk * ld], kk, n, ld);
+        if b.direct {
+            direct_conv::weight_grad(x, g, b.side, dy, b.cout, &mut st.grads[2 * j]);
+        } else {
+            gather(blocks, j, x, g, st, &mut s.cols);
+            let cols = View::padded(&s.cols[..kk * ld], kk, n, ld);
+            let dyv = View::row_major(dy, b.cout, n);
+            matmul(&mut st.grads[2 * j], dyv, cols.t(), false, 1);
+        }
         let dy = View::row_major(dy, b.cout, n);
-        matmul(&mut st.grads[2 * j], dy, cols.t(), false, 1);
         if j > 0 {
             let w = View::row_major(&params.0[b.param].data, b.cout, kk);
             matmul(&mut s.dcols[..kk * n], w.t(), dy, false, 1);

@@ -4,6 +4,7 @@
 //! optimizer of [`optim`], masks enforced after every step, and a divergence check on every loss.
 
 pub mod conv_engine;
+pub mod direct_conv;
 pub mod engine;
 pub mod im2col;
 pub mod lr;
