@@ -382,7 +382,11 @@ impl ConvEngine {
         for (j, b) in self.blocks.iter().enumerate() {
             for k in 0..2 {
                 let g = &mut grads[b.param + k];
-                g.copy_from_slice(&self.chunks[0].grads[2 * j + k]);
+                let Some(first) = self.chunks[..n_chunks].first() else {
+                    g.fill(0.0); // no rows
+                    continue;
+                };
+                g.copy_from_slice(&first.grads[2 * j + k]);
                 for st in &self.chunks[1..n_chunks] {
                     g.iter_mut()
                         .zip(&st.grads[2 * j + k])
@@ -669,7 +673,8 @@ mod tests {
 
     /// Training steps through the engine with masks on a conv and a linear weight: masked
     /// weights and their optimizer state (momentum; AdamW's moments) stay exactly zero, the rest
-    /// move; a non-finite loss gives NaN gradients; a wrong label or width is an error.
+    /// move; a non-finite loss gives NaN gradients; a wrong label or width is an error; an empty
+    /// batch gives zeros.
     #[test]
     fn conv_engine_training_holds_masks_and_optimizer_state() {
         let net = LeNet5 {
@@ -726,6 +731,9 @@ mod tests {
         assert!(e.loss_and_grads(&p0, &x, &[0, 3], &mut g).is_err());
         assert!(e.loss_and_grads(&p0, &x[1..], &y, &mut g).is_err());
         assert!(e.eval(&p0, &x, &y[..1]).is_err());
+        // An empty batch has zero loss and zero gradients.
+        assert_eq!(e.loss_and_grads(&p0, &[], &[], &mut g).unwrap(), 0.0);
+        assert!(g.iter().flatten().all(|v| *v == 0.0));
     }
 
     /// The op list is read as (conv, pool)+ flatten (linear, relu)* linear; other shapes are
