@@ -1,9 +1,9 @@
 //! `prunecv bench`: speed measured in one process, reported as numbers and ratios (never asserted
 //! in tests). Build with `--release`.
 //!
-//! (a) training throughput of LeNet-300-100 (784-300-100-10), batch 128, on MNIST-shaped
-//!     synthetic data, SGD-momentum and AdamW: the MLP engine on 1 and 2 threads, and candle's
-//!     autograd on 1 thread for comparison;
+//! (a) training throughput of LeNet-300-100 (784-300-100-10; SGD-momentum and AdamW) and LeNet-5
+//!     (20-50-500-10; SGD-momentum), batch 128, on MNIST-shaped synthetic data: the host engine
+//!     (MLP or LeNet-5) on 1 and 2 threads, and candle's autograd on 1 thread for comparison;
 //! (b) a whole one-shot sweep (built-in digits, 5 folds, 5 methods, 26 τ) end to end;
 //! (c) the same sweep with `--jobs 1` and `--jobs 2`, and the ceiling for that ratio on this
 //!     machine: two independent one-job sweeps run at once.
@@ -11,11 +11,11 @@
 use crate::config::{Activation, OptimizerKind, TrainSpec};
 use crate::data::Table;
 use crate::error::Result;
+use crate::model::lenet::LeNet5;
 use crate::model::mlp::Mlp;
 use crate::model::Architecture;
 use crate::rng::Rng;
 use crate::sweep::{self, RunOptions};
-use crate::train::mlp_engine::MlpEngine;
 use crate::train::{self, Budget, HostData};
 use serde::Serialize;
 use std::time::Instant;
@@ -40,19 +40,46 @@ fn synthetic(n: usize, seed: u64) -> Table {
     }
 }
 
+/// The model of a training measurement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Model {
+    /// LeNet-300-100, 784-300-100-10, ReLU.
+    LeNet300,
+    /// LeNet-5 at Han's widths: conv 5×5 ×20 → pool → conv 5×5 ×50 → pool → fc 500 → ReLU → 10.
+    LeNet5,
+}
+
+impl Model {
+    fn name(self) -> &'static str {
+        match self {
+            Model::LeNet300 => "lenet300",
+            Model::LeNet5 => "lenet5",
+        }
+    }
+
+    fn arch(self) -> Box<dyn Architecture> {
+        match self {
+            Model::LeNet300 => Box::new(Mlp::new(784, &[300, 100], 10, Activation::Relu)),
+            Model::LeNet5 => Box::new(LeNet5::new(10)),
+        }
+    }
+}
+
 /// Which engine computes the gradients in a training measurement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
-    /// What `prunecv run` uses for MLPs: the hand-written MLP engine.
-    Mlp,
-    /// candle's autograd (what every non-MLP model uses), for comparison.
+    /// What `prunecv run` uses: the model's hand-written host engine (MLP or LeNet-5).
+    Host,
+    /// candle's autograd (what any other model uses), for comparison.
     Candle,
 }
 
-/// Samples per second of LeNet-300-100 training (best of `reps` runs of `epochs` epochs). The MLP
-/// engine runs its matmuls on `threads` threads; candle's autograd follows the process setting
-/// (`RAYON_NUM_THREADS`, 1 from [`crate::sweep::init_threads`]), so measure it with `threads` 1.
+/// Samples per second of `model`'s training, batch 128 (best of `reps` runs of `epochs` epochs
+/// over `n` rows). The host engine runs its kernels on `threads` threads; candle's autograd
+/// follows the process setting (`RAYON_NUM_THREADS`, 1 from [`crate::sweep::init_threads`]), so
+/// measure it with `threads` 1.
 pub fn training_throughput(
+    model: Model,
     engine: Engine,
     opt: OptimizerKind,
     threads: usize,
@@ -60,15 +87,16 @@ pub fn training_throughput(
     epochs: usize,
     reps: usize,
 ) -> Result<f64> {
-    // The engine's matmuls run on the calling rayon pool: train inside a pool of `threads`.
+    // The engine's kernels run on the calling rayon pool: train inside a pool of `threads`.
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .map_err(|e| crate::error::Error::Environment(format!("thread pool: {e}")))?;
-    pool.install(|| train_loop(engine, opt, threads, n, epochs, reps))
+    pool.install(|| train_loop(model, engine, opt, threads, n, epochs, reps))
 }
 
 fn train_loop(
+    model: Model,
     engine: Engine,
     opt: OptimizerKind,
     threads: usize,
@@ -77,7 +105,7 @@ fn train_loop(
     reps: usize,
 ) -> Result<f64> {
     let data = HostData::from(synthetic(n, 1));
-    let arch = Mlp::new(784, &[300, 100], 10, Activation::Relu);
+    let arch = model.arch();
     let spec = TrainSpec {
         optimizer: opt,
         lr: if opt == OptimizerKind::Sgd {
@@ -98,8 +126,8 @@ fn train_loop(
         let mut p = arch.init(&mut rng);
         let t0 = Instant::now();
         let eng: Box<dyn train::engine::Engine> = match engine {
-            Engine::Mlp => Box::new(MlpEngine::new(&arch, threads)),
-            Engine::Candle => Box::new(train::engine::CandleEngine::new(&arch)),
+            Engine::Host => train::engine::for_arch_threads(arch.as_ref(), threads),
+            Engine::Candle => Box::new(train::engine::CandleEngine::new(arch.as_ref())),
         };
         train::fit_with(
             eng,
@@ -168,25 +196,39 @@ pub fn run_all(quick: bool) -> Result<Vec<Measurement>> {
             unit: unit.into(),
         });
     };
-    for opt in [OptimizerKind::Sgd, OptimizerKind::Adamw] {
-        for threads in [1, 2] {
-            let v = training_throughput(Engine::Mlp, opt, threads, n, epochs, reps)?;
+    let tput = |model, engine, opt, threads| {
+        // LeNet-5 costs ~25 times LeNet-300-100's work per sample: fewer rows, one epoch.
+        let (n, epochs) = match model {
+            Model::LeNet300 => (n, epochs),
+            Model::LeNet5 => (n / 4, 1),
+        };
+        training_throughput(model, engine, opt, threads, n, epochs, reps)
+    };
+    let name = |model: Model, opt: OptimizerKind, threads: usize| {
+        format!("train_{}_{opt:?}_threads{threads}", model.name()).to_lowercase()
+    };
+    for (model, opts) in [
+        (
+            Model::LeNet300,
+            &[OptimizerKind::Sgd, OptimizerKind::Adamw][..],
+        ),
+        (Model::LeNet5, &[OptimizerKind::Sgd][..]),
+    ] {
+        for &opt in opts {
+            for threads in [1, 2] {
+                let v = tput(model, Engine::Host, opt, threads)?;
+                m(name(model, opt, threads), v, "samples/s");
+            }
+        }
+        // The same training through candle's autograd: what the host engine gains.
+        for &opt in opts {
+            let v = tput(model, Engine::Candle, opt, 1)?;
             m(
-                format!("train_lenet300_{opt:?}_threads{threads}").to_lowercase(),
+                format!("{}_candle_autograd", name(model, opt, 1)),
                 v,
                 "samples/s",
             );
         }
-    }
-    // The same training through candle's autograd: what the MLP engine gains (and what LeNet-5,
-    // which still trains through candle, runs at).
-    for opt in [OptimizerKind::Sgd, OptimizerKind::Adamw] {
-        let v = training_throughput(Engine::Candle, opt, 1, n, epochs, reps)?;
-        m(
-            format!("train_lenet300_{opt:?}_threads1_candle_autograd").to_lowercase(),
-            v,
-            "samples/s",
-        );
     }
     let s1 = sweep_seconds(1, reps + 2)?;
     m("sweep_digits_jobs1".into(), s1, "s");

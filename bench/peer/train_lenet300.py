@@ -11,19 +11,25 @@ import time
 import torch
 
 
-def throughput(opt_name: str, threads: int, n: int, epochs: int, reps: int) -> float:
+def lenet300() -> torch.nn.Module:
+    return torch.nn.Sequential(
+        torch.nn.Linear(784, 300), torch.nn.ReLU(),
+        torch.nn.Linear(300, 100), torch.nn.ReLU(),
+        torch.nn.Linear(100, 10),
+    )
+
+
+def throughput(opt_name: str, threads: int, n: int, epochs: int, reps: int,
+               make=lenet300, shape=(784,)) -> float:
+    """Samples/s training `make()` on n rows of `shape` (best of `reps` runs of `epochs`)."""
     torch.set_num_threads(threads)
     g = torch.Generator().manual_seed(1)
-    x = torch.rand(n, 784, generator=g)
+    x = torch.rand(n, *shape, generator=g)
     y = torch.randint(0, 10, (n,), generator=g)
     best = 0.0
     for r in range(reps):
         torch.manual_seed(r)
-        model = torch.nn.Sequential(
-            torch.nn.Linear(784, 300), torch.nn.ReLU(),
-            torch.nn.Linear(300, 100), torch.nn.ReLU(),
-            torch.nn.Linear(100, 10),
-        )
+        model = make()
         if opt_name == "sgd":
             opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-4)
         else:

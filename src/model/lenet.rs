@@ -12,7 +12,10 @@
 //! `[500, 800]` reads as `[500, 50, 16]` and removing channel `c` of conv2 removes the 16 columns
 //! `16c..16c+16` — the block [`crate::prune::expand`] zeroes.
 //!
-//! The convolutions are computed as im2col: a gather of every 5×5 patch (`index_select`) and one
+//! The candle forward pass below defines the model (and is what candle's autograd trains any
+//! model through); training and evaluation run on the hand-written engine of
+//! [`crate::train::conv_engine`] ([`Architecture::host_engine`]), tested against it. In candle
+//! the convolutions are computed as im2col: a gather of every 5×5 patch (`index_select`) and one
 //! matrix product, with activations held as `(channels·height·width, batch)` and pooled by
 //! candle's `max_pool2d`. This is the same function as `Tensor::conv2d` (tested against it,
 //! values and gradients) but trains about 1.5 times faster on a CPU, because candle's direct
@@ -258,6 +261,13 @@ impl Architecture for LeNet5 {
                 is_output: l == 3,
             })
             .collect()
+    }
+
+    /// [`crate::train::conv_engine`].
+    fn host_engine(&self, threads: usize) -> Option<Box<dyn crate::train::engine::Engine + '_>> {
+        Some(Box::new(crate::train::conv_engine::ConvEngine::new(
+            self, threads,
+        )))
     }
 
     fn shrunk_param_count(&self, params: &Params, masks: &Masks) -> usize {

@@ -114,6 +114,12 @@ impl Architecture for Mlp {
         }
     }
 
+    fn host_engine(&self, threads: usize) -> Option<Box<dyn crate::train::engine::Engine + '_>> {
+        Some(Box::new(crate::train::mlp_engine::MlpEngine::new(
+            self, threads,
+        )))
+    }
+
     fn as_mlp(&self) -> Option<&Mlp> {
         Some(self)
     }

@@ -94,9 +94,15 @@ pub trait Architecture: Send + Sync {
     fn shrunk_param_count(&self, params: &Params, masks: &Masks) -> usize;
     /// Shapes that decide memory use, computed without allocating (see [`crate::sweep::memory`]).
     fn footprint(&self) -> crate::sweep::memory::Footprint;
-    /// The model as a plain MLP, when it is one: training then runs on the hand-written MLP
-    /// kernels instead of candle's autograd.
+    /// The model as a plain MLP, when it is one (for the inference kernels of
+    /// [`crate::speed`]).
     fn as_mlp(&self) -> Option<&mlp::Mlp> {
+        None
+    }
+    /// A hand-written training engine for this model, its products on `threads` threads of the
+    /// current rayon pool, when it has one; training then runs on it instead of candle's
+    /// autograd ([`crate::train::engine::for_arch`]). Its results must not depend on `threads`.
+    fn host_engine(&self, _threads: usize) -> Option<Box<dyn crate::train::engine::Engine + '_>> {
         None
     }
 }

@@ -4,9 +4,10 @@
 //! only the weight product differs.
 //!
 //! This module owns the convolutional part: each convolution is an im2col gather into a column
-//! matrix `(cin·K·K) × (g·oh·ow)` (images outer, output positions inner; rows padded apart, see
-//! [`padded`]; one buffer reused across calls) multiplied by the weights `cout × (cin·K·K)` —
-//! dense `gemm` through [`crate::train::matmul`] (dense and shrunk) or our CSR kernel walking
+//! matrix `(cin·K·K) × (g·oh·ow)` (images outer, output positions inner; rows padded apart; one
+//! buffer reused across calls; the layout and the pooling are [`crate::train::im2col`] and
+//! [`crate::train::pool`], shared with the LeNet-5 training engine) multiplied by the weights
+//! `cout × (cin·K·K)` — dense `gemm` through [`crate::train::matmul`] (dense and shrunk) or our CSR kernel walking
 //! the column matrix in cache-sized panels ([`super::csr::Csr::matmul_cols`]) — with the bias
 //! added per output row (LeNet-5 has no activation after its convolutions); then 2×2
 //! max-pooling. The convolutions run on chunks of `g ≤` [`CHUNK`] images of the batch, so that
@@ -19,6 +20,8 @@ use super::forward::{Forward, Kernel, Layer, Net};
 use crate::config::Activation;
 use crate::model::lenet::{LeNet5, INPUT_DIM, K, POOL, POOLED, SIDE};
 use crate::model::{Masks, Params};
+use crate::train::im2col::{im2col, padded};
+use crate::train::pool::{max_pool, Strides};
 
 /// Spatial sides: conv1's output (24), pool1's (12), conv2's (8), pool2's (4).
 const O1: usize = SIDE - K + 1;
@@ -142,85 +145,16 @@ impl Net for ConvForward {
             let (n1, n2) = (g * O1 * O1, g * O2 * O2);
             let (ld1, ld2) = (padded(n1), padded(n2));
             let x = &x[b0 * INPUT_DIM..(b0 + g) * INPUT_DIM];
-            im2col::<SIDE>(x, 1, g, ld1, &mut bufs.cols);
+            im2col(x, 1, g, SIDE, ld1, &mut bufs.cols);
             self.conv[0].apply_cols(&bufs.cols, ld1, n1, &mut bufs.conv);
-            pool::<O1>(&bufs.conv, c1, g, &mut bufs.pooled, Pooled::Maps);
-            im2col::<Q1>(&bufs.pooled, c1, g, ld2, &mut bufs.cols);
+            let to = Strides::maps(g, Q1);
+            max_pool(&bufs.conv, c1, g, O1, None, &mut bufs.pooled, to, None);
+            im2col(&bufs.pooled, c1, g, Q1, ld2, &mut bufs.cols);
             self.conv[1].apply_cols(&bufs.cols, ld2, n2, &mut bufs.conv);
-            let to = Pooled::Features { batch, first: b0 };
-            pool::<O2>(&bufs.conv, c2, g, &mut bufs.flat, to);
+            let to = Strides::feature_major(batch, b0, Q2);
+            max_pool(&bufs.conv, c2, g, O2, None, &mut bufs.flat, to, None);
         }
         self.fc.run(&bufs.flat, batch, &mut bufs.fc)
-    }
-}
-
-/// Row stride of a column matrix of `n` columns: whole 64-byte cache lines, an odd number of
-/// them, so that successive rows fall into different cache sets. (Unpadded, rows of a
-/// power-of-two width — conv2's 16·64 columns are 4 KiB — all map to the same few sets of the
-/// L1 and L2 caches, and the CSR kernel, which reads a few hundred rows at once, evicts its own
-/// data.)
-fn padded(n: usize) -> usize {
-    (n.div_ceil(16) | 1) * 16
-}
-
-/// The column matrix `(c·K·K) × (batch·o·o)`, o = SIDE_IN − K + 1 (stride 1, no padding),
-/// rows `ld` apart, of maps `x` held `(c, batch, SIDE_IN, SIDE_IN)`: row `(ci·K + ky)·K + kx`
-/// (the column `[ci, ky, kx]` of a conv weight `[out, c, K, K]`), column `(b·o + oy)·o + ox`
-/// holds `x[ci, b, oy + ky, ox + kx]`.
-fn im2col<const SIDE_IN: usize>(x: &[f32], c: usize, batch: usize, ld: usize, cols: &mut [f32]) {
-    // Constant sizes (per side), so that each row copy is a few moves, not a call.
-    let o = SIDE_IN - K + 1;
-    let n = batch * o * o;
-    for ci in 0..c {
-        for ky in 0..K {
-            for kx in 0..K {
-                let row = &mut cols[((ci * K + ky) * K + kx) * ld..][..n];
-                for b in 0..batch {
-                    let map = &x[(ci * batch + b) * SIDE_IN * SIDE_IN..][..SIDE_IN * SIDE_IN];
-                    for oy in 0..o {
-                        let src = &map[(oy + ky) * SIDE_IN + kx..][..o];
-                        row[(b * o + oy) * o..][..o].copy_from_slice(src);
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Where [`pool`] writes.
-#[derive(Debug, Clone, Copy)]
-enum Pooled {
-    /// `(c, g, q, q)` maps of the `g` images pooled.
-    Maps,
-    /// Columns `first..first + g` of feature-major `(c·q·q) × batch` features.
-    Features { batch: usize, first: usize },
-}
-
-/// `POOL × POOL` max-pooling (stride `POOL`) of a convolution's output `c × (g·O·O)` (`g`
-/// images), q = O / POOL.
-fn pool<const O: usize>(y: &[f32], c: usize, g: usize, out: &mut [f32], to: Pooled) {
-    let q = O / POOL;
-    for ch in 0..c {
-        for b in 0..g {
-            let map = &y[(ch * g + b) * O * O..][..O * O];
-            // Output position s goes to base + s·step.
-            let (base, step) = match to {
-                Pooled::Maps => ((ch * g + b) * q * q, 1),
-                Pooled::Features { batch, first } => (ch * q * q * batch + first + b, batch),
-            };
-            for qy in 0..q {
-                let rows = &map[qy * POOL * O..][..POOL * O];
-                for qx in 0..q {
-                    let mut m = f32::NEG_INFINITY;
-                    for dy in 0..POOL {
-                        for v in &rows[dy * O + qx * POOL..][..POOL] {
-                            m = m.max(*v);
-                        }
-                    }
-                    out[base + (qy * q + qx) * step] = m;
-                }
-            }
-        }
     }
 }
 
@@ -325,45 +259,5 @@ mod tests {
         let every_third: Vec<bool> = (0..50).map(|u| u % 3 == 0).collect();
         prune::expand(Granularity::Unit, &layers[1], &every_third, &params, &mut m);
         check(&net, &params, &m, "full width", &[1, 3]);
-    }
-
-    /// The column matrix and the pooling by hand: a 2-channel 6×6 map pair of 2 images.
-    #[test]
-    fn im2col_and_pool_layouts() {
-        let (c, batch, side) = (2, 2, 6);
-        let x: Vec<f32> = (0..c * batch * side * side).map(|v| v as f32).collect();
-        let o = side - K + 1;
-        let n = batch * o * o;
-        let ld = padded(n);
-        assert_eq!((n, ld), (8, 16));
-        assert_eq!(padded(16384), 16400);
-        let mut cols = vec![0.0; c * K * K * ld];
-        im2col::<6>(&x, c, batch, ld, &mut cols);
-        for (ci, ky, kx, b, oy, ox) in [(0, 0, 0, 0, 0, 0), (1, 4, 3, 1, 1, 0), (1, 2, 2, 0, 1, 1)]
-        {
-            let got = cols[((ci * K + ky) * K + kx) * ld + (b * o + oy) * o + ox];
-            let want = x[((ci * batch + b) * side + oy + ky) * side + ox + kx];
-            assert_eq!(got, want);
-        }
-        // Pool a 1-channel, 2-image, 4×4 output: each image's maxima, then feature-major.
-        let y: Vec<f32> = (0..32).map(|v| ((v * 7) % 32) as f32).collect();
-        let mut maps = vec![0.0; 8];
-        pool::<4>(&y, 1, 2, &mut maps, Pooled::Maps);
-        // As images 1 and 2 of a batch of 3.
-        let mut flat = vec![f32::NAN; 12];
-        let to = Pooled::Features { batch: 3, first: 1 };
-        pool::<4>(&y, 1, 2, &mut flat, to);
-        for b in 0..2 {
-            for s in 0..4 {
-                let (qy, qx) = (s / 2, s % 2);
-                let want = [0, 1, 4, 5]
-                    .iter()
-                    .map(|d| y[b * 16 + qy * 8 + qx * 2 + d])
-                    .fold(f32::NEG_INFINITY, f32::max);
-                assert_eq!(maps[b * 4 + s], want);
-                assert_eq!(flat[s * 3 + 1 + b], want);
-                assert!(flat[s * 3].is_nan(), "image 0 is not written");
-            }
-        }
     }
 }

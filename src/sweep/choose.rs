@@ -14,7 +14,6 @@ use crate::config::SelectRule;
 use crate::error::Result;
 use crate::model::{Masks, Params};
 use crate::train::{self, Eval};
-use rayon::prelude::*;
 
 /// A model to write to `models/`: the dense refit or a rule's choice.
 pub struct Chosen {
@@ -90,21 +89,24 @@ pub fn choose(
             distinct.push((mi, tau));
         }
     }
-    let refits: Vec<Outcome> = ctx.pool.install(|| {
-        distinct
-            .par_iter()
-            .map(|&(mi, tau)| {
-                schedule::run(
-                    exp,
-                    prep,
-                    refit,
-                    exp.prune.methods[mi],
-                    &refit_scores[mi],
-                    tau,
-                )
-            })
-            .collect::<Result<Vec<_>>>()
-    })?;
+    // Pulled in order, so that fewer refits than workers split their kernels over the idle
+    // workers ([`crate::par::kernel_threads`]).
+    let refits: Vec<Outcome> = ctx
+        .pool
+        .install(|| {
+            crate::par::pull(
+                distinct.len(),
+                || false,
+                |i| {
+                    let (mi, tau) = distinct[i];
+                    let m = exp.prune.methods[mi];
+                    schedule::run(exp, prep, refit, m, &refit_scores[mi], tau)
+                },
+            )
+        })
+        .into_iter()
+        .map(|r| r.expect("no stop: every refit runs"))
+        .collect::<Result<Vec<_>>>()?;
     out.test_evals += refits.len();
     let stabilities = stabilities(ctx, refit, folds, entries, &distinct)?;
     for (mi, rule, chosen, tau) in choices {

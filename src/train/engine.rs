@@ -1,8 +1,8 @@
 //! How a mini-batch's loss and gradients are computed: the [`Engine`] trait, the candle-autograd
-//! engine that serves every architecture, and the choice between it and the hand-written MLP
-//! kernels of [`super::mlp_engine`].
+//! engine that serves every architecture, and the choice between it and a model's hand-written
+//! host engine ([`Architecture::host_engine`]: [`super::mlp_engine`] for MLPs,
+//! [`super::conv_engine`] for LeNet-5).
 
-use super::mlp_engine::MlpEngine;
 use crate::error::Result;
 use crate::model::{Architecture, Params};
 use candle_core::{DType, Device, Tensor, Var};
@@ -24,14 +24,20 @@ pub trait Engine {
     fn eval(&mut self, params: &Params, x: &[f32], y: &[u32]) -> Result<(f64, usize)>;
 }
 
-/// The engine for `arch`: the host MLP kernels when the model is a plain MLP, candle otherwise.
-/// The kernels use `candle_core::utils::get_num_threads()` threads, the same setting candle's
-/// own matmuls follow (1 in a sweep: parallelism comes from the job pool).
+/// The engine for `arch`: its host engine when it has one, candle otherwise. The host kernels use
+/// the threads the sweep's scheduler gives the current task ([`crate::par::kernel_threads`]: 1
+/// while other jobs wait, parallelism then coming from the job pool; every worker for the last
+/// jobs and a lone refit), or outside a sweep task `candle_core::utils::get_num_threads()`, the
+/// setting candle's own matmuls follow.
 pub fn for_arch(arch: &dyn Architecture) -> Box<dyn Engine + '_> {
-    match arch.as_mlp() {
-        Some(mlp) => Box::new(MlpEngine::new(mlp, candle_core::utils::get_num_threads())),
-        None => Box::new(CandleEngine::new(arch)),
-    }
+    let threads = crate::par::kernel_threads().unwrap_or_else(candle_core::utils::get_num_threads);
+    for_arch_threads(arch, threads)
+}
+
+/// [`for_arch`] with the host kernels on `threads` threads of the current rayon pool.
+pub fn for_arch_threads(arch: &dyn Architecture, threads: usize) -> Box<dyn Engine + '_> {
+    arch.host_engine(threads)
+        .unwrap_or_else(|| Box::new(CandleEngine::new(arch)))
 }
 
 /// Forward pass and autograd through candle tensors: works for any [`Architecture`].

@@ -221,6 +221,38 @@ mod tests {
         assert_eq!(c, vec![0.0; 6]);
     }
 
+    /// Random (inexact) products big enough for gemm to split over threads give the same bits on
+    /// 1, 2 and 3 threads: gemm divides the output among threads, never the inner dimension, so
+    /// every element is the same sequence of operations — what keeps training byte-identical
+    /// whatever the kernel threads ([`crate::par::kernel_threads`]).
+    #[test]
+    fn threaded_products_are_bit_identical() {
+        let mut rng = crate::rng::Rng::new(17);
+        for (m, k, n) in [(128, 800, 500), (500, 128, 800), (50, 1024, 500)] {
+            let a: Vec<f32> = (0..m * k).map(|_| rng.uniform_f32(-1.0, 1.0)).collect();
+            let b: Vec<f32> = (0..k * n).map(|_| rng.uniform_f32(-1.0, 1.0)).collect();
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(3)
+                .build()
+                .unwrap();
+            let run = |threads: usize, bt: bool| {
+                let mut c = vec![0.5f32; m * n];
+                let bv = if bt {
+                    View::row_major(&b, n, k).t()
+                } else {
+                    View::row_major(&b, k, n)
+                };
+                pool.install(|| matmul(&mut c, View::row_major(&a, m, k), bv, true, threads));
+                c
+            };
+            for bt in [false, true] {
+                let one = run(1, bt);
+                assert_eq!(one, run(2, bt), "{m}×{k}×{n}");
+                assert_eq!(one, run(3, bt), "{m}×{k}×{n}");
+            }
+        }
+    }
+
     #[test]
     #[should_panic(expected = "past its slice")]
     fn a_short_slice_is_refused() {

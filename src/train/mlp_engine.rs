@@ -2,7 +2,9 @@
 //! [`matmul`] on reusable host buffers. No autograd graph, no per-step allocation once the
 //! buffers have grown, and no gradient for the input batch (which candle's autograd computes and
 //! throws away: 235,200 of the ~800,000 multiply-adds of a LeNet-300-100 training sample).
-//! Cross-entropy and its gradient are fused into one pass over the logits.
+//! Cross-entropy and its gradient are fused into one pass over the logits. The layers are a
+//! [`DenseStack`], which the LeNet-5 engine ([`super::conv_engine`]) reuses as its fully
+//! connected head (there with the gradient of its input).
 //!
 //! Conventions match PyTorch: ReLU'(0) = 0; ReLU and tanh let NaN through, so a diverging model
 //! shows up in the loss.
@@ -14,10 +16,14 @@ use crate::error::{Error, Result};
 use crate::model::mlp::Mlp;
 use crate::model::Params;
 
-/// Buffers and shape of one MLP; reused across batches.
-pub struct MlpEngine {
+/// A Linear + activation stack on row-major activations (`rows × width`): the whole MLP, or the
+/// fully connected head of a convolutional network ([`super::conv_engine`]). Its weights and
+/// biases are the parameters `first, first + 1, …` (weight, bias per layer); buffers are reused
+/// across batches.
+pub(super) struct DenseStack {
     widths: Vec<usize>,
     act: Activation,
+    first: usize,
     threads: usize,
     /// Output of every layer (after its activation; the last holds the logits).
     outs: Vec<Vec<f32>>,
@@ -26,13 +32,16 @@ pub struct MlpEngine {
     below: Vec<f32>,
 }
 
-impl MlpEngine {
-    pub fn new(mlp: &Mlp, threads: usize) -> Self {
-        MlpEngine {
-            widths: mlp.widths.clone(),
-            act: mlp.activation,
+impl DenseStack {
+    /// Layers `widths[l] → widths[l + 1]`, `act` between them (not after the last).
+    pub(super) fn new(widths: Vec<usize>, act: Activation, first: usize, threads: usize) -> Self {
+        let n = widths.len() - 1;
+        DenseStack {
+            widths,
+            act,
+            first,
             threads: threads.max(1),
-            outs: vec![Vec::new(); mlp.widths.len() - 1],
+            outs: vec![Vec::new(); n],
             delta: Vec::new(),
             below: Vec::new(),
         }
@@ -42,43 +51,41 @@ impl MlpEngine {
         self.widths.len() - 1
     }
 
-    fn check(&self, params: &Params, x: &[f32], y: &[u32]) -> Result<()> {
-        let n = self.n_layers();
-        let shapes_ok = params.0.len() == 2 * n
+    pub(super) fn inputs(&self) -> usize {
+        self.widths[0]
+    }
+
+    pub(super) fn classes(&self) -> usize {
+        self.widths[self.n_layers()]
+    }
+
+    /// Whether `params` holds this stack's weights and biases at their places.
+    pub(super) fn fits(&self, params: &Params) -> bool {
+        let (n, f) = (self.n_layers(), self.first);
+        params.0.len() >= f + 2 * n
             && (0..n).all(|l| {
-                params.0[2 * l].data.len() == self.widths[l] * self.widths[l + 1]
-                    && params.0[2 * l + 1].data.len() == self.widths[l + 1]
-            });
-        if !shapes_ok || x.len() != y.len() * self.widths[0] {
-            return Err(Error::Internal(format!(
-                "mlp engine: parameters or a batch of {} values for {} rows do not fit widths {:?}",
-                x.len(),
-                y.len(),
-                self.widths
-            )));
-        }
-        let classes = self.widths[n];
-        match y.iter().find(|&&c| c as usize >= classes) {
-            Some(c) => Err(Error::Internal(format!(
-                "mlp engine: label {c} but the model has {classes} classes"
-            ))),
-            None => Ok(()),
-        }
+                params.0[f + 2 * l].data.len() == self.widths[l] * self.widths[l + 1]
+                    && params.0[f + 2 * l + 1].data.len() == self.widths[l + 1]
+            })
     }
 
     /// Fill `outs` for the `rows` rows of `x`.
-    fn forward(&mut self, params: &Params, x: &[f32], rows: usize) {
+    pub(super) fn forward(&mut self, params: &Params, x: &[f32], rows: usize) {
         let n = self.n_layers();
         for l in 0..n {
             let (fan_in, out) = (self.widths[l], self.widths[l + 1]);
+            let (w, b) = (
+                &params.0[self.first + 2 * l],
+                &params.0[self.first + 2 * l + 1],
+            );
             let (below, rest) = self.outs.split_at_mut(l);
             let input = if l == 0 { x } else { &below[l - 1][..] };
             let z = &mut rest[0];
             z.resize(rows * out, 0.0);
             for row in z.chunks_exact_mut(out) {
-                row.copy_from_slice(&params.0[2 * l + 1].data);
+                row.copy_from_slice(&b.data);
             }
-            let w = View::row_major(&params.0[2 * l].data, out, fan_in).t();
+            let w = View::row_major(&w.data, out, fan_in).t();
             matmul(
                 z,
                 View::row_major(input, rows, fan_in),
@@ -98,29 +105,54 @@ impl MlpEngine {
         }
     }
 
-    /// Back-propagate `delta` (d loss / d logits) through every layer into `grads`.
-    fn backward(&mut self, params: &Params, x: &[f32], rows: usize, grads: &mut [Vec<f32>]) {
+    /// Summed cross-entropy and correct count of the logits of the last [`DenseStack::forward`];
+    /// with `grad`, d(mean loss)/d(logits) goes into the back-propagation buffer.
+    pub(super) fn cross_entropy(&mut self, y: &[u32], grad: bool) -> (f64, usize) {
+        let classes = self.classes();
+        let logits = self.outs.last().expect("at least one layer");
+        if grad {
+            self.delta.resize(y.len() * classes, 0.0);
+            cross_entropy(logits, y, classes, Some(&mut self.delta))
+        } else {
+            cross_entropy(logits, y, classes, None)
+        }
+    }
+
+    /// Back-propagate the gradient [`DenseStack::cross_entropy`] left through every layer into
+    /// `grads`; with `dx`, also d(loss)/d(input) (`rows × inputs`).
+    pub(super) fn backward(
+        &mut self,
+        params: &Params,
+        x: &[f32],
+        rows: usize,
+        grads: &mut [Vec<f32>],
+        dx: Option<&mut Vec<f32>>,
+    ) {
         for l in (0..self.n_layers()).rev() {
             let (fan_in, out) = (self.widths[l], self.widths[l + 1]);
             let input = if l == 0 { x } else { &self.outs[l - 1][..] };
             let delta = View::row_major(&self.delta, rows, out);
             matmul(
-                &mut grads[2 * l],
+                &mut grads[self.first + 2 * l],
                 delta.t(),
                 View::row_major(input, rows, fan_in),
                 false,
                 self.threads,
             );
-            let gb = &mut grads[2 * l + 1];
+            let gb = &mut grads[self.first + 2 * l + 1];
             gb.fill(0.0);
             for row in self.delta.chunks_exact(out) {
                 gb.iter_mut().zip(row).for_each(|(g, d)| *g += d);
             }
+            let w = View::row_major(&params.0[self.first + 2 * l].data, out, fan_in);
             if l == 0 {
+                if let Some(dx) = dx {
+                    dx.resize(rows * fan_in, 0.0);
+                    matmul(dx, delta, w, false, self.threads);
+                }
                 break;
             }
             self.below.resize(rows * fan_in, 0.0);
-            let w = View::row_major(&params.0[2 * l].data, out, fan_in);
             matmul(&mut self.below, delta, w, false, self.threads);
             let h = &self.outs[l - 1];
             match self.act {
@@ -138,6 +170,43 @@ impl MlpEngine {
             }
             std::mem::swap(&mut self.delta, &mut self.below);
         }
+    }
+}
+
+/// An error unless every label is below `classes`.
+pub(super) fn check_labels(y: &[u32], classes: usize, what: &str) -> Result<()> {
+    match y.iter().find(|&&c| c as usize >= classes) {
+        Some(c) => Err(Error::Internal(format!(
+            "{what}: label {c} but the model has {classes} classes"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The MLP: one [`DenseStack`] over all parameters.
+pub struct MlpEngine {
+    stack: DenseStack,
+}
+
+impl MlpEngine {
+    pub fn new(mlp: &Mlp, threads: usize) -> Self {
+        MlpEngine {
+            stack: DenseStack::new(mlp.widths.clone(), mlp.activation, 0, threads),
+        }
+    }
+
+    fn check(&self, params: &Params, x: &[f32], y: &[u32]) -> Result<()> {
+        let s = &self.stack;
+        if params.0.len() != 2 * s.n_layers() || !s.fits(params) || x.len() != y.len() * s.inputs()
+        {
+            return Err(Error::Internal(format!(
+                "mlp engine: parameters or a batch of {} values for {} rows do not fit widths {:?}",
+                x.len(),
+                y.len(),
+                s.widths
+            )));
+        }
+        check_labels(y, s.classes(), "mlp engine")
     }
 }
 
@@ -182,14 +251,11 @@ impl Engine for MlpEngine {
     ) -> Result<f32> {
         self.check(params, x, y)?;
         let rows = y.len();
-        let classes = self.widths[self.n_layers()];
-        self.forward(params, x, rows);
-        self.delta.resize(rows * classes, 0.0);
-        let logits = self.outs.last().expect("at least one layer");
-        let (sum, _) = cross_entropy(logits, y, classes, Some(&mut self.delta));
+        self.stack.forward(params, x, rows);
+        let (sum, _) = self.stack.cross_entropy(y, true);
         let loss = (sum / rows.max(1) as f64) as f32;
         if loss.is_finite() {
-            self.backward(params, x, rows, grads);
+            self.stack.backward(params, x, rows, grads, None);
         } else {
             grads.iter_mut().for_each(|g| g.fill(f32::NAN));
         }
@@ -198,9 +264,7 @@ impl Engine for MlpEngine {
 
     fn eval(&mut self, params: &Params, x: &[f32], y: &[u32]) -> Result<(f64, usize)> {
         self.check(params, x, y)?;
-        let classes = self.widths[self.n_layers()];
-        self.forward(params, x, y.len());
-        let logits = self.outs.last().expect("at least one layer");
-        Ok(cross_entropy(logits, y, classes, None))
+        self.stack.forward(params, x, y.len());
+        Ok(self.stack.cross_entropy(y, false))
     }
 }

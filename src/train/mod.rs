@@ -1,12 +1,17 @@
 //! Training and evaluation on CPU: seeded mini-batch order, an [`engine::Engine`] for the loss
-//! and gradients (hand-written kernels for MLPs, candle autograd for other models), the fused
+//! and gradients (hand-written kernels for MLPs and LeNet-5, candle autograd for any other
+//! model), the fused
 //! optimizer of [`optim`], masks enforced after every step, and a divergence check on every loss.
 
+pub mod conv_engine;
+pub mod direct_conv;
 pub mod engine;
+pub mod im2col;
 pub mod lr;
 pub mod matmul;
 pub mod mlp_engine;
 pub mod optim;
+pub mod pool;
 
 use crate::config::TrainSpec;
 use crate::data::Table;
@@ -17,7 +22,8 @@ use crate::rng::Rng;
 /// Revision of the training numerics (engine, optimizer arithmetic, initialisation). Bump it with
 /// any change that alters trained weights, even by rounding: it is part of the dense-model cache
 /// key, so models cached by older code are retrained rather than reused. 2: the MLP engine.
-pub const NUMERICS: u32 = 2;
+/// 3: the LeNet-5 engine ([`conv_engine`]; MLP numerics unchanged).
+pub const NUMERICS: u32 = 3;
 
 /// A standardised table held as contiguous host rows, from which batches are gathered and
 /// evaluation chunks are sliced without copying.

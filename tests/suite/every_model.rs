@@ -104,3 +104,19 @@ fn every_method_budget_pattern_and_schedule_sweeps_lenet5() {
         }
     }
 }
+
+/// LeNet-5 (trained on the host engine) sweeps to byte-identical tables with `--jobs 1` and
+/// `--jobs 2`, where the last jobs and the refits split their kernels over both workers
+/// (batches of 36 rows: three chunks of images, and products big enough for gemm to split).
+#[test]
+fn lenet5_sweeps_identically_with_one_and_two_jobs() {
+    let sb = Sandbox::new();
+    sb.write("squares.csv", &squares_csv());
+    let exp = LENET5
+        .replace("batch_size: 16", "batch_size: 36")
+        .replace("METHODS", "[magnitude, importance]")
+        .replace("SCOPE", "layer")
+        .replace("EXTRA", "schedule: {kind: finetune, epochs: 1}");
+    sb.write("l5.yaml", &exp);
+    sweep_twice_identically(&sb, "l5.yaml", "l5");
+}
