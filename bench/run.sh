@@ -33,6 +33,8 @@ for k in sorted(torch):
 print(f"{'sweep_digits 1 job / 1 thread (s)':40} {ours['sweep_digits_jobs1']:12.2f} {s1:12.2f} {s1 / ours['sweep_digits_jobs1']:7.2f}x  (speed-up over pytorch)")
 print(f"{'sweep_digits 2 jobs / 2 threads (s)':40} {ours['sweep_digits_jobs2']:12.2f} {s2:12.2f} {s2 / ours['sweep_digits_jobs2']:7.2f}x  (speed-up over pytorch)")
 print(f"{'prunecv scaling --jobs 1 -> 2':40} {ours['sweep_scaling_jobs1_over_jobs2']:12.2f}x")
+if "sweep_lenet5_jobs1" in ours:
+    print(f"{'LeNet-5 sweep, synthetic 28x28 (s)':40} {ours['sweep_lenet5_jobs1']:12.2f} {ours['sweep_lenet5_jobs2']:12.2f} {ours['sweep_lenet5_scaling_jobs1_over_jobs2']:7.2f}x  (prunecv --jobs 1, --jobs 2, scaling)")
 print(f"{'  ceiling: two 1-job sweeps at once':40} {ours['sweep_scaling_ceiling_two_independent']:12.2f}x  (2 x alone / each-when-paired)")
 for model, label, opt in (("lenet300", "MLP", "sgd"), ("lenet300", "MLP", "adamw"), ("lenet5", "LeNet-5", "sgd")):
     k, c = f"train_{model}_{opt}_threads1", f"train_{model}_{opt}_threads1_candle_autograd"
