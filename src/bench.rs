@@ -165,22 +165,33 @@ fn sweep_seconds_in(jobs: usize, reps: usize, tag: &str) -> Result<f64> {
     let exp = crate::config::parse(SWEEP, "bench-sweep", &[])?;
     let dir =
         std::env::temp_dir().join(format!("prunecv-bench-{}-{jobs}{tag}", std::process::id()));
-    // Written like a CLI run (tables, models, figures), silently.
+    let best = best_run_seconds(&exp, &dir, jobs, reps);
+    let _ = std::fs::remove_dir_all(&dir);
+    best
+}
+
+/// The best of `reps` wall times of `exp` with `jobs` workers, written like a CLI run (tables,
+/// models, figures) under `out`, silently.
+fn best_run_seconds(
+    exp: &crate::config::Experiment,
+    out: &std::path::Path,
+    jobs: usize,
+    reps: usize,
+) -> Result<f64> {
     let opts = RunOptions {
         write: true,
-        out_root: Some(dir.clone()),
+        out_root: Some(out.to_path_buf()),
         jobs,
         force: true,
-        experiment_file: "bench-sweep".into(),
+        experiment_file: exp.name.clone(),
         ..RunOptions::default()
     };
     let mut best = f64::INFINITY;
     for _ in 0..reps.max(1) {
         let t0 = Instant::now();
-        sweep::run(&exp, &opts)?;
+        sweep::run(exp, &opts)?;
         best = best.min(t0.elapsed().as_secs_f64());
     }
-    let _ = std::fs::remove_dir_all(&dir);
     Ok(best)
 }
 
@@ -238,22 +249,9 @@ pub fn cnn_sweep_seconds(jobs: usize, reps: usize, images: usize) -> Result<f64>
         "bench-cnn-sweep",
         &[format!("data.dir={}", root.join("data").display())],
     )?;
-    let opts = RunOptions {
-        write: true,
-        out_root: Some(root.join("out")),
-        jobs,
-        force: true,
-        experiment_file: "bench-cnn-sweep".into(),
-        ..RunOptions::default()
-    };
-    let mut best = f64::INFINITY;
-    for _ in 0..reps.max(1) {
-        let t0 = Instant::now();
-        sweep::run(&exp, &opts)?;
-        best = best.min(t0.elapsed().as_secs_f64());
-    }
+    let best = best_run_seconds(&exp, &root.join("out"), jobs, reps);
     let _ = std::fs::remove_dir_all(&root);
-    Ok(best)
+    best
 }
 
 /// Run every measurement; `quick` shrinks the training runs.
