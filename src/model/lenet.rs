@@ -151,11 +151,24 @@ fn pool(y: &Tensor, o: usize) -> candle_core::Result<Tensor> {
     let out = y.dim(0)?;
     let batch = y.dim(1)? / (o * o);
     let q = o / POOL;
-    y.reshape((out, o * o, batch))?
+    // (out, batch, qy, wy, qx, wx) → windows last: (out, batch, qy, qx, POOL²).
+    let windows = y
+        .reshape((out, o * o, batch))?
         .transpose(1, 2)?
         .contiguous()?
-        .reshape((out, batch, o, o))?
-        .max_pool2d(POOL)?
+        .reshape((out, batch, q, POOL, q, POOL))?
+        .permute((0, 1, 2, 4, 3, 5))?
+        .contiguous()?
+        .reshape((out, batch, q, q, POOL * POOL))?;
+    // The maximum as a weighted sum whose weights (1/k on the k entries equal to the maximum,
+    // held constant) route the gradient to the maximum, split evenly among ties. candle's
+    // `max_pool2d` backward would give each tied entry k/4 of it instead (a unique maximum a
+    // quarter), see `train::pool`.
+    let max = windows.max_keepdim(4)?;
+    let at_max = windows.broadcast_eq(&max)?.to_dtype(windows.dtype())?;
+    let weights = at_max.broadcast_div(&at_max.sum_keepdim(4)?)?.detach();
+    (windows * weights)?
+        .sum(4)?
         .reshape((out, batch, q * q))?
         .transpose(1, 2)?
         .contiguous()?

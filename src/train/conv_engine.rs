@@ -755,9 +755,10 @@ mod tests {
         }
     }
 
-    /// What the pooling gradient copies ([`super::super::pool`]): candle's `max_pool2d`
-    /// backward gives a unique maximum a quarter of the pooled gradient and each of four equal
-    /// entries all of it.
+    /// Why LeNet-5 does not pool with candle's `max_pool2d` ([`crate::model::lenet`] and
+    /// [`super::super::pool`] route the gradient to the maximum instead): its backward gives a
+    /// unique maximum a quarter of the pooled gradient and each of four equal entries all of it.
+    /// If a candle upgrade fixes this, this test fails and `lenet::pool` can use it again.
     #[test]
     fn candle_max_pool_gradient_scales_by_the_share_of_maxima() {
         use candle_core::{Device, Tensor, Var};

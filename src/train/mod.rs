@@ -22,8 +22,9 @@ use crate::rng::Rng;
 /// Revision of the training numerics (engine, optimizer arithmetic, initialisation). Bump it with
 /// any change that alters trained weights, even by rounding: it is part of the dense-model cache
 /// key, so models cached by older code are retrained rather than reused. 2: the MLP engine.
-/// 3: the LeNet-5 engine ([`conv_engine`]; MLP numerics unchanged).
-pub const NUMERICS: u32 = 3;
+/// 3: the LeNet-5 engine ([`conv_engine`]; MLP numerics unchanged). 4: max-pooling's gradient
+/// goes to the maximum (split among ties), not candle's quarter of it (LeNet-5 only).
+pub const NUMERICS: u32 = 4;
 
 /// A standardised table held as contiguous host rows, from which batches are gathered and
 /// evaluation chunks are sliced without copying.

@@ -8,11 +8,12 @@
 //! wherever [`Strides`] say. It can record, per pooled value, which window entries attain the
 //! maximum ([`Ties`]), for [`max_unpool`].
 //!
-//! The gradient follows candle's `max_pool2d` backward, which the LeNet-5 model trains through
-//! ([`crate::model::lenet`]): every window entry equal to the maximum receives the pooled
-//! gradient times (entries equal to the maximum) / `POOL²` — one quarter of it when the maximum
-//! is unique. (That is not the derivative of the maximum, which passes the whole gradient to one
-//! entry; it is what candle 0.11 computes, and what LeNet-5's training recipes were tuned with.)
+//! The gradient is the maximum's: the pooled gradient goes to the window entry that attains the
+//! maximum, split evenly when `k` entries tie (each gets 1/k, so a window passes on exactly its
+//! gradient, as PyTorch's does, which gives it all to one of them). The candle forward of
+//! [`crate::model::lenet`] computes the same thing. (candle 0.11's own `max_pool2d` backward
+//! gives every tied entry `k/4` of the gradient — a quarter of it to a unique maximum — and is
+//! therefore not used: see `lenet::pool`.)
 
 use crate::model::lenet::POOL;
 
@@ -121,8 +122,8 @@ fn max(a: f32, b: f32) -> f32 {
 }
 
 /// The gradient of [`max_pool`]: `dy` (`c × (g·o·o)`, overwritten) from the pooled gradient
-/// `dout` and the `ties` recorded by the forward pass, both read at `from`. See the module
-/// documentation for the scale.
+/// `dout` and the `ties` recorded by the forward pass, both read at `from`: each window's
+/// gradient to its maximum, split evenly among tied maxima.
 pub fn max_unpool(
     dout: &[f32],
     ties: &Ties,
@@ -133,7 +134,6 @@ pub fn max_unpool(
     dy: &mut [f32],
 ) {
     let q = o / POOL;
-    let share = 1.0 / (POOL * POOL) as f32;
     let pick = |bits: u8, i: u8, v: f32| if bits >> i & 1 == 1 { v } else { 0.0 };
     for ch in 0..c {
         for b in 0..g {
@@ -145,7 +145,8 @@ pub fn max_unpool(
                 for (qx, (top, bot)) in pairs.enumerate() {
                     let at = base + (qy * q + qx) * from.pos;
                     let bits = ties[at];
-                    let v = dout[at] * (bits.count_ones() as f32 * share);
+                    // At least one entry attains the maximum, so `bits` is never 0.
+                    let v = dout[at] / bits.count_ones() as f32;
                     top[0] = pick(bits, 0, v);
                     top[1] = pick(bits, 1, v);
                     bot[0] = pick(bits, 2, v);
@@ -207,15 +208,16 @@ mod tests {
         assert_eq!(t[0], 0b1111);
         let mut dy = vec![f32::NAN; 4];
         max_unpool(&[2.0], &t, 1, 1, 2, Strides::maps(1, 1), &mut dy);
-        assert_eq!(dy, vec![2.0; 4]);
-        // A unique maximum gets a quarter of it, the rest nothing.
+        // Four tied maxima share the gradient evenly: the window passes on exactly 2.
+        assert_eq!(dy, vec![0.5; 4]);
+        // A unique maximum gets all of it, the rest nothing.
         let mut dy = vec![f32::NAN; 32];
         let d: Vec<f32> = (0..8).map(|v| v as f32).collect();
         max_unpool(&d, &ties, 1, 2, 4, rs, &mut dy);
         // Window (0, 1) of image 0 is [14, 21, 10, 17]: entry (0, 1), map index 3.
-        assert_eq!(dy[3], 0.25);
+        assert_eq!(dy[3], 1.0);
         assert_eq!(dy[2], 0.0);
         assert_eq!(dy.iter().filter(|v| **v != 0.0).count(), 7);
-        assert_eq!(dy.iter().sum::<f32>(), (0..8).sum::<i32>() as f32 / 4.0);
+        assert_eq!(dy.iter().sum::<f32>(), (0..8).sum::<i32>() as f32);
     }
 }
