@@ -355,7 +355,7 @@ mod tests {
         assert_eq!(r.records.len(), 2 + 2 * 2 * 3);
         assert_eq!(r.folds.iter().filter(|f| f.role == "test").count(), 100);
         let dense = &r.selection[0];
-        assert_eq!(dense.method, "dense");
+        assert!(dense.method.is_dense());
         assert!(dense.test_acc > 0.5, "{dense:?}");
     }
 }

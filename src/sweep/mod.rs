@@ -8,6 +8,7 @@ pub mod cache;
 pub(crate) mod choose;
 pub mod dense;
 pub mod grid;
+pub mod ids;
 pub mod interrupt;
 pub(crate) mod jobs;
 pub mod journal;
@@ -32,6 +33,7 @@ pub mod shard;
 pub mod stability;
 
 pub use dense::{Trained, Which};
+pub use ids::{JobKey, RowMethod, RowRule};
 pub use observe::{CancelToken, Observer, Silent};
 pub use prepare::{prepare, Prepared};
 pub use result::SweepResult;
