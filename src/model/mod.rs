@@ -74,6 +74,15 @@ pub struct LayerInfo {
     pub is_output: bool,
 }
 
+/// A shrunk model: what [`Architecture::shrink`] returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shrunk {
+    /// The model section that builds the shrunk architecture (`kind: custom`).
+    pub model: crate::config::raw::RawModel,
+    pub params: Params,
+    pub masks: Masks,
+}
+
 /// A model family: how to initialise, run and describe it.
 pub trait Architecture: Send + Sync {
     /// A short description, e.g. `mlp 64-128-64-10`.
@@ -93,6 +102,11 @@ pub trait Architecture: Send + Sync {
     fn layers(&self) -> Vec<LayerInfo>;
     /// Parameter count of the physically shrunk model (removed units cut out).
     fn shrunk_param_count(&self, params: &Params, masks: &Masks) -> usize;
+    /// The physically shrunk model (removed units cut out, smaller tensors) as a model section
+    /// that rebuilds it, its parameters and their masks; `None` when this model cannot say.
+    fn shrink(&self, _params: &Params, _masks: &Masks) -> Option<Shrunk> {
+        None
+    }
     /// Shapes that decide memory use, computed without allocating (see [`crate::sweep::memory`]).
     fn footprint(&self) -> crate::sweep::memory::Footprint;
     /// The model as a plain MLP, when it is one (for the inference kernels of

@@ -85,6 +85,57 @@ impl Graph {
         }
     }
 
+    /// The layer list that builds this graph again (names kept, every `out` written).
+    pub fn to_layers(&self) -> Vec<LayerSpec> {
+        self.nodes
+            .iter()
+            .map(|n| {
+                let name = n.param.as_ref().map(|p| p.0.clone());
+                match n.op {
+                    Op::Linear { out, .. } => LayerSpec::Linear {
+                        out: Some(out),
+                        name,
+                    },
+                    Op::Conv2d {
+                        cout,
+                        k,
+                        stride,
+                        pad,
+                        ..
+                    } => LayerSpec::Conv2d {
+                        out: cout,
+                        kernel: k,
+                        stride: Some(stride),
+                        padding: Some(pad),
+                        name,
+                    },
+                    Op::MaxPool { size, stride } => LayerSpec::MaxPool {
+                        size,
+                        stride: Some(stride),
+                    },
+                    Op::AvgPool { size, stride } => LayerSpec::AvgPool {
+                        size,
+                        stride: Some(stride),
+                    },
+                    Op::Flatten => LayerSpec::Flatten,
+                    Op::Act(Act::Relu) => LayerSpec::Relu,
+                    Op::Act(Act::Tanh) => LayerSpec::Tanh,
+                    Op::Act(Act::Gelu) => LayerSpec::Gelu,
+                }
+            })
+            .collect()
+    }
+
+    /// The model section (`kind: custom`) that builds this graph.
+    pub fn to_raw(&self) -> crate::config::raw::RawModel {
+        crate::config::raw::RawModel {
+            kind: Some(crate::config::ModelKind::Custom),
+            input: Some(self.input.clone()),
+            layers: Some(self.to_layers()),
+            ..Default::default()
+        }
+    }
+
     /// Nodes with weights, in order.
     fn weighted(&self) -> impl Iterator<Item = (usize, &Node)> {
         self.nodes
@@ -304,6 +355,31 @@ impl Architecture for Graph {
 
     fn shrunk_param_count(&self, params: &Params, masks: &Masks) -> usize {
         shrink::shrink(self, params, masks).1.count()
+    }
+
+    fn shrink(&self, params: &Params, masks: &Masks) -> Option<super::Shrunk> {
+        let (g, p) = shrink::shrink(self, params, masks);
+        // The masks, cut the same way: ones where kept, zeros where masked.
+        let ones = Params(
+            params
+                .0
+                .iter()
+                .map(|q| Param {
+                    data: vec![1.0; q.data.len()],
+                    ..q.clone()
+                })
+                .collect(),
+        );
+        let m = shrink::shrink(self, &ones, masks).1;
+        Some(super::Shrunk {
+            model: g.to_raw(),
+            params: p,
+            masks: Masks(
+                m.0.iter()
+                    .map(|q| q.data.iter().map(|v| *v != 0.0).collect())
+                    .collect(),
+            ),
+        })
     }
 
     /// Activations per sample: each convolution's patch matrix and output, each pooled map and
