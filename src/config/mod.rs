@@ -2,6 +2,7 @@
 //! validation ([`resolve`]), `--set` overrides and error messages with did-you-mean hints.
 
 pub mod compare;
+pub mod model;
 pub mod plots;
 pub mod raw;
 pub mod resolve;

@@ -99,6 +99,19 @@ pub struct RawModel {
     pub hidden: Option<Vec<usize>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub activation: Option<Activation>,
+    /// Per-sample input shape, `[features]` or `[channels, height, width]` (default: the
+    /// data's features, flat).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<Vec<usize>>,
+    /// The layers, input to output (`kind` omitted or `custom`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layers: Option<Vec<crate::model::graph::LayerSpec>>,
+    /// `vgg`: channels of the first stage (default 16).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<usize>,
+    /// `vgg`: stages of two convolutions and a max-pool (default 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stages: Option<usize>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]

@@ -1,6 +1,7 @@
 //! The resolved experiment: every default filled in and every value validated. The rest of the
 //! program only ever sees these types.
 
+pub use super::model::ModelSpec;
 use super::raw::*;
 use super::types::*;
 use crate::error::{Error, Result};
@@ -44,13 +45,6 @@ pub struct DataSpec {
     pub limit: Option<usize>,
     /// How features are scaled (statistics from each model's training rows).
     pub standardize: Standardize,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ModelSpec {
-    pub kind: ModelKind,
-    pub hidden: Vec<usize>,
-    pub activation: Activation,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -229,11 +223,7 @@ pub fn resolve(raw: RawExperiment, file: &str) -> Result<Experiment> {
     }
 
     let raw_model = raw.model.unwrap_or_default();
-    let model = model_from_raw(&raw_model);
-    if let Some(i) = model.hidden.iter().position(|&h| h == 0) {
-        return Err(c.bad(&format!("model.hidden[{i}]"), "a positive layer width", 0));
-    }
-    check_fixed_model(&raw_model, &c)?;
+    let model = super::model::resolve_model(&raw_model, c.file)?;
 
     let t = raw.train.unwrap_or_default();
     let optimizer = t.optimizer.unwrap_or(OptimizerKind::Sgd);
@@ -521,52 +511,6 @@ fn resolve_schedule(s: RawSchedule, dense_epochs: usize, c: &Ctx) -> Result<Sche
             lr_scale: s.lr_scale.unwrap_or(1.0),
         },
     })
-}
-
-/// The model section with defaults filled in (also used to rebuild exported models).
-/// `hidden` is only meaningful for `mlp`; the fixed-width LeNets get an empty list.
-pub fn model_from_raw(m: &RawModel) -> ModelSpec {
-    let kind = m.kind.unwrap_or(ModelKind::Mlp);
-    ModelSpec {
-        kind,
-        hidden: match kind {
-            ModelKind::Mlp => m.hidden.clone().unwrap_or_else(|| vec![128, 64]),
-            ModelKind::Lenet300 | ModelKind::Lenet5 => Vec::new(),
-        },
-        activation: m.activation.unwrap_or(Activation::Relu),
-    }
-}
-
-/// The LeNets have fixed layer widths: `hidden` is an error for them, and LeNet-5's only
-/// activation is the ReLU after fc1.
-fn check_fixed_model(m: &RawModel, c: &Ctx) -> Result<()> {
-    let kind = m.kind.unwrap_or(ModelKind::Mlp);
-    let widths = match kind {
-        ModelKind::Mlp => return Ok(()),
-        ModelKind::Lenet300 => "784-300-100-10",
-        ModelKind::Lenet5 => "conv 20, conv 50, fc 500, fc 10",
-    };
-    if let Some(h) = &m.hidden {
-        return Err(c.bad(
-            "model.hidden",
-            &format!(
-                "no `hidden` for model kind `{}` (its layer widths are fixed: {widths}); \
-                 remove the field or use kind `mlp`",
-                kind.as_str()
-            ),
-            format!("{h:?}"),
-        ));
-    }
-    if kind == ModelKind::Lenet5 && m.activation.is_some_and(|a| a != Activation::Relu) {
-        return Err(c.bad(
-            "model.activation",
-            "`relu` for model kind `lenet5` (its only activation is the ReLU after fc1)",
-            serde_yaml_ng::to_string(&m.activation)
-                .unwrap_or_default()
-                .trim(),
-        ));
-    }
-    Ok(())
 }
 
 /// `train.lr_schedule`, validated: each kind takes only its own keys.
@@ -1028,11 +972,7 @@ impl Experiment {
                 standardize: (self.data.standardize != Standardize::Feature)
                     .then_some(self.data.standardize),
             }),
-            model: Some(RawModel {
-                kind: Some(self.model.kind),
-                hidden: (self.model.kind == ModelKind::Mlp).then(|| self.model.hidden.clone()),
-                activation: Some(self.model.activation),
-            }),
+            model: Some(self.model.to_raw()),
             train: Some(RawTrain {
                 optimizer: Some(self.train.optimizer),
                 lr: Some(self.train.lr),

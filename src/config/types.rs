@@ -136,6 +136,10 @@ pub enum ModelKind {
     /// Han et al.'s Caffe LeNet-5: conv 20 5×5, max-pool 2, conv 50 5×5, max-pool 2, fc 500, ReLU,
     /// fc 10 on 1×28×28 inputs.
     Lenet5,
+    /// A VGG-style CNN for small images: `stages` stages of two 3×3 convolutions and a max-pool.
+    Vgg,
+    /// The layers listed in `model.layers`.
+    Custom,
 }
 
 impl ModelKind {
@@ -144,6 +148,8 @@ impl ModelKind {
             ModelKind::Mlp => "mlp",
             ModelKind::Lenet300 => "lenet300",
             ModelKind::Lenet5 => "lenet5",
+            ModelKind::Vgg => "vgg",
+            ModelKind::Custom => "custom",
         }
     }
 }

@@ -88,8 +88,9 @@ pub fn load(path: &Path) -> Result<(ModelCard, Params, Masks)> {
     })?;
     let tensors = candle_core::safetensors::load(&st_path, &Device::Cpu)
         .map_err(|e| Error::data(st_path.display().to_string(), format!("cannot load: {e}")))?;
-    let spec = crate::config::resolve::model_from_raw(&card.model);
-    let arch = super::build(&spec, card.input_dim, card.classes);
+    let spec = crate::config::model::model_from_raw(&card.model);
+    let arch = super::build(&spec, card.input_dim, card.classes)
+        .map_err(|e| Error::data(json_path.display().to_string(), e.to_string()))?;
     let template = arch.init(&mut crate::rng::Rng::new(0));
     let mut params = template.clone();
     let mut masks = Masks::dense(&template);

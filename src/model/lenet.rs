@@ -356,7 +356,7 @@ mod tests {
 
     #[test]
     fn lenet300_is_a_784_300_100_10_mlp() {
-        let arch = crate::model::build(&spec("lenet300"), INPUT_DIM, 10);
+        let arch = crate::model::build(&spec("lenet300"), INPUT_DIM, 10).unwrap();
         let p = arch.init(&mut Rng::new(0));
         assert_eq!(p.count(), 266_610);
         let shapes: Vec<_> = p.0.iter().map(|q| q.shape.clone()).collect();
@@ -380,7 +380,7 @@ mod tests {
 
     #[test]
     fn lenet5_shapes_counts_and_layers() {
-        let arch = crate::model::build(&spec("lenet5"), INPUT_DIM, 10);
+        let arch = crate::model::build(&spec("lenet5"), INPUT_DIM, 10).unwrap();
         let p = arch.init(&mut Rng::new(0));
         assert_eq!(p.count(), 431_080);
         let shapes: Vec<_> = p.0.iter().map(|q| q.shape.clone()).collect();
@@ -427,11 +427,12 @@ mod tests {
 
     #[test]
     fn check_input_needs_784_features_for_lenets() {
-        assert!(crate::model::check_input(&spec("lenet5"), 784).is_ok());
-        assert!(crate::model::check_input(&spec("mlp"), 64).is_ok());
+        assert!(crate::model::build(&spec("lenet5"), 784, 10).is_ok());
+        assert!(crate::model::build(&spec("mlp"), 64, 10).is_ok());
         for kind in ["lenet5", "lenet300"] {
-            let e = crate::model::check_input(&spec(kind), 64)
-                .unwrap_err()
+            let e = crate::model::build(&spec(kind), 64, 10)
+                .err()
+                .unwrap()
                 .to_string();
             assert!(
                 e.contains(kind) && e.contains("784") && e.contains("64"),

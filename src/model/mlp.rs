@@ -6,7 +6,7 @@ use crate::rng::Rng;
 use candle_core::{Module, Tensor};
 
 /// Layer widths from input to output.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Mlp {
     pub widths: Vec<usize>,
     pub activation: Activation,

@@ -4,6 +4,7 @@
 
 pub mod effective;
 pub mod export;
+pub mod graph;
 pub mod lenet;
 pub mod mask;
 pub mod mlp;
@@ -73,6 +74,15 @@ pub struct LayerInfo {
     pub is_output: bool,
 }
 
+/// A shrunk model: what [`Architecture::shrink`] returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shrunk {
+    /// The model section that builds the shrunk architecture (`kind: custom`).
+    pub model: crate::config::raw::RawModel,
+    pub params: Params,
+    pub masks: Masks,
+}
+
 /// A model family: how to initialise, run and describe it.
 pub trait Architecture: Send + Sync {
     /// A short description, e.g. `mlp 64-128-64-10`.
@@ -92,6 +102,11 @@ pub trait Architecture: Send + Sync {
     fn layers(&self) -> Vec<LayerInfo>;
     /// Parameter count of the physically shrunk model (removed units cut out).
     fn shrunk_param_count(&self, params: &Params, masks: &Masks) -> usize;
+    /// The physically shrunk model (removed units cut out, smaller tensors) as a model section
+    /// that rebuilds it, its parameters and their masks; `None` when this model cannot say.
+    fn shrink(&self, _params: &Params, _masks: &Masks) -> Option<Shrunk> {
+        None
+    }
     /// Shapes that decide memory use, computed without allocating (see [`crate::sweep::memory`]).
     fn footprint(&self) -> crate::sweep::memory::Footprint;
     /// The model as a plain MLP, when it is one (for the inference kernels of
@@ -107,57 +122,45 @@ pub trait Architecture: Send + Sync {
     }
 }
 
-/// Build the architecture an experiment names (the registry: one match arm per model).
-pub fn build(spec: &ModelSpec, input_dim: usize, classes: usize) -> Box<dyn Architecture> {
-    match spec.kind {
-        ModelKind::Mlp => Box::new(mlp::Mlp::new(
-            input_dim,
-            &spec.hidden,
-            classes,
-            spec.activation,
-        )),
-        ModelKind::Lenet300 => Box::new(mlp::Mlp::new(
-            input_dim,
-            &lenet::LENET300_HIDDEN,
-            classes,
-            spec.activation,
-        )),
-        ModelKind::Lenet5 => Box::new(lenet::LeNet5::new(classes)),
+/// Build the model an experiment describes, for rows of `input_dim` features and `classes`
+/// classes: every model is a [`graph::Graph`] (presets are layer lists too). Refuses a model
+/// whose input shape does not match the data or whose layers do not fit together, naming the
+/// layer and both shapes.
+pub fn build(
+    spec: &ModelSpec,
+    input_dim: usize,
+    classes: usize,
+) -> crate::error::Result<Box<dyn Architecture>> {
+    let mismatch =
+        |field: String, message: String| crate::error::Error::Mismatch { field, message };
+    let input = spec.input.clone().unwrap_or_else(|| vec![input_dim]);
+    let values: usize = input.iter().product();
+    if values != input_dim {
+        let field = match spec.kind {
+            ModelKind::Lenet300 | ModelKind::Lenet5 => "model.kind",
+            _ => "model.input",
+        };
+        let what = match spec.kind {
+            ModelKind::Lenet300 | ModelKind::Lenet5 => format!(
+                "`{}` expects {values} input features (1×28×28 images such as MNIST)",
+                spec.kind.as_str()
+            ),
+            _ => format!(
+                "model.input {} has {values} values per row",
+                graph::shape::fmt_shape(&input)
+            ),
+        };
+        return Err(mismatch(
+            field.into(),
+            format!("{what}, but the data has {input_dim} features per row"),
+        ));
     }
+    let g = graph::Graph::new(&input, &spec.layers, classes)
+        .map_err(|e| mismatch(e.field(), e.message))?;
+    Ok(Box::new(g))
 }
 
 /// Names of the prunable layers a model spec will have (for validating `prune.ignore`).
 pub fn layer_names(spec: &ModelSpec) -> Vec<String> {
-    match spec.kind {
-        ModelKind::Mlp => (1..=spec.hidden.len() + 1)
-            .map(|i| format!("fc{i}"))
-            .collect(),
-        ModelKind::Lenet300 => (1..=lenet::LENET300_HIDDEN.len() + 1)
-            .map(|i| format!("fc{i}"))
-            .collect(),
-        ModelKind::Lenet5 => ["conv1", "conv2", "fc1", "fc2"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-    }
-}
-
-/// Check that rows of `input_dim` features suit the model `spec` names: the LeNets read 28×28
-/// single-channel images, i.e. 784 features (MNIST); an MLP takes any width. Call it once the
-/// data is loaded, before building the model.
-pub fn check_input(spec: &ModelSpec, input_dim: usize) -> crate::error::Result<()> {
-    match spec.kind {
-        ModelKind::Mlp => Ok(()),
-        ModelKind::Lenet300 | ModelKind::Lenet5 if input_dim == lenet::INPUT_DIM => Ok(()),
-        ModelKind::Lenet300 | ModelKind::Lenet5 => Err(crate::error::Error::Mismatch {
-            field: "model.kind".into(),
-            message: format!(
-                "`{}` expects {} input features (1×{side}×{side} images such as MNIST), \
-                 but the data has {input_dim} features per row",
-                spec.kind.as_str(),
-                lenet::INPUT_DIM,
-                side = lenet::SIDE,
-            ),
-        }),
-    }
+    graph::spec::layer_names(&spec.layers)
 }

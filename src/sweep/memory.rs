@@ -271,7 +271,7 @@ mod tests {
             &[],
         )
         .unwrap();
-        let arch = crate::model::build(&exp.model, 64, 10);
+        let arch = crate::model::build(&exp.model, 64, 10).unwrap();
         let e = estimate(&exp, arch.as_ref(), 1438, 359, 64);
         let p = 64 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10;
         assert_eq!(e.params, p);
@@ -302,7 +302,7 @@ mod tests {
             &[],
         )
         .unwrap();
-        let arch = crate::model::build(&exp.model, 64, 10);
+        let arch = crate::model::build(&exp.model, 64, 10).unwrap();
         let e = estimate(&exp, arch.as_ref(), 1438, 359, 64);
         assert_eq!(
             e.params,

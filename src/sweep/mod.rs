@@ -136,8 +136,8 @@ pub fn eval_exported(model: &Path, exp: &Experiment) -> Result<(export::ModelCar
             prep.test.classes
         )));
     }
-    let spec = crate::config::resolve::model_from_raw(&card.model);
-    let arch = crate::model::build(&spec, card.input_dim, card.classes);
+    let spec = crate::config::model::model_from_raw(&card.model);
+    let arch = crate::model::build(&spec, card.input_dim, card.classes)?;
     let data = HostData::from(card.standardizer.apply(&prep.test));
     let eval = train::evaluate(arch.as_ref(), &masks.apply(&params), &data)?;
     Ok((card, eval))

@@ -124,8 +124,7 @@ pub fn prepare(exp: &Experiment) -> Result<Prepared> {
             split::stratified_folds(&pool.y, classes, exp.cv.folds, &mut rng)
         })
         .collect();
-    crate::model::check_input(&exp.model, pool.d)?;
-    let arch = crate::model::build(&exp.model, pool.d, classes);
+    let arch = crate::model::build(&exp.model, pool.d, classes)?;
     let fingerprint = fingerprint(&pool, &test, &pool_ids, &test_ids);
     Ok(Prepared {
         fingerprint,

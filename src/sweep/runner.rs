@@ -437,7 +437,9 @@ fn select_stage(
     )
 }
 
-/// Every chosen model (and the dense refit) to `models/`, in parallel on the job pool.
+/// Every chosen model (and the dense refit) to `models/`, in parallel on the job pool; a model
+/// whose pruning removed whole units also as `<stem>.shrunk`: the physically smaller model
+/// (its card's model section builds it), computing the same function.
 fn save_models(ctx: &Ctx, refit: &Trained, dir: &Path, models: &[Chosen]) -> Result<()> {
     let (exp, prep) = (ctx.exp, ctx.prep);
     ctx.pool.install(|| {
@@ -468,7 +470,29 @@ fn save_models(ctx: &Ctx, refit: &Trained, dir: &Path, models: &[Chosen]) -> Res
                     .map(|p| (p.name.clone(), p.shape.clone()))
                     .collect(),
             };
-            export::save(dir, &c.stem, &c.params, &c.masks, &card)
+            export::save(dir, &c.stem, &c.params, &c.masks, &card)?;
+            match prep.arch.shrink(&c.params, &c.masks) {
+                Some(s) if s.params.count() < c.params.count() => {
+                    let card = export::ModelCard {
+                        model: s.model,
+                        params: s
+                            .params
+                            .0
+                            .iter()
+                            .map(|p| (p.name.clone(), p.shape.clone()))
+                            .collect(),
+                        ..card
+                    };
+                    export::save(
+                        dir,
+                        &format!("{}.shrunk", c.stem),
+                        &s.params,
+                        &s.masks,
+                        &card,
+                    )
+                }
+                _ => Ok(()),
+            }
         })
     })
 }

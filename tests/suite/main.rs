@@ -9,6 +9,7 @@ mod every_model;
 mod exit_codes;
 mod fetch;
 mod fuzz;
+mod graphs;
 mod idx;
 mod inputs;
 mod paper;

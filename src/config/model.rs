@@ -1,0 +1,202 @@
+//! The `model` section: a preset (`kind: mlp | lenet300 | lenet5 | vgg`, each with its own few
+//! settings) or a layer list (`layers:`), resolved into a [`ModelSpec`] whose `layers` is the
+//! full list either way. Each preset's settings are refused on another kind; with `input`
+//! given, the layer list is shape-checked here, before any data is read.
+
+use super::raw::RawModel;
+use super::types::{Activation, ModelKind};
+use crate::error::{Error, Result};
+use crate::model::graph::{presets, shape, LayerSpec};
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelSpec {
+    pub kind: ModelKind,
+    /// Hidden widths (`mlp` only; empty otherwise).
+    pub hidden: Vec<usize>,
+    /// The activation of `mlp` and `lenet300`.
+    pub activation: Activation,
+    /// `vgg`: channels of the first stage.
+    pub width: usize,
+    /// `vgg`: stages of two convolutions and a pooling.
+    pub stages: usize,
+    /// Per-sample input shape; `None`: the data's features, flat.
+    pub input: Option<Vec<usize>>,
+    /// Every layer, the preset's or the file's.
+    pub layers: Vec<LayerSpec>,
+}
+
+/// Defaults of the `vgg` preset.
+const VGG_WIDTH: usize = 16;
+const VGG_STAGES: usize = 2;
+
+/// The model section with defaults filled in, unchecked (also used to rebuild exported models).
+pub fn model_from_raw(m: &RawModel) -> ModelSpec {
+    let kind = m.kind.unwrap_or(if m.layers.is_some() {
+        ModelKind::Custom
+    } else {
+        ModelKind::Mlp
+    });
+    let activation = m.activation.unwrap_or(Activation::Relu);
+    let hidden = match kind {
+        ModelKind::Mlp => m.hidden.clone().unwrap_or_else(|| vec![128, 64]),
+        _ => Vec::new(),
+    };
+    let (width, stages) = match kind {
+        ModelKind::Vgg => (m.width.unwrap_or(VGG_WIDTH), m.stages.unwrap_or(VGG_STAGES)),
+        _ => (0, 0),
+    };
+    let layers = match kind {
+        ModelKind::Mlp => presets::mlp(&hidden, activation),
+        ModelKind::Lenet300 => presets::lenet300(activation),
+        ModelKind::Lenet5 => presets::lenet5(),
+        ModelKind::Vgg => presets::vgg(width, stages),
+        ModelKind::Custom => m.layers.clone().unwrap_or_default(),
+    };
+    let input = match kind {
+        ModelKind::Lenet300 => Some(vec![presets::LENET_INPUT.iter().product()]),
+        ModelKind::Lenet5 => Some(presets::LENET_INPUT.to_vec()),
+        _ => m.input.clone(),
+    };
+    ModelSpec {
+        kind,
+        hidden,
+        activation,
+        width,
+        stages,
+        input,
+        layers,
+    }
+}
+
+/// The model section, validated: each field only where its kind uses it, positive sizes, and
+/// (with `input` given) layers that fit their inputs.
+pub fn resolve_model(m: &RawModel, file: &str) -> Result<ModelSpec> {
+    let spec = model_from_raw(m);
+    let bad = |field: &str, msg: String| Error::config(file, format!("field `{field}`: {msg}"));
+    let kind = spec.kind.as_str();
+    let refuse = |field: &str, set: bool, uses: &str| {
+        if set {
+            Err(bad(
+                field,
+                format!("not a setting of model kind `{kind}` ({uses}); remove it"),
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    let fixed = |k: ModelKind| match k {
+        ModelKind::Lenet300 => "its layer widths are fixed: 784-300-100-10",
+        ModelKind::Lenet5 => "its layers are fixed: conv 20, conv 50, fc 500, fc 10",
+        _ => "",
+    };
+    match spec.kind {
+        ModelKind::Mlp => {
+            refuse(
+                "model.layers",
+                m.layers.is_some(),
+                "give `layers` without `kind`, or `kind: custom`",
+            )?;
+            refuse("model.width", m.width.is_some(), "`width` belongs to `vgg`")?;
+            refuse(
+                "model.stages",
+                m.stages.is_some(),
+                "`stages` belongs to `vgg`",
+            )?;
+        }
+        ModelKind::Lenet300 | ModelKind::Lenet5 => {
+            let why = fixed(spec.kind);
+            refuse("model.hidden", m.hidden.is_some(), why)?;
+            refuse("model.layers", m.layers.is_some(), why)?;
+            refuse("model.width", m.width.is_some(), why)?;
+            refuse("model.stages", m.stages.is_some(), why)?;
+            refuse(
+                "model.input",
+                m.input.is_some(),
+                "it reads 28×28 single-channel images",
+            )?;
+            if spec.kind == ModelKind::Lenet5 && m.activation.is_some_and(|a| a != Activation::Relu)
+            {
+                return Err(bad(
+                    "model.activation",
+                    "expected `relu` for model kind `lenet5` (its only activation is the ReLU \
+                     after fc1)"
+                        .into(),
+                ));
+            }
+        }
+        ModelKind::Vgg => {
+            let why = "its layers follow from `width` and `stages`";
+            refuse("model.hidden", m.hidden.is_some(), why)?;
+            refuse("model.layers", m.layers.is_some(), why)?;
+            refuse(
+                "model.activation",
+                m.activation.is_some(),
+                "its activations are ReLUs",
+            )?;
+        }
+        ModelKind::Custom => {
+            let why = "its layers are the `layers` list";
+            refuse("model.hidden", m.hidden.is_some(), why)?;
+            refuse("model.activation", m.activation.is_some(), why)?;
+            refuse("model.width", m.width.is_some(), why)?;
+            refuse("model.stages", m.stages.is_some(), why)?;
+            if m.layers.as_ref().is_none_or(|l| l.is_empty()) {
+                return Err(bad(
+                    "model.layers",
+                    "expected a list of layers for model kind `custom`".into(),
+                ));
+            }
+        }
+    }
+    if let Some(i) = spec.hidden.iter().position(|&h| h == 0) {
+        return Err(bad(
+            &format!("model.hidden[{i}]"),
+            "expected a positive layer width, found 0".into(),
+        ));
+    }
+    if spec.kind == ModelKind::Vgg && (spec.width == 0 || spec.stages == 0) {
+        return Err(bad(
+            if spec.width == 0 {
+                "model.width"
+            } else {
+                "model.stages"
+            },
+            "expected at least 1, found 0".into(),
+        ));
+    }
+    if let Some(input) = &spec.input {
+        shape::resolve(input, &spec.layers, None)
+            .map_err(|e| bad(&e.field(), e.message.clone()))?;
+    } else if spec.kind == ModelKind::Vgg {
+        return Err(bad(
+            "model.input",
+            "expected the image shape [channels, height, width] for model kind `vgg` \
+             (e.g. [1, 8, 8] for the built-in digits)"
+                .into(),
+        ));
+    }
+    Ok(spec)
+}
+
+impl ModelSpec {
+    /// The section as written back to YAML: each kind's own settings only (so that the
+    /// configuration hash of a preset is what it was before layer lists existed).
+    pub fn to_raw(&self) -> RawModel {
+        let preset = |k| self.kind == k;
+        RawModel {
+            kind: Some(self.kind),
+            hidden: preset(ModelKind::Mlp).then(|| self.hidden.clone()),
+            activation: (preset(ModelKind::Mlp)
+                || preset(ModelKind::Lenet300)
+                || preset(ModelKind::Lenet5))
+            .then_some(self.activation),
+            input: (preset(ModelKind::Mlp) || preset(ModelKind::Vgg) || preset(ModelKind::Custom))
+                .then(|| self.input.clone())
+                .flatten(),
+            layers: preset(ModelKind::Custom).then(|| self.layers.clone()),
+            width: preset(ModelKind::Vgg).then_some(self.width),
+            stages: preset(ModelKind::Vgg).then_some(self.stages),
+        }
+    }
+}

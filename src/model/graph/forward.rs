@@ -1,0 +1,217 @@
+//! The candle forward pass of a [`super::Graph`]: what candle's autograd trains a graph through
+//! when no hand-written engine implements all its layers, and the reference the engines are
+//! tested against.
+//!
+//! Maps are held as `(channels·height·width, batch)`, so every gather moves contiguous runs of
+//! `batch` values: a convolution is a gather of its patches (padding reads an extra zero row)
+//! and one matrix product (im2col); a pooling is a gather of its windows and a reduction.
+//! Flat activations are `(batch, features)`, and a linear layer is `candle_nn::Linear`.
+
+use super::shape::{Act, Node, Op};
+use candle_core::{Module, Tensor};
+
+/// An activation in one of the two layouts.
+enum H {
+    /// `(c·h·w, batch)`.
+    Maps(Tensor),
+    /// `(batch, features)`.
+    Flat(Tensor),
+}
+
+impl H {
+    fn map(self, f: impl Fn(&Tensor) -> candle_core::Result<Tensor>) -> candle_core::Result<H> {
+        Ok(match self {
+            H::Maps(t) => H::Maps(f(&t)?),
+            H::Flat(t) => H::Flat(f(&t)?),
+        })
+    }
+}
+
+/// Source row of every (entry, window position) of a sliding window over `[c, h, w]` maps:
+/// rows ordered channel, window row, window column, then output row and column; a position
+/// in the padding reads row `c·h·w` (a row of zeros appended to the maps).
+fn window_index(shape: &[usize], k: usize, stride: usize, pad: usize, out: &[usize]) -> Vec<u32> {
+    let (c, h, w) = (shape[0], shape[1], shape[2]);
+    let (oh, ow) = (out[1], out[2]);
+    let zero = (c * h * w) as u32;
+    let mut idx = Vec::with_capacity(c * k * k * oh * ow);
+    for ci in 0..c {
+        for ky in 0..k {
+            for kx in 0..k {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let y = (oy * stride + ky) as isize - pad as isize;
+                        let x = (ox * stride + kx) as isize - pad as isize;
+                        let inside = (0..h as isize).contains(&y) && (0..w as isize).contains(&x);
+                        idx.push(if inside {
+                            ((ci * h + y as usize) * w + x as usize) as u32
+                        } else {
+                            zero
+                        });
+                    }
+                }
+            }
+        }
+    }
+    idx
+}
+
+/// The im2col patch matrix `(c·k·k, oh·ow·batch)` of maps `h` `(c·h·w, batch)`.
+fn patches(
+    h: &Tensor,
+    node: &Node,
+    k: usize,
+    stride: usize,
+    pad: usize,
+) -> candle_core::Result<Tensor> {
+    let batch = h.dim(1)?;
+    let c = node.input[0];
+    let positions = node.output[1] * node.output[2];
+    let idx = window_index(&node.input, k, stride, pad, &node.output);
+    let n = idx.len();
+    let idx = Tensor::from_vec(idx, n, h.device())?;
+    let src = if pad > 0 {
+        Tensor::cat(&[h, &h.zeros_like()?.narrow(0, 0, 1)?], 0)?
+    } else {
+        h.clone()
+    };
+    src.index_select(&idx, 0)?
+        .reshape((c * k * k, positions * batch))
+}
+
+/// Pooling windows of maps `h` as `(c·oh·ow, size², batch)`, window entries in the middle.
+fn windows(h: &Tensor, node: &Node, size: usize, stride: usize) -> candle_core::Result<Tensor> {
+    let batch = h.dim(1)?;
+    let (c, oh, ow) = (node.output[0], node.output[1], node.output[2]);
+    // window_index orders (channel, window entry, output position); regroup per channel to
+    // (channel, output position, window entry).
+    let idx = window_index(&node.input, size, stride, 0, &node.output);
+    let n = idx.len();
+    let idx = Tensor::from_vec(idx, n, h.device())?;
+    h.index_select(&idx, 0)?
+        .reshape((c, size * size, oh * ow, batch))?
+        .transpose(1, 2)?
+        .contiguous()?
+        .reshape((c * oh * ow, size * size, batch))
+}
+
+/// The maximum over dimension 1 as a weighted sum whose weights (1/k on the k entries equal to
+/// the maximum, held constant) route the gradient to the maximum, split evenly among ties.
+/// (candle 0.11's `max_pool2d` backward gives a unique maximum a quarter of it instead.)
+fn max_routed(w: &Tensor) -> candle_core::Result<Tensor> {
+    let max = w.max_keepdim(1)?;
+    let at_max = w.broadcast_eq(&max)?.to_dtype(w.dtype())?;
+    let weights = at_max.broadcast_div(&at_max.sum_keepdim(1)?)?.detach();
+    (w * weights)?.sum(1)
+}
+
+fn act(a: Act, t: &Tensor) -> candle_core::Result<Tensor> {
+    match a {
+        Act::Relu => t.relu(),
+        Act::Tanh => t.tanh(),
+        Act::Gelu => t.gelu(),
+    }
+}
+
+/// The output of `node` when its input or output has no values: zeros of the output's layout,
+/// or a weighted layer's bias at every position.
+fn empty(node: &Node, params: &[Tensor], h: H, n_out: usize) -> candle_core::Result<H> {
+    let (t, maps) = match h {
+        H::Maps(t) => (t, true),
+        H::Flat(t) => (t, false),
+    };
+    let batch = if maps { t.dim(1)? } else { t.dim(0)? };
+    let out_maps = node.output.len() == 3;
+    let y = match (&node.param, n_out) {
+        (Some((_, p)), n) if n > 0 => {
+            let b = &params[p + 1];
+            let per_unit = n / b.dim(0)?;
+            // (units, positions) → (units·positions, batch) or (batch, units).
+            let col = b
+                .reshape((b.dim(0)?, 1))?
+                .broadcast_as((b.dim(0)?, per_unit))?
+                .reshape((n, 1))?;
+            let y = col.broadcast_as((n, batch))?.contiguous()?;
+            if out_maps {
+                y
+            } else {
+                y.t()?.contiguous()?
+            }
+        }
+        _ if out_maps => Tensor::zeros((n_out, batch), t.dtype(), t.device())?,
+        _ => Tensor::zeros((batch, n_out), t.dtype(), t.device())?,
+    };
+    Ok(if out_maps { H::Maps(y) } else { H::Flat(y) })
+}
+
+/// Logits `(batch, classes)` of `nodes` for a batch `x` `(batch, features)`; `seen` is shown
+/// the input of every layer with weights as the matrix its weight multiplies: `(batch, in)`
+/// for a linear layer (`false`), the patch matrix `(c·k·k, positions·batch)` for a
+/// convolution (`true`).
+pub fn run(
+    nodes: &[Node],
+    params: &[Tensor],
+    x: &Tensor,
+    mut seen: impl FnMut(&Tensor, bool) -> candle_core::Result<()>,
+) -> candle_core::Result<Tensor> {
+    let spatial_input = nodes.first().is_some_and(|n| n.input.len() == 3);
+    let mut h = if spatial_input {
+        H::Maps(x.t()?.contiguous()?)
+    } else {
+        H::Flat(x.clone())
+    };
+    for node in nodes {
+        // A layer whose units were all cut out by shrinking, or that reads none: zero-sized
+        // maps, or the bias alone (what the masked model computes there).
+        let (n_in, n_out) = (
+            node.input.iter().product::<usize>(),
+            node.output.iter().product::<usize>(),
+        );
+        if n_out == 0 || n_in == 0 {
+            h = empty(node, params, h, n_out)?;
+            continue;
+        }
+        h = match (&node.op, h) {
+            (Op::Linear { .. }, H::Flat(t)) => {
+                let p = node.param.as_ref().expect("linear has weights").1;
+                seen(&t, false)?;
+                let lin = candle_nn::Linear::new(params[p].clone(), Some(params[p + 1].clone()));
+                H::Flat(lin.forward(&t)?)
+            }
+            (
+                &Op::Conv2d {
+                    cout,
+                    k,
+                    stride,
+                    pad,
+                    ..
+                },
+                H::Maps(t),
+            ) => {
+                let p = node.param.as_ref().expect("conv2d has weights").1;
+                let cols = patches(&t, node, k, stride, pad)?;
+                seen(&cols, true)?;
+                let w = &params[p];
+                let batch = t.dim(1)?;
+                let y = w
+                    .reshape((cout, w.dims()[1..].iter().product::<usize>()))?
+                    .matmul(&cols)?
+                    .broadcast_add(&params[p + 1].reshape((cout, 1))?)?;
+                H::Maps(y.reshape((node.output.iter().product::<usize>(), batch))?)
+            }
+            (&Op::MaxPool { size, stride }, H::Maps(t)) => {
+                H::Maps(max_routed(&windows(&t, node, size, stride)?)?)
+            }
+            (&Op::AvgPool { size, stride }, H::Maps(t)) => {
+                H::Maps(windows(&t, node, size, stride)?.mean(1)?)
+            }
+            (Op::Flatten, H::Maps(t)) => H::Flat(t.t()?.contiguous()?),
+            (&Op::Act(a), h) => h.map(|t| act(a, t))?,
+            (op, _) => candle_core::bail!("layer {op:?} got an input of the wrong layout"),
+        };
+    }
+    match h {
+        H::Flat(t) => Ok(t),
+        H::Maps(t) => t.t()?.contiguous(),
+    }
+}

@@ -1,0 +1,431 @@
+//! Models as layer graphs: every architecture — the built-in presets (`mlp`, `lenet300`,
+//! `lenet5`, `vgg`) and any `model.layers` list written in YAML — is a [`Graph`], one
+//! [`Architecture`] for all of them.
+//!
+//! - [`spec`]: the layer list as written in YAML;
+//! - [`shape`]: shape inference and the errors that name a layer and both shapes;
+//! - [`presets`]: the built-in models written in that description;
+//! - [`forward`]: the candle forward pass (trained by candle's autograd when no engine fits);
+//! - [`shrink`]: removed units cut out, giving a smaller graph and its parameters.
+//!
+//! The pruning structure is read off the graph: each layer with weights is a prunable layer
+//! whose units (neurons, channels) feed the next layer with weights, through activations,
+//! pooling and `flatten` (a channel of a `[c, h, w]` map flattened channel-major is a block of
+//! `h·w` columns of the next linear layer). The last layer with weights is the output layer,
+//! whose units are never removed.
+//!
+//! Training runs on a hand-written engine when the graph contains only layers it implements
+//! ([`Graph::host_engine`]): a chain of linear layers with one ReLU or tanh between them on
+//! [`crate::train::mlp_engine`], LeNet-5's shape on [`crate::train::conv_engine`]; anything else
+//! on candle's autograd.
+
+pub mod forward;
+pub mod presets;
+pub mod shape;
+pub mod shrink;
+pub mod spec;
+
+pub use shape::{Act, Node, Op, ShapeError};
+pub use spec::LayerSpec;
+
+use super::lenet::LeNet5;
+use super::mlp::Mlp;
+use super::{Architecture, LayerInfo, Masks, Param, ParamKind, Params};
+use crate::config::Activation;
+use crate::rng::Rng;
+use candle_core::Tensor;
+
+/// A model: its input shape and resolved layers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Graph {
+    /// Per-sample input shape: `[features]` or `[channels, height, width]`.
+    pub input: Vec<usize>,
+    pub nodes: Vec<Node>,
+    /// The hand-written engine whose layers this graph uses only, if any.
+    engine: Option<EngineShape>,
+}
+
+/// The shapes a hand-written engine needs, read off a graph it can train.
+#[derive(Debug, Clone, PartialEq)]
+enum EngineShape {
+    Mlp(Mlp),
+    LeNet5(LeNet5),
+}
+
+impl Graph {
+    /// Resolve `layers` over inputs of shape `input` for `classes` classes.
+    pub fn new(input: &[usize], layers: &[LayerSpec], classes: usize) -> Result<Graph, ShapeError> {
+        let nodes = shape::resolve(input, layers, Some(classes))?;
+        Ok(Graph::from_nodes(input.to_vec(), nodes))
+    }
+
+    fn from_nodes(input: Vec<usize>, nodes: Vec<Node>) -> Graph {
+        let engine = engine_shape(&input, &nodes);
+        Graph {
+            input,
+            nodes,
+            engine,
+        }
+    }
+
+    /// The graph as a plain MLP, when it is one (linear layers with one ReLU or tanh between
+    /// them, on flat inputs).
+    pub fn as_mlp(&self) -> Option<&Mlp> {
+        match &self.engine {
+            Some(EngineShape::Mlp(m)) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The graph as LeNet-5 (of any widths), when it is one.
+    pub fn as_lenet5(&self) -> Option<&LeNet5> {
+        match &self.engine {
+            Some(EngineShape::LeNet5(n)) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// The layer list that builds this graph again (names kept, every `out` written).
+    pub fn to_layers(&self) -> Vec<LayerSpec> {
+        self.nodes
+            .iter()
+            .map(|n| {
+                let name = n.param.as_ref().map(|p| p.0.clone());
+                match n.op {
+                    Op::Linear { out, .. } => LayerSpec::Linear {
+                        out: Some(out),
+                        name,
+                    },
+                    Op::Conv2d {
+                        cout,
+                        k,
+                        stride,
+                        pad,
+                        ..
+                    } => LayerSpec::Conv2d {
+                        out: cout,
+                        kernel: k,
+                        stride: Some(stride),
+                        padding: Some(pad),
+                        name,
+                    },
+                    Op::MaxPool { size, stride } => LayerSpec::MaxPool {
+                        size,
+                        stride: Some(stride),
+                    },
+                    Op::AvgPool { size, stride } => LayerSpec::AvgPool {
+                        size,
+                        stride: Some(stride),
+                    },
+                    Op::Flatten => LayerSpec::Flatten,
+                    Op::Act(Act::Relu) => LayerSpec::Relu,
+                    Op::Act(Act::Tanh) => LayerSpec::Tanh,
+                    Op::Act(Act::Gelu) => LayerSpec::Gelu,
+                }
+            })
+            .collect()
+    }
+
+    /// The model section (`kind: custom`) that builds this graph.
+    pub fn to_raw(&self) -> crate::config::raw::RawModel {
+        crate::config::raw::RawModel {
+            kind: Some(crate::config::ModelKind::Custom),
+            input: Some(self.input.clone()),
+            layers: Some(self.to_layers()),
+            ..Default::default()
+        }
+    }
+
+    /// Nodes with weights, in order.
+    fn weighted(&self) -> impl Iterator<Item = (usize, &Node)> {
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.param.is_some())
+    }
+}
+
+/// Which engine, if any, implements every layer of a graph.
+fn engine_shape(input: &[usize], nodes: &[Node]) -> Option<EngineShape> {
+    mlp_shape(input, nodes)
+        .map(EngineShape::Mlp)
+        .or_else(|| lenet5_shape(input, nodes).map(EngineShape::LeNet5))
+}
+
+/// linear (act linear)* with one activation (ReLU or tanh) throughout, on flat inputs.
+fn mlp_shape(input: &[usize], nodes: &[Node]) -> Option<Mlp> {
+    let [features] = *input else { return None };
+    let mut widths = vec![features];
+    let mut activation = None;
+    for (i, n) in nodes.iter().enumerate() {
+        match (&n.op, i % 2) {
+            (Op::Linear { out, .. }, 0) => widths.push(*out),
+            (Op::Act(a), 1) => {
+                let a = match a {
+                    Act::Relu => Activation::Relu,
+                    Act::Tanh => Activation::Tanh,
+                    Act::Gelu => return None,
+                };
+                if *activation.get_or_insert(a) != a {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+    }
+    (nodes.len() % 2 == 1).then(|| Mlp {
+        widths,
+        activation: activation.unwrap_or(Activation::Relu),
+    })
+}
+
+/// conv5 → max-pool 2 → conv5 → max-pool 2 → flatten → linear → ReLU → linear on 1×28×28.
+fn lenet5_shape(input: &[usize], nodes: &[Node]) -> Option<LeNet5> {
+    use super::lenet::{K, POOL, SIDE};
+    if input != [1, SIDE, SIDE] || nodes.len() != 8 {
+        return None;
+    }
+    let conv = |n: &Node| match n.op {
+        Op::Conv2d {
+            cout,
+            k: K,
+            stride: 1,
+            pad: 0,
+            ..
+        } => Some(cout),
+        _ => None,
+    };
+    let pool = |n: &Node| {
+        matches!(
+            n.op,
+            Op::MaxPool {
+                size: POOL,
+                stride: POOL
+            }
+        )
+    };
+    let linear = |n: &Node| match n.op {
+        Op::Linear { out, .. } => Some(out),
+        _ => None,
+    };
+    let shape_ok = pool(&nodes[1])
+        && pool(&nodes[3])
+        && nodes[4].op == Op::Flatten
+        && nodes[6].op == Op::Act(Act::Relu);
+    shape_ok.then_some(())?;
+    Some(LeNet5 {
+        conv1: conv(&nodes[0])?,
+        conv2: conv(&nodes[2])?,
+        fc1: linear(&nodes[5])?,
+        classes: linear(&nodes[7])?,
+    })
+}
+
+/// Weight shape and fan-in of a layer with weights.
+fn weight_shape(op: &Op) -> (Vec<usize>, usize) {
+    match *op {
+        Op::Linear { inputs, out } => (vec![out, inputs], inputs),
+        Op::Conv2d { cin, cout, k, .. } => (vec![cout, cin, k, k], cin * k * k),
+        _ => unreachable!("only linear and conv2d layers have weights"),
+    }
+}
+
+impl Architecture for Graph {
+    /// The built-in shapes keep their short descriptions (`mlp 64-128-64-10`, `lenet5 …`);
+    /// any other graph lists its layers.
+    fn describe(&self) -> String {
+        if let Some(m) = self.as_mlp() {
+            return m.describe();
+        }
+        if let Some(n) = self.as_lenet5() {
+            return n.describe();
+        }
+        let parts: Vec<String> = self
+            .nodes
+            .iter()
+            .map(|n| match n.op {
+                Op::Linear { out, .. } => format!("fc:{out}"),
+                Op::Conv2d {
+                    cout,
+                    k,
+                    stride,
+                    pad,
+                    ..
+                } => {
+                    let mut s = format!("conv{k}x{k}:{cout}");
+                    if stride != 1 {
+                        s += &format!("/s{stride}");
+                    }
+                    if pad != 0 {
+                        s += &format!("/p{pad}");
+                    }
+                    s
+                }
+                Op::MaxPool { size, .. } => format!("maxpool{size}"),
+                Op::AvgPool { size, .. } => format!("avgpool{size}"),
+                Op::Flatten => "flatten".into(),
+                Op::Act(a) => a.as_str().into(),
+            })
+            .collect();
+        let input: Vec<String> = self.input.iter().map(|s| s.to_string()).collect();
+        format!("graph {} {}", input.join("x"), parts.join("-"))
+    }
+
+    /// Weights and biases uniform in ±1/√fan_in (PyTorch's Linear and Conv2d default), layer by
+    /// layer, weight before bias.
+    fn init(&self, rng: &mut Rng) -> Params {
+        let mut ps = Vec::new();
+        for (_, n) in self.weighted() {
+            let (shape, fan_in) = weight_shape(&n.op);
+            let name = &n.param.as_ref().expect("weighted").0;
+            let bound = 1.0 / (fan_in as f32).sqrt();
+            let mut draw = |len: usize| -> Vec<f32> {
+                (0..len).map(|_| rng.uniform_f32(-bound, bound)).collect()
+            };
+            let out = shape[0];
+            let w = draw(shape.iter().product());
+            ps.push(Param {
+                name: format!("{name}.weight"),
+                shape,
+                kind: ParamKind::Weight,
+                data: w,
+            });
+            ps.push(Param {
+                name: format!("{name}.bias"),
+                shape: vec![out],
+                kind: ParamKind::Bias,
+                data: draw(out),
+            });
+        }
+        Params(ps)
+    }
+
+    fn input_dim(&self) -> usize {
+        self.input.iter().product()
+    }
+
+    fn forward(&self, params: &[Tensor], x: &Tensor) -> candle_core::Result<Tensor> {
+        if x.dim(1)? != self.input_dim() {
+            candle_core::bail!(
+                "the model reads {} features per row ({}), got {}",
+                self.input_dim(),
+                shape::fmt_shape(&self.input),
+                x.dim(1)?
+            );
+        }
+        forward::run(&self.nodes, params, x, |_, _| Ok(()))
+    }
+
+    fn input_sq_sums(&self, params: &[Tensor], x: &Tensor) -> candle_core::Result<Vec<Tensor>> {
+        let mut sums = Vec::new();
+        forward::run(&self.nodes, params, x, |m, patches| {
+            // A patch matrix is (c·k·k, positions·batch); a linear input (batch, in).
+            sums.push(m.sqr()?.sum(if patches { 1 } else { 0 })?);
+            Ok(())
+        })?;
+        Ok(sums)
+    }
+
+    fn layers(&self) -> Vec<LayerInfo> {
+        let weighted: Vec<&Node> = self.weighted().map(|(_, n)| n).collect();
+        weighted
+            .iter()
+            .enumerate()
+            .map(|(l, n)| {
+                let (name, p) = n.param.clone().expect("weighted");
+                let positions = if n.output.len() == 3 {
+                    n.output[1] * n.output[2]
+                } else {
+                    1
+                };
+                LayerInfo {
+                    name,
+                    weight: p,
+                    bias: p + 1,
+                    units: n.units().expect("weighted"),
+                    macs_per_weight: positions,
+                    next: weighted
+                        .get(l + 1)
+                        .map(|m| m.param.as_ref().expect("weighted").1),
+                    is_output: l + 1 == weighted.len(),
+                }
+            })
+            .collect()
+    }
+
+    fn shrunk_param_count(&self, params: &Params, masks: &Masks) -> usize {
+        shrink::shrink(self, params, masks).1.count()
+    }
+
+    fn shrink(&self, params: &Params, masks: &Masks) -> Option<super::Shrunk> {
+        let (g, p) = shrink::shrink(self, params, masks);
+        // The masks, cut the same way: ones where kept, zeros where masked.
+        let ones = Params(
+            params
+                .0
+                .iter()
+                .map(|q| Param {
+                    data: vec![1.0; q.data.len()],
+                    ..q.clone()
+                })
+                .collect(),
+        );
+        let m = shrink::shrink(self, &ones, masks).1;
+        Some(super::Shrunk {
+            model: g.to_raw(),
+            params: p,
+            masks: Masks(
+                m.0.iter()
+                    .map(|q| q.data.iter().map(|v| *v != 0.0).collect())
+                    .collect(),
+            ),
+        })
+    }
+
+    /// Activations per sample: each convolution's patch matrix and output, each pooled map and
+    /// each linear output (activations and flatten work in place).
+    fn footprint(&self) -> crate::sweep::memory::Footprint {
+        let mut params = 0usize;
+        let mut acts = 0usize;
+        for n in &self.nodes {
+            let out: usize = n.output.iter().product();
+            match n.op {
+                Op::Linear { inputs, out } => {
+                    params = params.saturating_add(inputs.saturating_mul(out).saturating_add(out));
+                    acts = acts.saturating_add(out);
+                }
+                Op::Conv2d { cin, cout, k, .. } => {
+                    let kk = cin.saturating_mul(k * k);
+                    params = params.saturating_add(kk.saturating_mul(cout).saturating_add(cout));
+                    let positions = n.output[1] * n.output[2];
+                    acts = acts
+                        .saturating_add(kk.saturating_mul(positions))
+                        .saturating_add(out);
+                }
+                Op::MaxPool { .. } | Op::AvgPool { .. } => acts = acts.saturating_add(out),
+                Op::Flatten | Op::Act(_) => {}
+            }
+        }
+        crate::sweep::memory::Footprint {
+            params,
+            activations_per_sample: acts,
+            autograd: self.engine.is_none(),
+        }
+    }
+
+    fn as_mlp(&self) -> Option<&Mlp> {
+        Graph::as_mlp(self)
+    }
+
+    /// The engine whose layers this graph uses only: [`crate::train::mlp_engine`] or
+    /// [`crate::train::conv_engine`]; `None` (candle's autograd) otherwise.
+    fn host_engine(&self, threads: usize) -> Option<Box<dyn crate::train::engine::Engine + '_>> {
+        match self.engine.as_ref()? {
+            EngineShape::Mlp(m) => m.host_engine(threads),
+            EngineShape::LeNet5(n) => n.host_engine(threads),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,97 @@
+//! The built-in models, written as layer lists ([`LayerSpec`]) like any model of
+//! `model.layers`: a preset is a function from its few settings to that list.
+
+use super::spec::LayerSpec;
+use crate::config::Activation;
+
+fn act(a: Activation) -> LayerSpec {
+    match a {
+        Activation::Relu => LayerSpec::Relu,
+        Activation::Tanh => LayerSpec::Tanh,
+    }
+}
+
+fn linear(out: Option<usize>) -> LayerSpec {
+    LayerSpec::Linear { out, name: None }
+}
+
+/// `mlp`: linear layers of the `hidden` widths with `activation` between them, then one unit per
+/// class (`fc1`, …, `fc{L}`).
+pub fn mlp(hidden: &[usize], activation: Activation) -> Vec<LayerSpec> {
+    let mut layers = Vec::with_capacity(2 * hidden.len() + 1);
+    for &h in hidden {
+        layers.push(linear(Some(h)));
+        layers.push(act(activation));
+    }
+    layers.push(linear(None));
+    layers
+}
+
+/// Hidden widths of LeNet-300-100.
+pub const LENET300_HIDDEN: [usize; 2] = [300, 100];
+
+/// `lenet300`: LeNet-300-100 (Han et al. 2015), an [`mlp`] 784-300-100-10 on 28×28 images
+/// given as 784 features: 266,610 parameters.
+pub fn lenet300(activation: Activation) -> Vec<LayerSpec> {
+    mlp(&LENET300_HIDDEN, activation)
+}
+
+/// `lenet5`: Caffe's LeNet (Han et al. 2015) on `[1, 28, 28]`: conv1 20 filters 5×5 → max-pool
+/// 2 → conv2 50 filters 5×5 → max-pool 2 → fc1 500 → ReLU → fc2 (no activation after the
+/// convolutions): 431,080 parameters with 10 classes.
+pub fn lenet5() -> Vec<LayerSpec> {
+    let conv = |out| LayerSpec::Conv2d {
+        out,
+        kernel: 5,
+        stride: None,
+        padding: None,
+        name: None,
+    };
+    let pool = || LayerSpec::MaxPool {
+        size: 2,
+        stride: None,
+    };
+    vec![
+        conv(20),
+        pool(),
+        conv(50),
+        pool(),
+        LayerSpec::Flatten,
+        linear(Some(500)),
+        LayerSpec::Relu,
+        linear(None),
+    ]
+}
+
+/// Input of the LeNets: one 28×28 channel.
+pub const LENET_INPUT: [usize; 3] = [1, 28, 28];
+
+/// `vgg`: a VGG-style CNN for small images (Simonyan & Zisserman 2015, reduced): `stages`
+/// stages of two 3×3 convolutions (padding 1) with ReLU and a 2×2 max-pool, with `width`,
+/// `2·width`, `4·width`, … channels; then flatten → linear of `2^stages · width` units → ReLU →
+/// one unit per class.
+pub fn vgg(width: usize, stages: usize) -> Vec<LayerSpec> {
+    let conv = |out| LayerSpec::Conv2d {
+        out,
+        kernel: 3,
+        stride: None,
+        padding: Some(1),
+        name: None,
+    };
+    let mut layers = Vec::new();
+    for s in 0..stages {
+        let c = width << s;
+        layers.extend([conv(c), LayerSpec::Relu, conv(c), LayerSpec::Relu]);
+        layers.push(LayerSpec::MaxPool {
+            size: 2,
+            stride: None,
+        });
+    }
+    layers.extend([
+        LayerSpec::Flatten,
+        linear(Some(width << stages)),
+        LayerSpec::Relu,
+        linear(None),
+    ]);
+    layers
+}
