@@ -2,11 +2,15 @@
 //! validation ([`resolve`]), `--set` overrides and error messages with did-you-mean hints.
 
 pub mod compare;
+pub mod data;
+pub mod methods;
 pub mod model;
 pub mod plots;
 pub mod raw;
 pub mod resolve;
+pub mod scope;
 pub mod types;
+mod v1;
 
 pub use resolve::{
     CvSpec, DataSpec, Experiment, Grid, ModelSpec, OutputSpec, PruneSpec, Schedule, TauSpec,
@@ -30,14 +34,7 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<Experiment> {
     let mut exp = parse(&text, &path.display().to_string(), overrides)?;
     // Data paths are relative to the experiment file.
     let base = path.parent().unwrap_or(Path::new(""));
-    for p in [
-        &mut exp.data.path,
-        &mut exp.data.test_path,
-        &mut exp.data.dir,
-    ]
-    .into_iter()
-    .flatten()
-    {
+    for p in exp.data.paths_mut() {
         if Path::new(p.as_str()).is_relative() {
             *p = base.join(&*p).display().to_string();
         }
@@ -179,12 +176,20 @@ impl Experiment {
         serde_yaml_ng::to_string(&self.to_raw()).expect("resolved config serialises")
     }
 
-    /// SHA-256 of the canonical resolved YAML, figure settings (`plots:`) left out: they change
-    /// no computed number, so a resume or merge may use other ones.
+    /// SHA-256 of the canonical resolved experiment, figure settings (`plots:`) left out: they
+    /// change no computed number, so a resume or merge may use other ones. The canonical form is
+    /// the first layout of experiment files ([`v1`]), so hashes of existing runs stay valid.
     pub fn hash(&self) -> String {
         let mut e = self.clone();
         e.plots = plots::PlotsSpec::default();
-        hex(&Sha256::digest(e.to_yaml().as_bytes()))
+        hex(&Sha256::digest(v1::yaml(&e).as_bytes()))
+    }
+
+    /// Whether `resolved` (a run directory's `resolved.yaml`) is this experiment: as this
+    /// version writes it, or as versions before the tagged `data` and nested method settings
+    /// wrote it (so that their runs resume and their shards merge).
+    pub fn was_resolved_as(&self, resolved: &str) -> bool {
+        resolved == self.to_yaml() || resolved == v1::yaml(self)
     }
 }
 
@@ -249,17 +254,18 @@ mod tests {
 
     #[test]
     fn new_method_options_round_trip_and_bad_combinations_name_the_field() {
-        let yaml = "name: t\nprune: {methods: [wanda, synflow], n_m: {n: 2, m: 4}, \
-                    synflow_rounds: 20, tau: {unit: quantile, scope: row, values: [0.5, 0.9]}}\n";
+        let yaml =
+            "name: t\nprune: {methods: [wanda, {synflow: {rounds: 20}}], n_m: {n: 2, m: 4}, \
+                    tau: {unit: quantile, scope: row, values: [0.5, 0.9]}}\n";
         let e = parse(yaml, "t.yaml", &[]).unwrap();
         assert_eq!(e.prune.n_m, Some(NmSpec { n: 2, m: 4 }));
-        assert_eq!(e.prune.synflow_rounds, 20);
+        assert_eq!(e.prune.settings.synflow_rounds, 20);
         assert_eq!(e.prune.tau.scope, Scope::Row);
         assert_eq!(parse(&e.to_yaml(), "resolved.yaml", &[]).unwrap(), e);
-        // Unused options are not written, so older experiments keep their hash.
+        // Unused options are not written.
         let plain = parse(MIN, "t.yaml", &[]).unwrap().to_yaml();
         assert!(
-            !plain.contains("n_m") && !plain.contains("synflow_rounds"),
+            !plain.contains("n_m") && !plain.contains("synflow"),
             "{plain}"
         );
         for (bad, field, says) in [
@@ -280,9 +286,19 @@ mod tests {
                 "weight-level methods",
             ),
             (
-                "{methods: [synflow], synflow_rounds: 0, tau: {unit: quantile, values: [0.5]}}",
-                "prune.synflow_rounds",
+                "{methods: [{synflow: {rounds: 0}}], tau: {unit: quantile, values: [0.5]}}",
+                "prune.methods[0].synflow.rounds",
                 "at least 1",
+            ),
+            (
+                "{methods: [magnitude, {taylor: {batches: 0}}]}",
+                "prune.methods[1].taylor.batches",
+                "at least 1 batch",
+            ),
+            (
+                "{methods: [magnitude], tau: {unit: quantile, scope: {sensitivity: {rows: 0}}}}",
+                "prune.tau.scope.sensitivity.rows",
+                "at least 1 row",
             ),
         ] {
             let err = parse(&format!("name: t\nprune: {bad}\n"), "e.yaml", &[])
@@ -421,17 +437,22 @@ mod tests {
         let ok = "name: t\ndata:\n  source: idx\n  dir: mnist\n  limit: 500\n  sha256:\n    \
                   t10k-labels-idx1-ubyte: FF7BCFD416DE33731A308C3F266CC351222C34898ECBEAF847F06E48F7EC33F2\n";
         let e = parse(ok, "t.yaml", &[]).unwrap();
-        assert_eq!(e.data.source, DataSource::Idx);
-        assert_eq!(e.data.dir.as_deref(), Some("mnist"));
-        assert_eq!(e.data.limit, Some(500));
+        let data::Source::Idx(idx) = &e.data.source else {
+            panic!("{:?}", e.data)
+        };
+        assert_eq!(idx.files, data::IdxFiles::Dir("mnist".into()));
+        assert_eq!(idx.limit, Some(500));
         assert_eq!(
-            e.data.sha256["t10k-labels-idx1-ubyte"],
+            idx.sha256["t10k-labels-idx1-ubyte"],
             "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"
         );
         assert_eq!(parse(&e.to_yaml(), "resolved.yaml", &[]).unwrap(), e);
         let bad = |text: &str, field: &str| {
             let err = parse(text, "exp.yaml", &[]).unwrap_err().to_string();
-            assert!(err.contains(&format!("field `{field}`")), "{err}");
+            assert!(
+                err.starts_with("exp.yaml: ") && err.contains(&format!("field `{field}`")),
+                "{err}"
+            );
         };
         bad("name: t\ndata: {source: idx}\n", "data.dir");
         bad(
@@ -466,8 +487,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            (e.data.name, e.data.dir.as_deref(), e.data.limit),
-            (Some(DataName::FashionMnist), None, Some(9))
+            e.data.source,
+            data::Source::Idx(data::IdxSource {
+                files: data::IdxFiles::Fetched(DataName::FashionMnist),
+                sha256: Default::default(),
+                limit: Some(9),
+            })
         );
         let yaml = e.to_yaml();
         assert!(
@@ -481,8 +506,13 @@ mod tests {
             &[],
         )
         .unwrap();
-        assert_eq!(c.data.source, DataSource::Cifar10);
-        assert_eq!(c.data.name, None);
+        assert_eq!(
+            c.data.source,
+            data::Source::Cifar10 {
+                dir: Some("c".into()),
+                limit: Some(5)
+            }
+        );
         assert_eq!(parse(&c.to_yaml(), "resolved.yaml", &[]).unwrap(), c);
         // A shipped MNIST experiment switched to the cache from the command line.
         let switched = parse(
@@ -491,14 +521,22 @@ mod tests {
             &["data.dir=null".into(), "data.name=mnist".into()],
         )
         .unwrap();
-        assert_eq!(
-            (switched.data.name, switched.data.dir),
-            (Some(DataName::Mnist), None)
-        );
-        // Built-in data keeps writing its name exactly as before.
+        assert!(matches!(
+            &switched.data.source,
+            data::Source::Idx(i) if i.files == data::IdxFiles::Fetched(DataName::Mnist)
+        ));
+        // Built-in data writes its name; a CSV source has none.
         let b = parse(MIN, "t.yaml", &[]).unwrap();
-        assert_eq!(b.data.name, Some(DataName::Digits));
+        assert_eq!(
+            b.data.source,
+            data::Source::Builtin {
+                name: BuiltinName::Digits,
+                holdout: 0.2
+            }
+        );
         assert!(b.to_yaml().contains("name: digits"));
+        let csv = parse("name: t\ndata: {source: csv, path: a.csv}\n", "t.yaml", &[]).unwrap();
+        assert!(!csv.to_yaml().contains("name: digits"), "{}", csv.to_yaml());
         for (data, field, says) in [
             (
                 "{source: idx, name: mnist, dir: d}",
@@ -511,19 +549,24 @@ mod tests {
                 "built-in data sets are `source: builtin`",
             ),
             (
-                "{source: csv, path: a.csv, name: mnist}",
+                "{source: builtin, name: mnist}",
                 "data.name",
                 "`source: idx, name: mnist`",
             ),
             (
+                "{source: csv, path: a.csv, name: mnist}",
+                "data.name",
+                "belongs to `source: builtin` and `source: idx`, not to `source: csv`",
+            ),
+            (
                 "{source: cifar10, name: cifar10}",
                 "data.name",
-                "no `name` for `source: cifar10`",
+                "not to `source: cifar10` (which takes `dir`, `limit`, `standardize`)",
             ),
             (
                 "{source: cifar10, path: a.csv}",
                 "data.path",
-                "no `path` for this data source (it belongs to `source: csv`)",
+                "belongs to `source: csv`, not to `source: cifar10`",
             ),
             ("{source: cifar10, limit: 0}", "data.limit", "at least 1"),
             (
@@ -531,13 +574,18 @@ mod tests {
                 "data.limit",
                 "`source: idx` and `source: cifar10`",
             ),
+            (
+                "{source: builtin, path: a.csv}",
+                "data.path",
+                "belongs to `source: csv`, not to `source: builtin`",
+            ),
             ("{source: idx}", "data.dir", "`name: mnist`"),
         ] {
             let err = parse(&format!("name: t\ndata: {data}\n"), "e.yaml", &[])
                 .unwrap_err()
                 .to_string();
             assert!(
-                err.starts_with(&format!("e.yaml: field `{field}`")) && err.contains(says),
+                err.starts_with("e.yaml: ") && err.contains(field) && err.contains(says),
                 "{data}: {err}"
             );
         }
@@ -551,8 +599,9 @@ mod tests {
     fn standardize_defaults_to_per_feature_and_round_trips() {
         let plain = parse(MIN, "t.yaml", &[]).unwrap();
         assert_eq!(plain.data.standardize, Standardize::Feature);
-        // Left out of resolved.yaml when default, so older configuration hashes stay valid.
-        assert!(!plain.to_yaml().contains("standardize"));
+        // Written out in resolved.yaml, but left out of the hash when default, so older
+        // configuration hashes stay valid.
+        assert!(plain.to_yaml().contains("standardize: feature"));
         let g = parse("name: t\ndata: {standardize: global}\n", "t.yaml", &[]).unwrap();
         assert_eq!(g.data.standardize, Standardize::Global);
         let again = parse(&g.to_yaml(), "t.yaml", &[]).unwrap();
@@ -562,7 +611,8 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("t.yaml") && err.contains("standardize"),
+            err.starts_with("t.yaml: ")
+                && err.contains("field `data.standardize`: unknown variant"),
             "{err}"
         );
     }
@@ -605,15 +655,18 @@ mod tests {
         std::fs::create_dir(&sub).unwrap();
         let file = sub.join("e.yaml");
         std::fs::write(&file, "name: t\ndata: {source: idx, dir: ../data/mnist}\n").unwrap();
-        let e = load(&file, &[]).unwrap();
+        let dir = |e: Experiment| match e.data.source {
+            data::Source::Idx(data::IdxSource {
+                files: data::IdxFiles::Dir(d),
+                ..
+            }) => d,
+            other => panic!("{other:?}"),
+        };
         assert_eq!(
-            Path::new(e.data.dir.as_deref().unwrap()),
+            Path::new(&dir(load(&file, &[]).unwrap())),
             sub.join("../data/mnist")
         );
         std::fs::write(&file, "name: t\ndata: {source: idx, dir: /abs/mnist}\n").unwrap();
-        assert_eq!(
-            load(&file, &[]).unwrap().data.dir.as_deref(),
-            Some("/abs/mnist")
-        );
+        assert_eq!(dir(load(&file, &[]).unwrap()), "/abs/mnist");
     }
 }

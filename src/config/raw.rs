@@ -2,9 +2,11 @@
 //!
 //! These structs only mirror the YAML. Defaults and validation live in [`super::resolve`].
 
+pub use super::data::RawData;
+pub use super::methods::RawMethod;
+pub use super::scope::RawScope;
 use super::types::*;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -12,6 +14,7 @@ pub struct RawExperiment {
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
+    /// The data set, by `source`; each source takes only its own fields.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<RawData>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -27,67 +30,6 @@ pub struct RawExperiment {
     /// Figure size and text size (for a paper): see `prunecv check` for the defaults.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plots: Option<super::plots::RawPlots>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RawData {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source: Option<DataSource>,
-    /// Built-in data set name (`digits`, `iris`; source `builtin`), or the name of an
-    /// MNIST-format set downloaded by `prunecv data fetch` (`mnist`, `fashion_mnist`, `kmnist`;
-    /// source `idx`, instead of `dir`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<DataName>,
-    /// Fraction of the data carved off (stratified) as the test split.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub holdout: Option<f64>,
-    /// CSV file (source `csv`), relative to the experiment file's directory or absolute.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
-    /// CSV file holding a fixed test split (source `csv`); when given, `holdout` is not used.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub test_path: Option<String>,
-    /// CSV label column: `last` (default), `first`, a 0-based index, or a header name.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
-    /// CSV: whether the first row (after `skip_rows`) is a header: `auto` (default), `yes`, `no`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub header: Option<HeaderMode>,
-    /// CSV: lines skipped at the top of the file (e.g. a description line), default 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub skip_rows: Option<usize>,
-    /// CSV separator: `auto` (default: the first of tab, `;`, `,`, `|` found in the first row),
-    /// `tab`, or one character such as `;`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub delimiter: Option<String>,
-    /// CSV feature columns (0-based indices or header names), in this order; default: every
-    /// column but the label and `drop`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub features: Option<Vec<ColumnRef>>,
-    /// CSV columns to leave out (indices or header names).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub drop: Option<Vec<ColumnRef>>,
-    /// CSV class names in class-index order; labels are matched against them as text. Default:
-    /// labels that are all class indices are used as such, names are sorted (byte order).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub classes: Option<Vec<String>>,
-    /// Directory of the IDX files (source `idx`) or CIFAR-10 batches (source `cifar10`; default:
-    /// the `prunecv data fetch` cache), relative to the experiment file's directory or absolute.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub dir: Option<String>,
-    /// Expected SHA-256 (hex) of the uncompressed content of IDX files, keyed by file name
-    /// without `.gz` (source `idx`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sha256: Option<BTreeMap<String, String>>,
-    /// Use only the first N training images (sources `idx`, `cifar10`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub limit: Option<usize>,
-    /// Feature scaling fitted on each model's training rows: `feature` (default: a z-score per
-    /// feature), `global` (one mean and standard deviation over all features, as for images) or
-    /// `none`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub standardize: Option<Standardize>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
@@ -160,32 +102,38 @@ pub struct RawLrSchedule {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawPrune {
+    /// Each a method's name, or a method with its settings: `{taylor: {batches: 8}}`,
+    /// `{importance: {norm: l2}}`, `{combined: {norm: l2}}`, `{synflow: {rounds: 100}}`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub methods: Option<Vec<MethodKind>>,
+    pub methods: Option<Vec<RawMethod>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tau: Option<RawTau>,
     /// Layers kept dense (by name, e.g. `fc1`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ignore: Option<Vec<String>>,
-    /// Training batches averaged for the Taylor gradient.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub taylor_batches: Option<usize>,
-    /// Norm of a unit's incoming weights for `importance` (and `combined`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub importance_norm: Option<Norm>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<RawSchedule>,
     /// N:M semi-structured sparsity: of every `m` consecutive weights of an output row, at most
-    /// the `n` highest-scoring survive (on top of what τ prunes). Weight-level methods only.
+    /// the `n` highest-scoring survive (on top of what τ prunes), for every listed method (so
+    /// that they compare at one pattern). Weight-level methods only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub n_m: Option<NmSpec>,
-    /// SynFlow's pruning rounds per mask (default 100), on an exponential sparsity schedule.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub synflow_rounds: Option<usize>,
-    /// `tau.scope: sensitivity`: training rows (at most) on which each layer's sensitivity is
-    /// measured (default 1024, spread evenly over the model's training rows).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sensitivity_rows: Option<usize>,
+    /// Moved to `methods: [{taylor: {batches: N}}]`: read only to say so.
+    #[serde(default, skip_serializing)]
+    #[schemars(skip)]
+    pub taylor_batches: Option<serde_yaml_ng::Value>,
+    /// Moved to `methods: [{importance: {norm: ..}}]`: read only to say so.
+    #[serde(default, skip_serializing)]
+    #[schemars(skip)]
+    pub importance_norm: Option<serde_yaml_ng::Value>,
+    /// Moved to `methods: [{synflow: {rounds: N}}]`: read only to say so.
+    #[serde(default, skip_serializing)]
+    #[schemars(skip)]
+    pub synflow_rounds: Option<serde_yaml_ng::Value>,
+    /// Moved to `tau.scope: {sensitivity: {rows: N}}`: read only to say so.
+    #[serde(default, skip_serializing)]
+    #[schemars(skip)]
+    pub sensitivity_rows: Option<serde_yaml_ng::Value>,
 }
 
 /// `prune.schedule`: what happens after masks are computed.
@@ -222,8 +170,9 @@ pub struct RawSchedule {
 pub struct RawTau {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unit: Option<TauUnit>,
+    /// `layer`, `global`, `erk`, `row` or `sensitivity` (also `{sensitivity: {rows: 1024}}`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub scope: Option<Scope>,
+    pub scope: Option<RawScope>,
     /// An explicit list of thresholds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub values: Option<Vec<f64>>,

@@ -1,12 +1,14 @@
 //! The resolved experiment: every default filled in and every value validated. The rest of the
 //! program only ever sees these types.
 
+pub use super::data::DataSpec;
+pub use super::methods::MethodSettings;
 pub use super::model::ModelSpec;
 use super::raw::*;
+use super::scope::{RawScope, RawSensitivity};
 use super::types::*;
 use crate::error::{Error, Result};
 use serde::Serialize;
-use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Experiment {
@@ -19,32 +21,6 @@ pub struct Experiment {
     pub cv: CvSpec,
     pub output: OutputSpec,
     pub plots: super::plots::PlotsSpec,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DataSpec {
-    pub source: DataSource,
-    /// The built-in data set (sources `builtin` and `csv`, which ignores it: always set), or the
-    /// fetched MNIST-format set whose cached directory `idx` reads (`None`: `dir` is given).
-    pub name: Option<DataName>,
-    pub holdout: f64,
-    /// CSV path as written (source `csv`).
-    pub path: Option<String>,
-    /// CSV with a fixed test split (source `csv`).
-    pub test_path: Option<String>,
-    /// How to read the CSV files (source `csv`): label column, header, separator, columns,
-    /// class names.
-    pub csv: crate::data::csv::CsvOptions,
-    /// Directory of the IDX files (source `idx`) or CIFAR-10 batches (source `cifar10`); `None`:
-    /// the `prunecv data fetch` cache.
-    pub dir: Option<String>,
-    /// Expected SHA-256 (lower-case hex) of the uncompressed IDX files, by file name without
-    /// `.gz` (source `idx`); files not named are not checked.
-    pub sha256: BTreeMap<String, String>,
-    /// Use only the first N training images (sources `idx`, `cifar10`).
-    pub limit: Option<usize>,
-    /// How features are scaled (statistics from each model's training rows).
-    pub standardize: Standardize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -63,17 +39,13 @@ pub struct TrainSpec {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PruneSpec {
     pub methods: Vec<MethodKind>,
+    /// The methods' own settings (Taylor's batches, the unit methods' norms, SynFlow's rounds).
+    pub settings: MethodSettings,
     pub tau: TauSpec,
     pub ignore: Vec<String>,
-    pub taylor_batches: usize,
-    pub importance_norm: Norm,
     pub schedule: Schedule,
     /// N:M semi-structured sparsity on top of τ (weight-level methods).
     pub n_m: Option<NmSpec>,
-    /// SynFlow's rounds per mask.
-    pub synflow_rounds: usize,
-    /// Training rows on which `scope: sensitivity` measures each layer.
-    pub sensitivity_rows: usize,
 }
 
 /// What happens to a model after its masks are computed.
@@ -116,6 +88,8 @@ pub struct TauSpec {
     pub unit: TauUnit,
     pub scope: Scope,
     pub grid: Grid,
+    /// `scope: sensitivity` only: the training rows on which each layer is measured.
+    pub sensitivity_rows: Option<usize>,
 }
 
 /// The τ grid: given values, or `auto` points found per method from the refit model.
@@ -151,12 +125,14 @@ pub fn tidy(v: f64) -> f64 {
     }
 }
 
-struct Ctx<'a> {
-    file: &'a str,
+/// What validation errors name: the experiment file.
+pub(super) struct Ctx<'a> {
+    pub(super) file: &'a str,
 }
 
 impl Ctx<'_> {
-    fn bad(&self, field: &str, expected: &str, found: impl std::fmt::Display) -> Error {
+    /// `field `FIELD`: expected EXPECTED, found FOUND`, naming the file.
+    pub(super) fn bad(&self, field: &str, expected: &str, found: impl std::fmt::Display) -> Error {
         Error::config(
             self.file,
             format!("field `{field}`: expected {expected}, found {found}"),
@@ -187,40 +163,7 @@ pub fn resolve(raw: RawExperiment, file: &str) -> Result<Experiment> {
     }
     let seed = raw.seed.unwrap_or(0);
 
-    let d = raw.data.unwrap_or_default();
-    let source = d.source.unwrap_or(DataSource::Builtin);
-    check_csv_fields(&d, source, &c)?;
-    let csv = csv_options(&d, &c)?;
-    let data = DataSpec {
-        source,
-        name: match source {
-            DataSource::Builtin | DataSource::Csv => Some(d.name.unwrap_or(DataName::Digits)),
-            DataSource::Idx | DataSource::Cifar10 => d.name,
-        },
-        holdout: d.holdout.unwrap_or(0.2),
-        path: d.path,
-        test_path: d.test_path,
-        csv,
-        dir: d.dir,
-        sha256: d.sha256.unwrap_or_default(),
-        limit: d.limit,
-        standardize: d.standardize.unwrap_or_default(),
-    };
-    if data.source == DataSource::Csv && data.path.is_none() {
-        return Err(c.bad("data.path", "the CSV file to read (source: csv)", "nothing"));
-    }
-    check_idx_fields(&data, &c)?;
-    let data = DataSpec {
-        sha256: data
-            .sha256
-            .into_iter()
-            .map(|(k, v)| (k, v.to_ascii_lowercase()))
-            .collect(),
-        ..data
-    };
-    if !(data.holdout > 0.0 && data.holdout < 1.0) {
-        return Err(c.bad("data.holdout", "a fraction in (0, 1)", data.holdout));
-    }
+    let data = super::data::resolve(raw.data.unwrap_or_default(), &c)?;
 
     let raw_model = raw.model.unwrap_or_default();
     let model = super::model::resolve_model(&raw_model, c.file)?;
@@ -261,28 +204,36 @@ pub fn resolve(raw: RawExperiment, file: &str) -> Result<Experiment> {
         return Err(c.bad("train.batch_size", "a positive batch size", 0));
     }
 
-    let p = raw.prune.unwrap_or_default();
-    let methods = p
-        .methods
-        .unwrap_or_else(|| vec![MethodKind::Magnitude, MethodKind::Random]);
-    if methods.is_empty() {
-        return Err(c.bad(
-            "prune.methods",
-            "at least one pruning method",
-            "an empty list",
-        ));
-    }
-    for (i, mth) in methods.iter().enumerate() {
-        if methods[..i].contains(mth) {
-            return Err(c.bad(
-                &format!("prune.methods[{i}]"),
-                "each method listed once",
-                format!("`{}` twice", mth.as_str()),
-            ));
-        }
-    }
-    let tau = resolve_tau(p.tau.unwrap_or_default(), &c)?;
-    let layer_names = crate::model::layer_names(&model);
+    let prune = resolve_prune(raw.prune.unwrap_or_default(), &train, &model, &c)?;
+    let cv = resolve_cv(raw.cv.unwrap_or_default(), &c)?;
+
+    let o = raw.output.unwrap_or_default();
+    let output = OutputSpec {
+        dir: o.dir.unwrap_or_else(|| "results".into()),
+    };
+
+    let plots = super::plots::resolve(raw.plots, file)?;
+
+    Ok(Experiment {
+        name,
+        seed,
+        data,
+        model,
+        train,
+        prune,
+        cv,
+        output,
+        plots,
+    })
+}
+
+/// The `prune` section: the methods with their settings, τ, ignored layers, the schedule, N:M,
+/// and the combinations of them that have a meaning.
+fn resolve_prune(p: RawPrune, train: &TrainSpec, model: &ModelSpec, c: &Ctx) -> Result<PruneSpec> {
+    check_moved(&p, c)?;
+    let (methods, settings) = super::methods::resolve(p.methods, c)?;
+    let tau = resolve_tau(p.tau.unwrap_or_default(), c)?;
+    let layer_names = crate::model::layer_names(model);
     let ignore = p.ignore.unwrap_or_default();
     for (i, l) in ignore.iter().enumerate() {
         if !layer_names.contains(l) {
@@ -293,11 +244,7 @@ pub fn resolve(raw: RawExperiment, file: &str) -> Result<Experiment> {
             ));
         }
     }
-    let taylor_batches = p.taylor_batches.unwrap_or(8);
-    if taylor_batches == 0 {
-        return Err(c.bad("prune.taylor_batches", "at least 1 batch", 0));
-    }
-    let schedule = resolve_schedule(p.schedule.unwrap_or_default(), train.epochs, &c)?;
+    let schedule = resolve_schedule(p.schedule.unwrap_or_default(), train.epochs, c)?;
     if matches!(schedule, Schedule::Gradual { .. }) && tau.unit != TauUnit::Quantile {
         return Err(c.bad(
             "prune.schedule.kind",
@@ -306,15 +253,7 @@ pub fn resolve(raw: RawExperiment, file: &str) -> Result<Experiment> {
             "gradual",
         ));
     }
-    check_method_options(&methods, &tau, p.n_m, &c)?;
-    let synflow_rounds = p.synflow_rounds.unwrap_or(100);
-    if synflow_rounds == 0 {
-        return Err(c.bad("prune.synflow_rounds", "at least 1 round", 0));
-    }
-    let sensitivity_rows = p.sensitivity_rows.unwrap_or(1024);
-    if sensitivity_rows == 0 {
-        return Err(c.bad("prune.sensitivity_rows", "at least 1 row", 0));
-    }
+    check_method_options(&methods, &tau, p.n_m, c)?;
     if tau.scope == Scope::Sensitivity {
         if let Schedule::AtInit { .. } = schedule {
             return Err(c.bad(
@@ -334,19 +273,56 @@ pub fn resolve(raw: RawExperiment, file: &str) -> Result<Experiment> {
             ));
         }
     }
-    let prune = PruneSpec {
+    Ok(PruneSpec {
         methods,
+        settings,
         tau,
         ignore,
-        taylor_batches,
-        importance_norm: p.importance_norm.unwrap_or(Norm::L2),
         schedule,
         n_m: p.n_m,
-        synflow_rounds,
-        sensitivity_rows,
-    };
+    })
+}
 
-    let v = raw.cv.unwrap_or_default();
+/// Settings of the first layout, flat under `prune`, now written with their method or scope:
+/// an error naming the file, the old field and where it went.
+fn check_moved(p: &RawPrune, c: &Ctx) -> Result<()> {
+    let moved = [
+        (
+            "taylor_batches",
+            p.taylor_batches.is_some(),
+            "`prune.methods: [..., {taylor: {batches: N}}]`",
+        ),
+        (
+            "importance_norm",
+            p.importance_norm.is_some(),
+            "`prune.methods: [..., {importance: {norm: l1}}]` (and `{combined: {norm: l1}}` \
+             for `combined`)",
+        ),
+        (
+            "synflow_rounds",
+            p.synflow_rounds.is_some(),
+            "`prune.methods: [..., {synflow: {rounds: N}}]`",
+        ),
+        (
+            "sensitivity_rows",
+            p.sensitivity_rows.is_some(),
+            "`prune.tau.scope: {sensitivity: {rows: N}}`",
+        ),
+    ];
+    match moved.iter().find(|(_, set, _)| *set) {
+        Some((old, _, new)) => Err(Error::config(
+            c.file,
+            format!(
+                "field `prune.{old}` has moved: a setting is now written with the method (or \
+                 scope) it belongs to, as {new}"
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The `cv` section: folds, repeats, selection rules, shared initialisation.
+fn resolve_cv(v: RawCv, c: &Ctx) -> Result<CvSpec> {
     let cv = CvSpec {
         folds: v.folds.unwrap_or(5),
         repeats: v.repeats.unwrap_or(1),
@@ -383,25 +359,7 @@ pub fn resolve(raw: RawExperiment, file: &str) -> Result<Experiment> {
     if cv.select.is_empty() {
         return Err(c.bad("cv.select", "at least one selection rule", "an empty list"));
     }
-
-    let o = raw.output.unwrap_or_default();
-    let output = OutputSpec {
-        dir: o.dir.unwrap_or_else(|| "results".into()),
-    };
-
-    let plots = super::plots::resolve(raw.plots, file)?;
-
-    Ok(Experiment {
-        name,
-        seed,
-        data,
-        model,
-        train,
-        prune,
-        cv,
-        output,
-        plots,
-    })
+    Ok(cv)
 }
 
 fn resolve_schedule(s: RawSchedule, dense_epochs: usize, c: &Ctx) -> Result<Schedule> {
@@ -582,194 +540,6 @@ fn lr_schedule(raw: Option<&RawLrSchedule>, c: &Ctx) -> Result<crate::train::lr:
     })
 }
 
-/// The CSV reading options of `data`, validated.
-fn csv_options(d: &RawData, c: &Ctx) -> Result<crate::data::csv::CsvOptions> {
-    let delimiter = match d.delimiter.as_deref() {
-        None | Some("auto") => None,
-        Some("tab") | Some("\t") => Some(b'\t'),
-        Some(s)
-            if s.len() == 1
-                && !s.as_bytes()[0].is_ascii_alphanumeric()
-                && !matches!(s, "\"" | "." | "-" | "+" | "\n" | "\r") =>
-        {
-            Some(s.as_bytes()[0])
-        }
-        Some(s) => {
-            return Err(c.bad(
-                "data.delimiter",
-                "`auto`, `tab` or one separator character such as `,` `;` `|`",
-                format!("{s:?}"),
-            ))
-        }
-    };
-    if let Some(classes) = &d.classes {
-        let mut seen = classes.clone();
-        seen.sort_unstable();
-        if let Some(w) = seen.windows(2).find(|w| w[0] == w[1]) {
-            return Err(c.bad(
-                "data.classes",
-                "distinct class names",
-                format!("{:?} twice", w[0]),
-            ));
-        }
-        if classes.len() < 2 {
-            return Err(c.bad("data.classes", "at least 2 class names", classes.len()));
-        }
-    }
-    if d.features.is_some() && d.drop.is_some() {
-        return Err(c.bad(
-            "data.drop",
-            "either `features` or `drop`, not both (`features` already leaves out the rest)",
-            "both set",
-        ));
-    }
-    Ok(crate::data::csv::CsvOptions {
-        label: d.label.clone().unwrap_or_else(|| "last".into()),
-        header: d.header.unwrap_or_default(),
-        skip_rows: d.skip_rows.unwrap_or(0),
-        delimiter,
-        features: d.features.clone(),
-        drop: d.drop.clone().unwrap_or_default(),
-        classes: d.classes.clone(),
-    })
-}
-
-/// The CSV fields (`path`, `test_path`, `label`, `header`, …) belong to `source: csv`.
-fn check_csv_fields(d: &RawData, source: DataSource, c: &Ctx) -> Result<()> {
-    if source == DataSource::Csv {
-        return Ok(());
-    }
-    let given = [
-        ("path", d.path.is_some()),
-        ("test_path", d.test_path.is_some()),
-        ("label", d.label.is_some()),
-        ("header", d.header.is_some()),
-        ("skip_rows", d.skip_rows.is_some()),
-        ("delimiter", d.delimiter.is_some()),
-        ("features", d.features.is_some()),
-        ("drop", d.drop.is_some()),
-        ("classes", d.classes.is_some()),
-    ];
-    match given.iter().find(|(_, set)| *set) {
-        Some((name, _)) => Err(c.bad(
-            &format!("data.{name}"),
-            &format!("no `{name}` for this data source (it belongs to `source: csv`)"),
-            "it set",
-        )),
-        None => Ok(()),
-    }
-}
-
-/// `data.name` must suit the source: a built-in set for `builtin` and `csv`, a fetched
-/// MNIST-format set for `idx`, none for `cifar10`.
-fn check_data_name(d: &DataSpec, c: &Ctx) -> Result<()> {
-    let Some(n) = d.name else { return Ok(()) };
-    let ok = match d.source {
-        DataSource::Builtin | DataSource::Csv => n.builtin().is_some(),
-        DataSource::Idx => n.is_idx(),
-        DataSource::Cifar10 => false,
-    };
-    if ok {
-        return Ok(());
-    }
-    let found = format!("`{}`", n.as_str());
-    let hint = if n == DataName::Cifar10 {
-        " (CIFAR-10 is `source: cifar10`, after `prunecv data fetch cifar10`)".to_string()
-    } else if n.is_idx() {
-        format!(
-            " (`{0}` is `source: idx, name: {0}`, after `prunecv data fetch {0}`)",
-            n.as_str()
-        )
-    } else if n.builtin().is_some() {
-        " (built-in data sets are `source: builtin`)".to_string()
-    } else {
-        String::new()
-    };
-    let expected = match d.source {
-        DataSource::Builtin | DataSource::Csv => "a built-in data set, `digits` or `iris`",
-        DataSource::Idx => {
-            "a data set fetched by `prunecv data fetch`: `mnist`, `fashion_mnist` or `kmnist`"
-        }
-        DataSource::Cifar10 => {
-            "no `name` for `source: cifar10` (it reads `data.dir`, by default the directory \
-             `prunecv data fetch cifar10` fills)"
-        }
-    };
-    Err(c.bad("data.name", &format!("{expected}{hint}"), found))
-}
-
-/// `dir` and `limit` belong to `source: idx` and `source: cifar10`, `sha256` to `idx` only. `idx`
-/// needs exactly one of `dir` and `name` (a fetched set); neither takes CSV paths; hashes must
-/// name one of the four MNIST-format files and be 64 hex digits.
-fn check_idx_fields(d: &DataSpec, c: &Ctx) -> Result<()> {
-    check_data_name(d, c)?;
-    let images = matches!(d.source, DataSource::Idx | DataSource::Cifar10);
-    let given = [
-        ("dir", d.dir.is_some(), images),
-        ("sha256", !d.sha256.is_empty(), d.source == DataSource::Idx),
-        ("limit", d.limit.is_some(), images),
-    ];
-    if let Some((name, _, _)) = given.iter().find(|(_, set, allowed)| *set && !allowed) {
-        let owner = if *name == "sha256" {
-            "`source: idx`"
-        } else {
-            "`source: idx` and `source: cifar10`"
-        };
-        return Err(c.bad(
-            &format!("data.{name}"),
-            &format!("no `{name}` for this data source (it belongs to {owner})"),
-            "it set",
-        ));
-    }
-    if !images {
-        return Ok(());
-    }
-    if d.source == DataSource::Idx {
-        match (&d.dir, d.name) {
-            (None, None) => {
-                return Err(c.bad(
-                    "data.dir",
-                    "the directory holding the IDX files, or `name: mnist` (or `fashion_mnist`, \
-                     `kmnist`) for a data set downloaded by `prunecv data fetch` (source: idx)",
-                    "nothing",
-                ))
-            }
-            (Some(_), Some(n)) => {
-                return Err(c.bad(
-                    "data.name",
-                    "one of `dir` (files you have) and `name` (a data set downloaded by \
-                     `prunecv data fetch`), not both",
-                    format!("`name: {}` and `dir`", n.as_str()),
-                ))
-            }
-            _ => {}
-        }
-    }
-    for (k, v) in &d.sha256 {
-        if !crate::data::idx::FILES.contains(&k.as_str()) {
-            return Err(c.bad(
-                &format!("data.sha256.{k}"),
-                &format!(
-                    "a file name, one of {} (hashes are of the uncompressed content, so no `.gz`)",
-                    crate::data::idx::FILES.join(", ")
-                ),
-                format!("{k:?}"),
-            ));
-        }
-        if v.len() != 64 || !v.chars().all(|ch| ch.is_ascii_hexdigit()) {
-            return Err(c.bad(
-                &format!("data.sha256.{k}"),
-                "a SHA-256 digest of 64 hex digits",
-                format!("{v:?}"),
-            ));
-        }
-    }
-    if d.limit == Some(0) {
-        return Err(c.bad("data.limit", "at least 1 training image", 0));
-    }
-    Ok(())
-}
-
 /// Methods that score whole units, not weights: `scope: row` and `n_m` do not apply to them.
 const UNIT_METHODS: [MethodKind; 2] = [MethodKind::Importance, MethodKind::Combined];
 
@@ -820,7 +590,16 @@ fn check_method_options(
 
 fn resolve_tau(t: RawTau, c: &Ctx) -> Result<TauSpec> {
     let unit = t.unit.unwrap_or(TauUnit::Std);
-    let scope = t.scope.unwrap_or(Scope::Layer);
+    let raw_scope = t.scope.unwrap_or(RawScope::Plain(Scope::Layer));
+    let scope = raw_scope.scope();
+    let sensitivity_rows = match raw_scope {
+        RawScope::Sensitivity(RawSensitivity { rows: Some(0) }) => {
+            return Err(c.bad("prune.tau.scope.sensitivity.rows", "at least 1 row", 0))
+        }
+        RawScope::Sensitivity(r) => Some(r.rows.unwrap_or(super::scope::SENSITIVITY_ROWS)),
+        RawScope::Plain(Scope::Sensitivity) => Some(super::scope::SENSITIVITY_ROWS),
+        RawScope::Plain(_) => None,
+    };
     if matches!(scope, Scope::Erk | Scope::Sensitivity) && unit != TauUnit::Quantile {
         let name = if scope == Scope::Erk {
             "erk"
@@ -860,6 +639,7 @@ fn resolve_tau(t: RawTau, c: &Ctx) -> Result<TauSpec> {
             unit,
             scope,
             grid: Grid::Auto(n),
+            sensitivity_rows,
         });
     }
     let mut values = if let Some(v) = t.values {
@@ -904,6 +684,7 @@ fn resolve_tau(t: RawTau, c: &Ctx) -> Result<TauSpec> {
         unit,
         scope,
         grid: Grid::Values(values),
+        sensitivity_rows,
     })
 }
 
@@ -931,47 +712,18 @@ impl Experiment {
     /// from it maps them the same way. Unchanged when there are none.
     pub fn with_class_names(&self, names: Option<&[String]>) -> Experiment {
         let mut e = self.clone();
-        if let Some(n) = names {
-            e.data.csv.classes = Some(n.to_vec());
+        if let (Some(n), super::data::Source::Csv(c)) = (names, &mut e.data.source) {
+            c.options.classes = Some(n.to_vec());
         }
         e
     }
 
     /// The experiment as an experiment file with every default written out.
     pub fn to_raw(&self) -> RawExperiment {
-        // IDX and CIFAR-10 data have their own test split and no CSV label column.
-        let idx = matches!(self.data.source, DataSource::Idx | DataSource::Cifar10);
-        let csv = (self.data.source == DataSource::Csv).then_some(&self.data.csv);
         RawExperiment {
             name: Some(self.name.clone()),
             seed: Some(self.seed),
-            data: Some(RawData {
-                source: Some(self.data.source),
-                // IDX data has its own test split and no CSV label column: leave out what it
-                // does not use (the defaults fill them in again).
-                name: self.data.name,
-                holdout: (!idx).then_some(self.data.holdout),
-                path: self.data.path.clone(),
-                test_path: self.data.test_path.clone(),
-                label: csv.map(|o| o.label.clone()),
-                header: csv.map(|o| o.header),
-                skip_rows: csv.map(|o| o.skip_rows),
-                delimiter: csv.map(|o| match o.delimiter {
-                    None => "auto".into(),
-                    Some(b'\t') => "tab".into(),
-                    Some(b) => (b as char).to_string(),
-                }),
-                features: csv.and_then(|o| o.features.clone()),
-                drop: csv.and_then(|o| (!o.drop.is_empty()).then(|| o.drop.clone())),
-                classes: csv.and_then(|o| o.classes.clone()),
-                dir: self.data.dir.clone(),
-                sha256: (!self.data.sha256.is_empty()).then(|| self.data.sha256.clone()),
-                limit: self.data.limit,
-                // The default is left out, so that configuration hashes (and dense-model cache
-                // keys) of experiments that do not set it stay what they were.
-                standardize: (self.data.standardize != Standardize::Feature)
-                    .then_some(self.data.standardize),
-            }),
+            data: Some(self.data.to_raw()),
             model: Some(self.model.to_raw()),
             train: Some(RawTrain {
                 optimizer: Some(self.train.optimizer),
@@ -986,10 +738,16 @@ impl Experiment {
                 lr_schedule: self.train.lr_schedule.to_raw(),
             }),
             prune: Some(RawPrune {
-                methods: Some(self.prune.methods.clone()),
+                methods: Some(super::methods::to_raw(
+                    &self.prune.methods,
+                    &self.prune.settings,
+                )),
                 tau: Some(RawTau {
                     unit: Some(self.prune.tau.unit),
-                    scope: Some(self.prune.tau.scope),
+                    scope: Some(match self.prune.tau.sensitivity_rows {
+                        Some(rows) => RawScope::Sensitivity(RawSensitivity { rows: Some(rows) }),
+                        None => RawScope::Plain(self.prune.tau.scope),
+                    }),
                     values: match &self.prune.tau.grid {
                         Grid::Values(v) => Some(v.clone()),
                         Grid::Auto(_) => None,
@@ -1002,19 +760,9 @@ impl Experiment {
                     },
                 }),
                 ignore: Some(self.prune.ignore.clone()),
-                taylor_batches: Some(self.prune.taylor_batches),
-                importance_norm: Some(self.prune.importance_norm),
                 schedule: Some(self.prune.schedule.to_raw()),
-                // Written only when they apply, so that existing experiments keep their
-                // resolved.yaml and configuration hash.
                 n_m: self.prune.n_m,
-                synflow_rounds: self
-                    .prune
-                    .methods
-                    .contains(&MethodKind::Synflow)
-                    .then_some(self.prune.synflow_rounds),
-                sensitivity_rows: (self.prune.tau.scope == Scope::Sensitivity)
-                    .then_some(self.prune.sensitivity_rows),
+                ..RawPrune::default()
             }),
             cv: Some(RawCv {
                 folds: Some(self.cv.folds),

@@ -14,6 +14,17 @@ pub enum DataSource {
     Cifar10,
 }
 
+impl DataSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DataSource::Builtin => "builtin",
+            DataSource::Csv => "csv",
+            DataSource::Idx => "idx",
+            DataSource::Cifar10 => "cifar10",
+        }
+    }
+}
+
 /// `data.name`: a built-in data set (source `builtin`: `digits`, `iris`) or an MNIST-format set
 /// downloaded by `prunecv data fetch` (source `idx`: `mnist`, `fashion_mnist`, `kmnist`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
@@ -309,9 +320,21 @@ pub enum Scope {
     /// Sensitivity budget: τ is the overall fraction pruned (`unit: quantile`), split so that
     /// every layer is pruned up to one common increase of the training loss, read off each
     /// layer's measured sensitivity (that layer alone pruned at 10 % … 100 %, on up to
-    /// `prune.sensitivity_rows` of the model's own training rows); each layer then prunes its
+    /// `{sensitivity: {rows: N}}` of the model's own training rows); each layer then prunes its
     /// lowest scores. Sensitive layers keep more, robust ones give up more.
     Sensitivity,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Layer => "layer",
+            Scope::Global => "global",
+            Scope::Erk => "erk",
+            Scope::Row => "row",
+            Scope::Sensitivity => "sensitivity",
+        }
+    }
 }
 
 /// A rule choosing τ from the cross-validation summary. In YAML a plain name (`best`,

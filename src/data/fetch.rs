@@ -253,19 +253,12 @@ pub fn dataset_dir(name: &str) -> Result<PathBuf> {
     Ok(cache_dir(None)?.join(name))
 }
 
-/// `data.dir`, or the `fetch` cache's directory of the data set (`data.name`, or `cifar10`), which
-/// must then hold its files: if not, the error says how to fetch them.
-pub fn data_dir(spec: &crate::config::DataSpec) -> crate::error::Result<std::path::PathBuf> {
-    if let Some(d) = &spec.dir {
-        return Ok(d.into());
-    }
-    let name = match spec.source {
-        crate::config::DataSource::Cifar10 => "cifar10",
-        _ => spec.name.map_or("mnist", crate::config::DataName::as_str),
-    };
+/// The `fetch` cache's directory of the data set `name` (`mnist`, …, or `cifar10`), which must
+/// hold its files: if not, the error says how to fetch them.
+pub fn fetched_dir(name: &str) -> crate::error::Result<std::path::PathBuf> {
     let dir = dataset_dir(name)?;
-    let ready = match spec.source {
-        crate::config::DataSource::Cifar10 => super::cifar::present(&dir),
+    let ready = match name {
+        "cifar10" => super::cifar::present(&dir),
         _ => super::idx::FILES
             .iter()
             .all(|f| dir.join(f).is_file() || dir.join(format!("{f}.gz")).is_file()),

@@ -110,56 +110,65 @@ pub fn load(spec: &crate::config::DataSpec) -> crate::error::Result<Dataset> {
 }
 
 fn load_source(spec: &crate::config::DataSpec) -> crate::error::Result<Dataset> {
-    match spec.source {
-        crate::config::DataSource::Builtin => builtin::load(
-            spec.name
-                .and_then(crate::config::DataName::builtin)
-                .unwrap_or(crate::config::BuiltinName::Digits),
-        ),
-        crate::config::DataSource::Csv => {
-            let path = spec.path.as_deref().unwrap_or_default();
-            let mut ds = csv::load(std::path::Path::new(path), &spec.csv)?;
-            if ds.class_names.is_none() {
-                check_class_indices(&ds.pool, path)?;
-            } else {
-                check_classes_present(&ds, path)?;
-            }
-            if let Some(tp) = &spec.test_path {
-                // The test file's labels map to the training file's classes.
-                let opts = csv::CsvOptions {
-                    classes: ds.class_names.clone(),
-                    ..spec.csv.clone()
-                };
-                let test = csv::load(std::path::Path::new(tp), &opts)?.pool;
-                if test.d != ds.pool.d {
-                    return Err(crate::error::Error::data(
-                        tp,
-                        format!(
-                            "{} feature columns, but the training file has {}",
-                            test.d, ds.pool.d
-                        ),
-                    ));
-                }
-                if test.classes > ds.pool.classes {
-                    return Err(crate::error::Error::data(
-                        tp,
-                        format!(
-                            "label {} never occurs in the training file (its labels are 0…{})",
-                            test.classes - 1,
-                            ds.pool.classes - 1
-                        ),
-                    ));
-                }
-                let classes = ds.pool.classes;
-                ds.test = Some(Table { classes, ..test });
-            }
-            Ok(ds)
+    use crate::config::data::{IdxFiles, Source};
+    match &spec.source {
+        Source::Builtin { name, .. } => builtin::load(*name),
+        Source::Csv(c) => load_csv(c),
+        Source::Idx(i) => {
+            let dir = match &i.files {
+                IdxFiles::Dir(d) => d.into(),
+                IdxFiles::Fetched(name) => fetch::fetched_dir(name.as_str())?,
+            };
+            idx::load(&dir, &i.sha256, i.limit)
         }
-        crate::config::DataSource::Idx => {
-            idx::load(&fetch::data_dir(spec)?, &spec.sha256, spec.limit)
+        Source::Cifar10 { dir, limit } => {
+            let dir = match dir {
+                Some(d) => d.into(),
+                None => fetch::fetched_dir("cifar10")?,
+            };
+            cifar::load(&dir, *limit)
         }
-        crate::config::DataSource::Cifar10 => cifar::load(&fetch::data_dir(spec)?, spec.limit),
     }
+}
+
+/// The CSV file and, when given, its test file, whose labels map to the training file's classes.
+fn load_csv(spec: &crate::config::data::CsvSource) -> crate::error::Result<Dataset> {
+    let path = spec.path.as_str();
+    let mut ds = csv::load(std::path::Path::new(path), &spec.options)?;
+    if ds.class_names.is_none() {
+        check_class_indices(&ds.pool, path)?;
+    } else {
+        check_classes_present(&ds, path)?;
+    }
+    if let Some(tp) = &spec.test_path {
+        let opts = csv::CsvOptions {
+            classes: ds.class_names.clone(),
+            ..spec.options.clone()
+        };
+        let test = csv::load(std::path::Path::new(tp), &opts)?.pool;
+        if test.d != ds.pool.d {
+            return Err(crate::error::Error::data(
+                tp,
+                format!(
+                    "{} feature columns, but the training file has {}",
+                    test.d, ds.pool.d
+                ),
+            ));
+        }
+        if test.classes > ds.pool.classes {
+            return Err(crate::error::Error::data(
+                tp,
+                format!(
+                    "label {} never occurs in the training file (its labels are 0…{})",
+                    test.classes - 1,
+                    ds.pool.classes - 1
+                ),
+            ));
+        }
+        let classes = ds.pool.classes;
+        ds.test = Some(Table { classes, ..test });
+    }
+    Ok(ds)
 }
 
 #[cfg(test)]
@@ -169,8 +178,11 @@ mod tests {
     fn spec(path: &str, test_path: Option<&str>) -> crate::config::DataSpec {
         let yaml = "name: t\ndata: {source: csv, path: a.csv}\n";
         let mut d = crate::config::parse(yaml, "t.yaml", &[]).unwrap().data;
-        d.path = Some(path.into());
-        d.test_path = test_path.map(Into::into);
+        let crate::config::data::Source::Csv(c) = &mut d.source else {
+            panic!("a CSV source")
+        };
+        c.path = path.into();
+        c.test_path = test_path.map(Into::into);
         d
     }
 

@@ -308,16 +308,16 @@ pub fn build(kind: MethodKind, spec: &PruneSpec) -> Box<dyn PruningMethod> {
         MethodKind::Magnitude => Box::new(magnitude::Magnitude),
         MethodKind::Taylor => Box::new(taylor::Taylor),
         MethodKind::Importance => Box::new(importance::Importance {
-            norm: spec.importance_norm,
+            norm: spec.settings.importance_norm,
         }),
         MethodKind::Combined => Box::new(combined::Combined {
-            norm: spec.importance_norm,
+            norm: spec.settings.combined_norm,
         }),
         MethodKind::Random => Box::new(random::Random),
         MethodKind::Lamp => Box::new(lamp::Lamp),
         MethodKind::Wanda => Box::new(wanda::Wanda),
         MethodKind::Synflow => Box::new(synflow::Synflow {
-            rounds: spec.synflow_rounds,
+            rounds: spec.settings.synflow_rounds,
         }),
     }
 }

@@ -1,7 +1,7 @@
 //! `synflow`: iterative synaptic flow pruning (Tanaka, Kunin, Yamins & Ganguli, NeurIPS 2020),
 //! data-free. Every parameter is replaced by its absolute value (pruned ones by 0), an input of
 //! all ones is run through the model (in f64), and R is the sum of the outputs; weight w scores
-//! `|w · ∂R/∂w|`. Because R couples all layers, pruning proceeds in `prune.synflow_rounds`
+//! `|w · ∂R/∂w|`. Because R couples all layers, pruning proceeds in `{synflow: {rounds}}`
 //! rounds (default 100) on an exponential schedule: after round k of n the survivors are the
 //! fraction `(1 − τ)^(k/n)` of those alive at the start, each round rescoring the survivors —
 //! which keeps a layer from being cut off entirely (the paper's layer-collapse argument).

@@ -1,5 +1,5 @@
 //! `taylor` (alias `gradient`): first-order Taylor saliency |w · g| per weight, where g is the mean
-//! gradient of the training loss over `prune.taylor_batches` batches of the model's own training
+//! gradient of the training loss over `{taylor: {batches}}` batches of the model's own training
 //! rows (drawn by a seeded stream).
 
 use super::{Granularity, LayerScores, PruningMethod, ScoreContext};

@@ -177,9 +177,13 @@ fn importance_removes_rows_bias_and_next_columns() {
     assert_eq!(masks.neurons_removed(&layers), 1);
     assert_eq!(masks.params_left(), 17 - 2 - 1 - 2);
     // L1 norms: [0.6, 0.07, 3.0]; τ = 0.65 removes units 0 and 1.
-    let spec = crate::config::parse("name: t\nprune: {importance_norm: l1}\n", "t", &[])
-        .unwrap()
-        .prune;
+    let spec = crate::config::parse(
+        "name: t\nprune: {methods: [{importance: {norm: l1}}]}\n",
+        "t",
+        &[],
+    )
+    .unwrap()
+    .prune;
     let l1 = build(MethodKind::Importance, &spec);
     let mut ctx = ScoreContext::plain(arch_of(&p), &p, &layers, Rng::new(0));
     let s1 = l1.scores(&mut ctx).unwrap();

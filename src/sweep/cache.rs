@@ -64,11 +64,11 @@ pub fn key_material(exp: &Experiment, prep: &Prepared, which: Which) -> String {
         "shared_init true\n"
     } else {
         ""
-    } + &raw
-        .data
-        .and_then(|d| d.standardize)
-        .map(|s| format!("standardize {s:?}\n"))
-        .unwrap_or_default()
+    } + &match exp.data.standardize {
+        // The default is left out, so that keys of models cached before the setting existed hold.
+        crate::config::Standardize::Feature => String::new(),
+        s => format!("standardize {s:?}\n"),
+    }
 }
 
 impl DenseCache {

@@ -11,7 +11,7 @@ use crate::prune::budget::{self, Curve};
 use crate::prune::{LayerScores, MaskContext, PruningMethod};
 use crate::train::{self, HostData};
 
-/// One [`Curve`] per entry of `scores`, measured on up to `prune.sensitivity_rows` of
+/// One [`Curve`] per entry of `scores`, measured on up to `{sensitivity: {rows}}` of
 /// `train_data`.
 pub fn curves(
     exp: &Experiment,
@@ -23,7 +23,12 @@ pub fn curves(
     prior: Option<&Masks>,
 ) -> Result<Vec<Curve>> {
     let layers = arch.layers();
-    let rows = train_data.spread(exp.prune.sensitivity_rows);
+    let rows = train_data.spread(
+        exp.prune
+            .tau
+            .sensitivity_rows
+            .expect("scope: sensitivity has its rows"),
+    );
     let start = prior.cloned().unwrap_or_else(|| Masks::dense(params));
     let base = train::evaluate(arch, &start.apply(params), &rows)?.loss;
     // One layer's scores at a time, thresholded within that layer; no N:M pattern (it is laid

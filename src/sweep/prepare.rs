@@ -107,7 +107,10 @@ pub fn prepare(exp: &Experiment) -> Result<Prepared> {
         }
         None => {
             let mut rng = Rng::stream(exp.seed, "holdout", &[]);
-            let h = split::holdout(&ds.pool.y, classes, exp.data.holdout, &mut rng);
+            let holdout = exp.data.holdout().ok_or_else(|| {
+                Error::Internal("a data set without its own test split has no holdout".into())
+            })?;
+            let h = split::holdout(&ds.pool.y, classes, holdout, &mut rng);
             (
                 ds.pool.select(&h.pool),
                 ds.pool.select(&h.test),

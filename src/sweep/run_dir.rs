@@ -64,7 +64,7 @@ fn open_full(dir: &Path, exp: &Experiment, opts: &RunOptions) -> Result<RunLock>
         if opts.resume {
             let resolved = dir.join("resolved.yaml");
             let before = std::fs::read_to_string(&resolved).unwrap_or_default();
-            if before != exp.to_yaml() {
+            if !exp.was_resolved_as(&before) {
                 return Err(Error::Usage(format!(
                     "cannot resume {}: its resolved.yaml differs from this experiment (the \
                      configuration changed); use --force to start over or --out for a new directory",
@@ -94,7 +94,7 @@ fn open_shard(
 ) -> Result<(PathBuf, RunLock)> {
     let resolved = dir.join("resolved.yaml");
     if let Ok(before) = std::fs::read_to_string(&resolved) {
-        if before != exp.to_yaml() {
+        if !exp.was_resolved_as(&before) {
             return Err(Error::Usage(format!(
                 "{} holds a run of a different configuration; shards must share one experiment",
                 dir.display()

@@ -59,7 +59,7 @@ fn score_among(
             params,
             train_data,
             exp.train.batch_size,
-            exp.prune.taylor_batches,
+            exp.prune.settings.taylor_batches,
             &mut rng,
         )?)
     } else {

@@ -17,8 +17,7 @@ model: {kind: mlp, hidden: [32, 16]}
 train: {optimizer: sgd, lr: 0.05, epochs: 6, batch_size: 32}
 prune:
   methods: [magnitude, importance]
-  sensitivity_rows: 300
-  tau: {unit: quantile, scope: sensitivity, values: [0.5, 0.8]}
+  tau: {unit: quantile, scope: {sensitivity: {rows: 300}}, values: [0.5, 0.8]}
 cv: {folds: 2, select: [best]}
 ";
 
@@ -87,9 +86,10 @@ fn sensitivity_budget_sweeps_reproducibly_with_iterative_rounds() {
     sb.write("sb.yaml", &exp);
     sweep_twice_identically(&sb, "sb.yaml", "sb");
     let resolved = sb.read("a/sb/resolved.yaml");
-    for want in ["scope: sensitivity", "sensitivity_rows: 300"] {
-        assert!(resolved.contains(want), "{want}: {resolved}");
-    }
+    assert!(
+        resolved.contains("scope:\n      sensitivity:\n        rows: 300"),
+        "{resolved}"
+    );
     // Magnitude rows: two rounds of τ of the survivors, 1 − (1 − τ)² overall (within rounding).
     let (h, rows) = table(&sb.read("a/sb/runs.csv"));
     let col = |n: &str| h.iter().position(|c| c == n).unwrap();
@@ -123,9 +123,9 @@ fn sensitivity_budget_is_refused_where_it_means_nothing() {
             "SynFlow",
         ),
         (
-            "sensitivity_rows: 300",
-            "sensitivity_rows: 0",
-            "prune.sensitivity_rows",
+            "rows: 300",
+            "rows: 0",
+            "prune.tau.scope.sensitivity.rows",
             "at least 1",
         ),
     ];

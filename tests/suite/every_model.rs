@@ -49,8 +49,8 @@ fn every_method_budget_pattern_and_schedule_sweeps_lenet5() {
         // Trained-model scores under the measured budget, one shot.
         (
             "[magnitude, taylor, importance, combined, random]",
-            "sensitivity",
-            "sensitivity_rows: 40",
+            "{sensitivity: {rows: 40}}",
+            "",
         ),
         // LAMP and magnitude pruned gradually under ERK.
         (
@@ -66,9 +66,9 @@ fn every_method_budget_pattern_and_schedule_sweeps_lenet5() {
         ),
         // SNIP (taylor at init) and SynFlow, pruned at initialisation.
         (
-            "[taylor, synflow, random]",
+            "[taylor, {synflow: {rounds: 5}}, random]",
             "global",
-            "synflow_rounds: 5\n  schedule: {kind: at_init, epochs: 1}",
+            "schedule: {kind: at_init, epochs: 1}",
         ),
     ];
     for (methods, scope, extra) in cases {
@@ -82,7 +82,12 @@ fn every_method_budget_pattern_and_schedule_sweeps_lenet5() {
         sb.ok(&["run", "l5.yaml", "-q", "--out", "a", "--jobs", "2"]);
         let (h, rows) = table(&sb.read("a/l5/runs.csv"));
         let col = |n: &str| h.iter().position(|c| c == n).unwrap();
-        let names: Vec<&str> = methods.trim_matches(['[', ']']).split(", ").collect();
+        // Each entry a name or `{name: {settings}}`.
+        let names: Vec<&str> = methods
+            .trim_matches(['[', ']'])
+            .split(", ")
+            .map(|m| m.trim_start_matches('{').split(':').next().unwrap())
+            .collect();
         for m in &names {
             let mine: Vec<&Vec<String>> = rows.iter().filter(|r| r[col("method")] == *m).collect();
             assert_eq!(mine.len(), 4, "{scope} {m}: 2 folds × 2 τ");

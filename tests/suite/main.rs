@@ -5,6 +5,7 @@
 mod budgets;
 mod cli;
 mod common;
+mod config_layouts;
 mod every_model;
 mod exit_codes;
 mod fetch;

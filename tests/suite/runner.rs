@@ -385,10 +385,12 @@ fn a_cancelled_token_stops_a_library_run() {
     assert!(err.contains("RunOptions::write"), "{err}");
 }
 
-/// A journal whose job keys are text (`"repeat 0 fold 1 random"`, as versions before structured
-/// keys wrote them) resumes: its jobs count as done and the tables match an uninterrupted run.
+/// A run directory as versions before structured journal keys and the tagged configuration
+/// layout wrote it — job keys as text (`"repeat 0 fold 1 random"`), `resolved.yaml` in the first
+/// layout (`tests/fixtures/v1/tiny.resolved.yaml`, written by such a version for `TINY`) —
+/// resumes: its jobs count as done and the tables match an uninterrupted run.
 #[test]
-fn a_journal_with_older_text_keys_resumes() {
+fn a_run_directory_of_an_older_version_resumes() {
     let sb = Sandbox::new();
     sb.write("tiny.yaml", TINY);
     sb.ok(&["run", "tiny.yaml", "-q", "--out", "full", "--no-cache"]);
@@ -420,6 +422,17 @@ fn a_journal_with_older_text_keys_resumes() {
     );
     lines.pop();
     std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let old_resolved = std::fs::read_to_string(format!(
+        "{}/tests/fixtures/v1/tiny.resolved.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    assert_ne!(
+        old_resolved,
+        sb.read("old/tiny/resolved.yaml"),
+        "the layout changed"
+    );
+    std::fs::write(sb.path().join("old/tiny/resolved.yaml"), old_resolved).unwrap();
     sb.ok(&[
         "run",
         "tiny.yaml",

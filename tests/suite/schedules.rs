@@ -127,9 +127,8 @@ data: {source: builtin, name: digits}
 model: {kind: mlp, hidden: [16]}
 train: {optimizer: sgd, lr: 0.05, epochs: 3, batch_size: 32}
 prune:
-  methods: [wanda, synflow, lamp, random]
+  methods: [wanda, {synflow: {rounds: 10}}, lamp, random]
   n_m: {n: 2, m: 4}
-  synflow_rounds: 10
   tau: {unit: quantile, scope: row, values: [0.0, 0.75]}
   schedule: {kind: at_init, epochs: 3}
 cv: {folds: 2, select: [best]}
@@ -164,7 +163,7 @@ fn wanda_synflow_and_n_m_sweep_from_yaml_reproducibly() {
     }
     // Row scope in the resolved file, and the options that were used.
     let resolved = sb.read("a/nm/resolved.yaml");
-    for want in ["scope: row", "n: 2", "m: 4", "synflow_rounds: 10"] {
+    for want in ["scope: row", "n: 2", "m: 4", "synflow:\n      rounds: 10"] {
         assert!(resolved.contains(want), "{want}: {resolved}");
     }
 }

@@ -44,3 +44,43 @@ fn schema_rejects_unknown_keys_and_wrong_types() {
         "name: x\ncv: {select: [best, {max_drop: 0.01}]}\n"
     )));
 }
+
+/// The data section is `oneOf` its sources, each with only its own fields; method and scope
+/// settings sit with their method or scope. An editor flags what the loader refuses.
+#[test]
+fn schema_offers_one_object_per_source_and_settings_with_their_owner() {
+    let s = schema();
+    let data = &s["$defs"]["RawData"]["oneOf"];
+    let sources: Vec<&str> = data
+        .as_array()
+        .expect("data is oneOf its sources")
+        .iter()
+        .map(|v| v["properties"]["source"]["const"].as_str().unwrap())
+        .collect();
+    assert_eq!(sources, ["builtin", "csv", "idx", "cifar10"]);
+    let validator = jsonschema::validator_for(&s).unwrap();
+    let ok = |y: &str| validator.is_valid(&yaml_to_json(&format!("name: x\n{y}\n")));
+    for good in [
+        "data: {name: iris, holdout: 0.3}",
+        "data: {source: csv, path: a.csv, label: species}",
+        "data: {source: idx, name: mnist, limit: 9}",
+        "data: {source: cifar10, dir: c}",
+        "prune: {methods: [magnitude, {taylor: {batches: 4}}, {importance: {norm: l1}}]}",
+        "prune: {methods: [{synflow: {rounds: 5}}], tau: {unit: quantile, scope: {sensitivity: {rows: 9}}}}",
+    ] {
+        assert!(ok(good), "{good}");
+    }
+    for bad in [
+        "data: {source: builtin, path: a.csv}",
+        "data: {path: a.csv}",
+        "data: {source: csv, path: a.csv, name: digits}",
+        "data: {source: cifar10, sha256: {a: b}}",
+        "data: {source: csvv, path: a.csv}",
+        "prune: {methods: [{magnitude: {batches: 4}}]}",
+        "prune: {methods: [{taylor: {batch: 4}}]}",
+        "prune: {tau: {scope: {layer: {rows: 3}}}}",
+        "prune: {taylor_batches: 8}",
+    ] {
+        assert!(!ok(bad), "{bad}");
+    }
+}
