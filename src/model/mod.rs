@@ -2,6 +2,7 @@
 //! (initialisation, forward pass, prunable-layer listing) and the registry that builds one from
 //! the experiment's `model` section.
 
+pub mod candle_module;
 pub mod effective;
 pub mod export;
 pub mod graph;
@@ -131,6 +132,9 @@ pub fn build(
     input_dim: usize,
     classes: usize,
 ) -> crate::error::Result<Box<dyn Architecture>> {
+    if let Some(user) = &spec.user {
+        return (user.build)(input_dim, classes);
+    }
     let mismatch =
         |field: String, message: String| crate::error::Error::Mismatch { field, message };
     let input = spec.input.clone().unwrap_or_else(|| vec![input_dim]);
