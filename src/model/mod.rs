@@ -115,6 +115,11 @@ pub trait Architecture: Send + Sync {
     fn as_mlp(&self) -> Option<&mlp::Mlp> {
         None
     }
+    /// The model as LeNet-5 (of any widths), when it is one (for the inference kernels of
+    /// [`crate::speed`]).
+    fn as_lenet5(&self) -> Option<&lenet::LeNet5> {
+        None
+    }
     /// A hand-written training engine for this model, its products on `threads` threads of the
     /// current rayon pool, when it has one; training then runs on it instead of candle's
     /// autograd ([`crate::train::engine::for_arch`]). Its results must not depend on `threads`.
