@@ -171,6 +171,23 @@ pub fn json_schema() -> serde_json::Value {
 }
 
 impl Experiment {
+    /// The experiment with its model replaced by one built by Rust code (for example a
+    /// `candle_nn` module: [`crate::model::candle_module::UserModel::candle`]). Its name goes
+    /// into `resolved.yaml` (`model.module`) and the configuration hash.
+    pub fn with_model(mut self, user: crate::model::candle_module::UserModel) -> Experiment {
+        self.model = ModelSpec {
+            kind: ModelKind::Custom,
+            hidden: Vec::new(),
+            width: 0,
+            stages: 0,
+            input: None,
+            layers: Vec::new(),
+            user: Some(user),
+            ..self.model
+        };
+        self
+    }
+
     /// The resolved experiment as YAML: a valid experiment file with every default written out.
     pub fn to_yaml(&self) -> String {
         serde_yaml_ng::to_string(&self.to_raw()).expect("resolved config serialises")

@@ -24,6 +24,8 @@ pub struct ModelSpec {
     pub input: Option<Vec<usize>>,
     /// Every layer, the preset's or the file's.
     pub layers: Vec<LayerSpec>,
+    /// A model built by Rust code instead (`Experiment::with_model`); `kind` is then `custom`.
+    pub user: Option<crate::model::candle_module::UserModel>,
 }
 
 /// Defaults of the `vgg` preset.
@@ -66,6 +68,7 @@ pub fn model_from_raw(m: &RawModel) -> ModelSpec {
         stages,
         input,
         layers,
+        user: None,
     }
 }
 
@@ -90,6 +93,15 @@ pub fn resolve_model(m: &RawModel, file: &str) -> Result<ModelSpec> {
         ModelKind::Lenet5 => "its layers are fixed: conv 20, conv 50, fc 500, fc 10",
         _ => "",
     };
+    if let Some(name) = &m.module {
+        return Err(bad(
+            "model.module",
+            format!(
+                "`{name}` names a model built by Rust code (`Experiment::with_model`); a file \
+                 cannot give one: describe the model with `kind` or `layers`"
+            ),
+        ));
+    }
     match spec.kind {
         ModelKind::Mlp => {
             refuse(
@@ -194,9 +206,10 @@ impl ModelSpec {
             input: (preset(ModelKind::Mlp) || preset(ModelKind::Vgg) || preset(ModelKind::Custom))
                 .then(|| self.input.clone())
                 .flatten(),
-            layers: preset(ModelKind::Custom).then(|| self.layers.clone()),
+            layers: (preset(ModelKind::Custom) && self.user.is_none()).then(|| self.layers.clone()),
             width: preset(ModelKind::Vgg).then_some(self.width),
             stages: preset(ModelKind::Vgg).then_some(self.stages),
+            module: self.user.as_ref().map(|u| u.name.clone()),
         }
     }
 }

@@ -54,6 +54,10 @@ pub struct RawModel {
     /// `vgg`: stages of two convolutions and a max-pool (default 2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stages: Option<usize>,
+    /// Written by prunecv for a model built by Rust code (`Experiment::with_model`): its name.
+    /// Not accepted in an experiment file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]

@@ -88,6 +88,15 @@ pub fn load(path: &Path) -> Result<(ModelCard, Params, Masks)> {
     })?;
     let tensors = candle_core::safetensors::load(&st_path, &Device::Cpu)
         .map_err(|e| Error::data(st_path.display().to_string(), format!("cannot load: {e}")))?;
+    if let Some(name) = &card.model.module {
+        return Err(Error::data(
+            json_path.display().to_string(),
+            format!(
+                "the model `{name}` was built by Rust code (`Experiment::with_model`); load its \
+                 tensors with that code"
+            ),
+        ));
+    }
     let spec = crate::config::model::model_from_raw(&card.model);
     let arch = super::build(&spec, card.input_dim, card.classes)
         .map_err(|e| Error::data(json_path.display().to_string(), e.to_string()))?;

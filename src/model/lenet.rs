@@ -276,6 +276,10 @@ impl Architecture for LeNet5 {
             .collect()
     }
 
+    fn as_lenet5(&self) -> Option<&LeNet5> {
+        Some(self)
+    }
+
     /// [`crate::train::conv_engine`].
     fn host_engine(&self, threads: usize) -> Option<Box<dyn crate::train::engine::Engine + '_>> {
         Some(Box::new(crate::train::conv_engine::ConvEngine::new(

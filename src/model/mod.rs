@@ -2,6 +2,7 @@
 //! (initialisation, forward pass, prunable-layer listing) and the registry that builds one from
 //! the experiment's `model` section.
 
+pub mod candle_module;
 pub mod effective;
 pub mod export;
 pub mod graph;
@@ -114,6 +115,11 @@ pub trait Architecture: Send + Sync {
     fn as_mlp(&self) -> Option<&mlp::Mlp> {
         None
     }
+    /// The model as LeNet-5 (of any widths), when it is one (for the inference kernels of
+    /// [`crate::speed`]).
+    fn as_lenet5(&self) -> Option<&lenet::LeNet5> {
+        None
+    }
     /// A hand-written training engine for this model, its products on `threads` threads of the
     /// current rayon pool, when it has one; training then runs on it instead of candle's
     /// autograd ([`crate::train::engine::for_arch`]). Its results must not depend on `threads`.
@@ -131,6 +137,9 @@ pub fn build(
     input_dim: usize,
     classes: usize,
 ) -> crate::error::Result<Box<dyn Architecture>> {
+    if let Some(user) = &spec.user {
+        return (user.build)(input_dim, classes);
+    }
     let mismatch =
         |field: String, message: String| crate::error::Error::Mismatch { field, message };
     let input = spec.input.clone().unwrap_or_else(|| vec![input_dim]);

@@ -8,7 +8,6 @@ use super::conv::ConvForward;
 use super::forward::{Forward, Kernel, Net};
 use super::timing::{time, Protocol, Timing};
 use crate::error::Result;
-use crate::model::lenet::{LeNet5, INPUT_DIM};
 use crate::model::{Architecture, Masks, Params};
 use crate::sweep::ids::{RowMethod, RowRule};
 use serde::Serialize;
@@ -76,8 +75,8 @@ fn time_kernel(
         let f = Forward::build(mlp, s.params, s.masks, kernel);
         return Some(time_net(&f, x, batch, p));
     }
-    let l5 = lenet5_of(arch)?;
-    let f = ConvForward::build(&l5, s.params, s.masks, kernel);
+    let l5 = arch.as_lenet5()?;
+    let f = ConvForward::build(l5, s.params, s.masks, kernel);
     Some(time_net(&f, x, batch, p))
 }
 
@@ -89,18 +88,6 @@ fn time_net<N: Net>(net: &N, x: &[f32], batch: usize, p: Protocol) -> (usize, Ti
         std::hint::black_box(net.run(std::hint::black_box(&xin), batch, &mut bufs));
     });
     (net.weights(), t)
-}
-
-/// The LeNet-5 an architecture is, recovered from its description of widths.
-fn lenet5_of(arch: &dyn Architecture) -> Option<LeNet5> {
-    let layers = arch.layers();
-    let is_lenet5 = layers.len() == 4 && layers[0].name == "conv1";
-    (is_lenet5 && arch.input_dim() == INPUT_DIM).then(|| LeNet5 {
-        conv1: layers[0].units,
-        conv2: layers[1].units,
-        fc1: layers[2].units,
-        classes: layers[3].units,
-    })
 }
 
 /// Time every subject (the first must be the dense model: it is the speed-up reference) with
@@ -158,6 +145,7 @@ pub fn measure(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::lenet::{LeNet5, INPUT_DIM};
     use crate::prune::{expand, Granularity};
     use crate::rng::Rng;
     use std::time::Duration;

@@ -417,6 +417,10 @@ impl Architecture for Graph {
         Graph::as_mlp(self)
     }
 
+    fn as_lenet5(&self) -> Option<&LeNet5> {
+        Graph::as_lenet5(self)
+    }
+
     /// The engine whose layers this graph uses only: [`crate::train::mlp_engine`] or
     /// [`crate::train::conv_engine`]; `None` (candle's autograd) otherwise.
     fn host_engine(&self, threads: usize) -> Option<Box<dyn crate::train::engine::Engine + '_>> {
