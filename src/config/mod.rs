@@ -195,7 +195,8 @@ impl Experiment {
 
     /// SHA-256 of the canonical resolved experiment, figure settings (`plots:`) left out: they
     /// change no computed number, so a resume or merge may use other ones. The canonical form is
-    /// the first layout of experiment files ([`v1`]), so hashes of existing runs stay valid.
+    /// the first layout of experiment files (`src/config/v1.rs`), so hashes of existing runs
+    /// stay valid.
     pub fn hash(&self) -> String {
         let mut e = self.clone();
         e.plots = plots::PlotsSpec::default();

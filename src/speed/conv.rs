@@ -7,7 +7,7 @@
 //! matrix `(cin·K·K) × (g·oh·ow)` (images outer, output positions inner; rows padded apart; one
 //! buffer reused across calls; the layout and the pooling are [`crate::train::im2col`] and
 //! [`crate::train::pool`], shared with the LeNet-5 training engine) multiplied by the weights
-//! `cout × (cin·K·K)` — dense `gemm` through [`crate::train::matmul`] (dense and shrunk) or our CSR kernel walking
+//! `cout × (cin·K·K)` — dense `gemm` through `train::matmul` (dense and shrunk) or our CSR kernel walking
 //! the column matrix in cache-sized panels ([`super::csr::Csr::matmul_cols`]) — with the bias
 //! added per output row (LeNet-5 has no activation after its convolutions); then 2×2
 //! max-pooling. The convolutions run on chunks of `g ≤` [`CHUNK`] images of the batch, so that

@@ -1,5 +1,5 @@
 //! The LeNet-5 engine: forward and backward passes of a small convolutional network written out
-//! over [`matmul`] on reusable host buffers, as [`super::mlp_engine`] does for MLPs.
+//! over `matmul` (crate-private) on reusable host buffers, as [`super::mlp_engine`] does for MLPs.
 //!
 //! This module owns the network as a sequence of layer operations ([`LayerOp`]: conv2d, pool,
 //! flatten, linear, activation, built from the [`LeNet5`] description by [`lenet5_ops`]) and

@@ -1,5 +1,5 @@
 //! The MLP engine: forward and backward passes of a Linear + activation stack written out over
-//! [`matmul`] on reusable host buffers. No autograd graph, no per-step allocation once the
+//! `matmul` (crate-private) on reusable host buffers. No autograd graph, no per-step allocation once the
 //! buffers have grown, and no gradient for the input batch (which candle's autograd computes and
 //! throws away: 235,200 of the ~800,000 multiply-adds of a LeNet-300-100 training sample).
 //! Cross-entropy and its gradient are fused into one pass over the logits. The layers are a
