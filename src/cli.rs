@@ -3,6 +3,7 @@
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use prunecv::config;
+use prunecv::config::MethodKind;
 use prunecv::sweep::{self, Mode, RunOptions};
 use std::path::PathBuf;
 
@@ -115,8 +116,8 @@ pub enum Command {
         #[arg(long)]
         allow_different_data: bool,
         /// Only these methods, e.g. `--methods magnitude,random` (dense baselines are kept).
-        #[arg(long, value_delimiter = ',')]
-        methods: Vec<String>,
+        #[arg(long, value_delimiter = ',', value_parser = method_name)]
+        methods: Vec<MethodKind>,
         /// Figure width in inches (default 7.75; 3.3 for one column of a paper).
         #[arg(long)]
         width_in: Option<f64>,
@@ -170,7 +171,7 @@ fn compare(
     runs: Vec<PathBuf>,
     out: Option<PathBuf>,
     allow: bool,
-    methods: Vec<String>,
+    methods: Vec<MethodKind>,
     plots: prunecv::config::plots::RawPlots,
 ) -> Result<()> {
     let is_yaml = |p: &PathBuf| {
@@ -210,6 +211,14 @@ fn compare(
         println!("{}", f.display());
     }
     Ok(())
+}
+
+/// A pruning method named on the command line.
+fn method_name(s: &str) -> std::result::Result<MethodKind, String> {
+    MethodKind::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = MethodKind::ALL.iter().map(|m| m.as_str()).collect();
+        format!("unknown method {s:?} (one of {})", names.join(", "))
+    })
 }
 
 /// Errors of the command line itself that the user can fix by changing the input: exit code 2.

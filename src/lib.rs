@@ -12,7 +12,8 @@
 //! [`sweep::Observer`] for progress and a [`sweep::CancelToken`] to stop it from another thread.
 //!
 //! ```
-//! use prunecv::sweep::{self, RunOptions};
+//! use prunecv::config::{MethodKind, SelectRule};
+//! use prunecv::sweep::{self, RowRule, RunOptions};
 //!
 //! // The built-in digits (1,797 images, 8×8), a small MLP, three folds, magnitude and random
 //! // pruning at three thresholds.
@@ -38,7 +39,7 @@
 //! let chosen = result
 //!     .selection
 //!     .iter()
-//!     .find(|r| r.method == "magnitude" && r.rule == "one_se")
+//!     .find(|r| r.method == MethodKind::Magnitude && r.rule == RowRule::Rule(SelectRule::OneSe))
 //!     .unwrap();
 //! assert!(chosen.test_acc > 0.8, "{chosen:?}");
 //! # Ok::<(), prunecv::Error>(())

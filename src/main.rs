@@ -11,7 +11,7 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    prunecv::sweep::init_threads();
+    pin_candle_threads();
     let args = cli::Cli::parse();
     let cancel = prunecv::sweep::CancelToken::new();
     prunecv::sweep::interrupt::install(cancel.clone());
@@ -26,6 +26,16 @@ fn main() -> ExitCode {
             ExitCode::from(exit_code(&e))
         }
     }
+}
+
+/// Make candle's own CPU kernels single-threaded, so that a sweep's parallelism comes from its
+/// `--jobs` pool only. candle takes its thread count from no argument, only from these variables
+/// (read on every matmul); the binary sets them first thing, before any thread exists. The
+/// library never touches the environment: its own thread counts are passed in
+/// (`RunOptions::jobs`, and the kernel threads each job is given).
+fn pin_candle_threads() {
+    std::env::set_var("RAYON_NUM_THREADS", "1");
+    std::env::set_var("CANDLE_NUM_THREADS", "1");
 }
 
 /// The exit code of a failed command: the first library error or CLI input error in the chain

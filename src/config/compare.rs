@@ -32,7 +32,7 @@ struct RawCompare {
     #[serde(default)]
     allow_different_data: bool,
     #[serde(default)]
-    methods: Vec<String>,
+    methods: Vec<super::MethodKind>,
 }
 
 /// A resolved comparison.
@@ -42,7 +42,7 @@ pub struct CompareSpec {
     pub out: PathBuf,
     pub allow_different_data: bool,
     /// Methods to keep (all when empty).
-    pub methods: Vec<String>,
+    pub methods: Vec<super::MethodKind>,
     pub plots: PlotsSpec,
 }
 

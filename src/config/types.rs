@@ -199,6 +199,26 @@ pub enum MethodKind {
 }
 
 impl MethodKind {
+    /// Every method, in the order of the variants.
+    pub const ALL: [MethodKind; 8] = [
+        MethodKind::Magnitude,
+        MethodKind::Taylor,
+        MethodKind::Importance,
+        MethodKind::Combined,
+        MethodKind::Random,
+        MethodKind::Lamp,
+        MethodKind::Wanda,
+        MethodKind::Synflow,
+    ];
+
+    /// The method named `name` in an experiment file or a table (aliases included).
+    pub fn from_name(name: &str) -> Option<MethodKind> {
+        match name {
+            "gradient" => Some(MethodKind::Taylor),
+            _ => MethodKind::ALL.into_iter().find(|m| m.as_str() == name),
+        }
+    }
+
     /// The number that keys this method's random streams (retraining order, random scores).
     /// Fixed per method, independent of the variants' order: a new method takes a new number,
     /// so adding one never changes the results of the others under the same configuration.
@@ -226,6 +246,13 @@ impl MethodKind {
             MethodKind::Wanda => "wanda",
             MethodKind::Synflow => "synflow",
         }
+    }
+}
+
+impl std::fmt::Display for MethodKind {
+    /// The method's name, as experiment files and tables write it.
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -392,17 +419,26 @@ mod stream_id_tests {
     /// that method under an unchanged configuration hash.
     #[test]
     fn method_stream_ids_are_pinned_and_distinct() {
-        let all = [
-            MethodKind::Magnitude,
-            MethodKind::Taylor,
-            MethodKind::Importance,
-            MethodKind::Combined,
-            MethodKind::Random,
-            MethodKind::Lamp,
-            MethodKind::Wanda,
-            MethodKind::Synflow,
-        ];
-        let ids: Vec<u64> = all.iter().map(|m| m.stream_id()).collect();
-        assert_eq!(ids, vec![0, 1, 2, 3, 4, 5, 6, 7]);
+        let named: Vec<(&str, u64)> = MethodKind::ALL
+            .iter()
+            .map(|m| (m.as_str(), m.stream_id()))
+            .collect();
+        assert_eq!(
+            named,
+            vec![
+                ("magnitude", 0),
+                ("taylor", 1),
+                ("importance", 2),
+                ("combined", 3),
+                ("random", 4),
+                ("lamp", 5),
+                ("wanda", 6),
+                ("synflow", 7),
+            ]
+        );
+        for m in MethodKind::ALL {
+            assert_eq!(MethodKind::from_name(m.as_str()), Some(m));
+        }
+        assert_eq!(MethodKind::from_name("gradient"), Some(MethodKind::Taylor));
     }
 }

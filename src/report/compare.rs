@@ -8,15 +8,13 @@
 //! every run, each run has its own line dash). [`write`] writes the table and the figure (SVG,
 //! PNG, PDF) into the output directory, atomically.
 
+use crate::config::MethodKind;
 use crate::error::{Error, Result};
 use crate::fsio;
-use crate::report::plot::data::{parse_rows, RunData, SummaryRow, DENSE};
+use crate::report::plot::data::{parse_rows, Compared, RunData};
 use crate::report::plot::{self, Figure};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-
-/// The separator between run and method in series names ("digits-mlp · magnitude").
-pub const SEP: &str = " · ";
 
 /// One run directory, loaded.
 #[derive(Debug, Clone)]
@@ -42,7 +40,7 @@ struct FoldsRow {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ComparisonRow {
     pub run: String,
-    pub method: String,
+    pub method: crate::sweep::ids::RowMethod,
     /// Empty for the dense baseline.
     pub tau: Option<f64>,
     pub tau_unit: String,
@@ -155,7 +153,7 @@ pub fn rows(runs: &[Run]) -> Vec<ComparisonRow> {
         .flat_map(|r| {
             r.data.summary.iter().map(|s| ComparisonRow {
                 run: r.label.clone(),
-                method: s.method.clone(),
+                method: s.method,
                 tau: s.tau,
                 tau_unit: s.tau_unit.clone(),
                 sparsity: s.mean_sparsity,
@@ -167,25 +165,23 @@ pub fn rows(runs: &[Run]) -> Vec<ComparisonRow> {
         .collect()
 }
 
-/// The runs as one [`RunData`] whose methods are "run · method" (each run's dense baseline is
-/// "run · dense", a row without τ), for the overlay chart.
+/// The runs as one [`RunData`] for the overlay chart: every run's label and summary in
+/// [`RunData::compared`], nothing else.
 pub fn overlay(runs: &[Run]) -> RunData {
-    let summary: Vec<SummaryRow> = runs
-        .iter()
-        .flat_map(|r| {
-            r.data.summary.iter().map(|s| SummaryRow {
-                method: format!("{}{SEP}{}", r.label, s.method),
-                ..s.clone()
-            })
-        })
-        .collect();
     let names: Vec<&str> = runs.iter().map(|r| r.label.as_str()).collect();
     RunData {
         name: names.join(" vs "),
-        summary,
+        summary: Vec::new(),
         selection: Vec::new(),
         layers: Vec::new(),
         trajectory: None,
+        compared: runs
+            .iter()
+            .map(|r| Compared {
+                label: r.label.clone(),
+                summary: r.data.summary.clone(),
+            })
+            .collect(),
     }
 }
 
@@ -198,28 +194,29 @@ pub fn write(
     dirs: &[PathBuf],
     out: &Path,
     allow_different_data: bool,
-    methods: &[String],
+    methods: &[MethodKind],
     fig: &Figure,
 ) -> Result<Vec<PathBuf>> {
     if dirs.is_empty() {
         return Err(Error::Usage("compare: no run directory given".into()));
     }
     let mut runs = load(dirs)?;
-    for m in methods {
+    for &m in methods {
         if !runs
             .iter()
-            .any(|r| r.data.summary.iter().any(|s| &s.method == m))
+            .any(|r| r.data.summary.iter().any(|s| s.method == m))
         {
             return Err(Error::Usage(format!(
-                "compare: no run has the method {m:?} (in its summary.csv)"
+                "compare: no run has the method `{m}` (in its summary.csv)"
             )));
         }
     }
     if !methods.is_empty() {
         for r in &mut runs {
-            r.data
-                .summary
-                .retain(|s| s.method == DENSE || methods.contains(&s.method));
+            r.data.summary.retain(|s| match s.method.method() {
+                None => true,
+                Some(m) => methods.contains(&m),
+            });
         }
     }
     if !allow_different_data {

@@ -11,7 +11,7 @@ use std::path::Path;
 
 #[derive(Debug, Clone, Deserialize)]
 struct Row {
-    method: String,
+    method: crate::sweep::ids::RowMethod,
     rule: String,
     tau: Option<f64>,
     test_sparsity: f64,
@@ -51,7 +51,7 @@ pub fn section(run_dir: &Path) -> Result<String> {
 fn write_stability(o: &mut String, rows: &[Row]) -> std::fmt::Result {
     let rows: Vec<&Row> = rows
         .iter()
-        .filter(|r| r.method != "dense" && r.test_effective_sparsity.is_some())
+        .filter(|r| !r.method.is_dense() && r.test_effective_sparsity.is_some())
         .collect();
     if rows.is_empty() {
         return Ok(());

@@ -151,17 +151,17 @@ fn write_report(o: &mut String, data: &RunData, pairs: &[PairwiseRow]) -> std::f
          parameters \\\\"
     )?;
     writeln!(o, "\\midrule")?;
-    let mut last: Option<&str> = None;
+    let mut last = None;
     for r in &rows {
         if last.is_some_and(|m| m != r.method) {
             writeln!(o, "\\addlinespace")?;
         }
-        last = Some(r.method.as_str());
+        last = Some(r.method);
         writeln!(
             o,
             "{} & {} & {} & ${} \\pm {}$ & {} & {} & {} & {} \\\\",
-            escape(&r.method),
-            escape(&r.rule),
+            escape(r.method.as_str()),
+            escape(&r.rule.label()),
             tau(r),
             acc(r.cv_mean_val_acc),
             acc(r.cv_se_val_acc),

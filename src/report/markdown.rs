@@ -234,6 +234,7 @@ magnitude,one_se,0.55,quantile,0.9694105691056911,0.0063374050375063625,0.550046
             selection: parse_rows(SELECTION, "selection.csv").unwrap(),
             layers: Vec::new(),
             trajectory: None,
+            compared: Vec::new(),
         }
     }
 
@@ -259,8 +260,8 @@ magnitude,one_se,0.55,quantile,0.9694105691056911,0.0063374050375063625,0.550046
     #[test]
     fn report_without_dense_rows_still_renders() {
         let mut d = data();
-        d.summary.retain(|r| r.method != "dense");
-        d.selection.retain(|r| r.method != "dense");
+        d.summary.retain(|r| !r.method.is_dense());
+        d.selection.retain(|r| !r.method.is_dense());
         let md = render(&d);
         assert!(md.contains("CV accuracy: not recorded"));
         assert!(md.contains("| 7862 | 17226 | 7660 |"), "{md}");

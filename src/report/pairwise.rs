@@ -17,9 +17,11 @@
 //!
 //! Each test's p-values are Holm-corrected across the sparsity grid, per pair of methods.
 
+use crate::config::MethodKind;
 use crate::error::{Error, Result};
-use crate::report::plot::data::{parse_rows, DENSE};
+use crate::report::plot::data::parse_rows;
 use crate::report::stats::{holm::holm, student, wilcoxon};
+use crate::sweep::ids::RowMethod;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -36,7 +38,7 @@ pub const EDGE_TOLERANCE: f64 = 5e-4;
 pub struct RunRow {
     pub repeat: u64,
     pub fold: u64,
-    pub method: String,
+    pub method: RowMethod,
     pub sparsity: f64,
     pub val_acc: f64,
     #[serde(default)]
@@ -54,8 +56,8 @@ pub struct FoldRow {
 /// One row of `pairwise.csv`: methods a and b compared at one matched sparsity.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PairwiseRow {
-    pub method_a: String,
-    pub method_b: String,
+    pub method_a: MethodKind,
+    pub method_b: MethodKind,
     /// The matched sparsity (fraction of prunable weights removed).
     pub sparsity: f64,
     /// Paired folds (repeats × folds).
@@ -234,11 +236,11 @@ pub fn interpolate(curve: &[(f64, f64)], s: f64) -> Option<f64> {
 /// Compare every pair of methods (in order of first appearance in `runs`) at every grid
 /// sparsity that all their folds cover. `ratio` is n_test/n_train (default 1/(k − 1)).
 pub fn compare(runs: &[RunRow], ratio: Option<f64>) -> Vec<PairwiseRow> {
-    let mut methods: Vec<&str> = Vec::new();
+    let mut methods: Vec<MethodKind> = Vec::new();
     let mut folds: Vec<(u64, u64)> = Vec::new();
     for r in runs {
-        if r.method != DENSE && !methods.contains(&r.method.as_str()) {
-            methods.push(&r.method);
+        if let Some(m) = r.method.method().filter(|m| !methods.contains(m)) {
+            methods.push(m);
         }
         if !folds.contains(&(r.repeat, r.fold)) {
             folds.push((r.repeat, r.fold));
@@ -304,8 +306,8 @@ pub fn compare(runs: &[RunRow], ratio: Option<f64>) -> Vec<PairwiseRow> {
 
 /// The paired statistics of one pair at one sparsity (Holm columns filled by [`holm_fill`]).
 pub fn paired(
-    method_a: &str,
-    method_b: &str,
+    method_a: MethodKind,
+    method_b: MethodKind,
     sparsity: f64,
     acc_a: &[f64],
     acc_b: &[f64],
@@ -341,8 +343,8 @@ pub fn paired(
     let se = if corrected_primary { se_c } else { se_t };
     let half = student::t_quantile(0.975, df) * se;
     PairwiseRow {
-        method_a: method_a.into(),
-        method_b: method_b.into(),
+        method_a,
+        method_b,
         sparsity,
         n,
         mean_a: mean(acc_a),
@@ -510,7 +512,8 @@ mod tests {
         let b = [0.70, 0.60, 0.65, 0.72, 0.68];
         let d = [0.21, 0.25, 0.18, 0.22, 0.19];
         let a: Vec<f64> = b.iter().zip(d).map(|(x, y)| x + y).collect();
-        let r = paired("magnitude", "random", 0.9, &a, &b, 0.25, false);
+        let (mag, rnd) = (MethodKind::Magnitude, MethodKind::Random);
+        let r = paired(mag, rnd, 0.9, &a, &b, 0.25, false);
         assert_eq!((r.n, r.test.as_str()), (5, "t"));
         assert!(close(r.mean_diff, 0.21, 1e-12), "{r:?}");
         assert!(close(r.sd_diff, 0.00075f64.sqrt(), 1e-12));
@@ -532,7 +535,7 @@ mod tests {
         assert_eq!((r.w_plus, r.w_minus), (15.0, 0.0));
         assert!(close(r.p_wilcoxon, 0.0625, 1e-15));
         // With repeated CV the corrected test is primary: its SE and interval.
-        let c = paired("magnitude", "random", 0.9, &a, &b, 0.25, true);
+        let c = paired(mag, rnd, 0.9, &a, &b, 0.25, true);
         assert_eq!(c.test, "corrected_t");
         assert!(close(c.se_diff, 0.018_371_173_07, 1e-10));
     }
@@ -561,10 +564,16 @@ mod tests {
     }
 
     fn row(fold: u64, method: &str, sparsity: f64, val_acc: f64) -> RunRow {
+        // a and b: two methods.
+        let method = match method {
+            "a" => MethodKind::Magnitude.into(),
+            "b" => MethodKind::Random.into(),
+            other => RowMethod::parse(other).unwrap(),
+        };
         RunRow {
             repeat: 0,
             fold,
-            method: method.into(),
+            method,
             sparsity,
             val_acc,
             diverged: false,
@@ -596,7 +605,9 @@ mod tests {
         });
         let rows = compare(&runs, None);
         assert_eq!(rows.len(), GRID.len());
-        assert!(rows.iter().all(|r| r.method_a == "a" && r.method_b == "b"));
+        assert!(rows
+            .iter()
+            .all(|r| r.method_a == MethodKind::Magnitude && r.method_b == MethodKind::Random));
         // At s = 0.9: a = 0.54, 0.48, 0.73; b = 0.18 → d = 0.36, 0.30, 0.55; mean 0.403333,
         // var 0.0170333, t = 0.403333/√(0.0170333/3) = 5.352725; 2 df: p = 1 − t/√(2 + t²).
         let r = &rows[8];
@@ -623,8 +634,8 @@ mod tests {
         assert_eq!(s.len(), 1);
         assert!(
             s[0].starts_with(
-                "At 99 % sparsity a and b do not differ significantly (a ahead by 43.0 ± 8.7 \
-                 points), mean ± SE over 3 folds (95 % CI 5.7 to 80.4); paired t-test p = 0.236 \
+                "At 99 % sparsity magnitude and random do not differ significantly (magnitude \
+                 ahead by 43.0 ± 8.7 points), mean ± SE over 3 folds (95 % CI 5.7 to 80.4); paired t-test p = 0.236 \
                  (Holm-adjusted over 11 sparsities; Wilcoxon p = 1.000)"
             ),
             "{}",
@@ -661,7 +672,8 @@ mod tests {
     #[test]
     fn the_empty_table_has_the_header() {
         let text = String::from_utf8(csv(&[]).unwrap()).unwrap();
-        let d = paired("a", "b", 0.5, &[0.9, 0.8], &[0.7, 0.7], 0.5, false);
+        let (a, b) = (MethodKind::Magnitude, MethodKind::Random);
+        let d = paired(a, b, 0.5, &[0.9, 0.8], &[0.7, 0.7], 0.5, false);
         let full = String::from_utf8(csv(&[d]).unwrap()).unwrap();
         assert_eq!(text.lines().next(), full.lines().next());
     }

@@ -38,6 +38,7 @@ mod style;
 pub use crate::config::plots::PlotsSpec as Figure;
 pub use data::RunData;
 
+use crate::config::MethodKind;
 use crate::error::{Error, Result};
 use crate::fsio;
 use plotters::coord::Shift;
@@ -54,10 +55,10 @@ pub const HEIGHT: u32 = 600;
 pub enum Plot {
     AccuracyVsSparsity,
     /// The cv.glmnet-style curve of one method.
-    Cv(String),
+    Cv(MethodKind),
     LayerSparsity,
     Trajectory,
-    /// Several runs' methods on one accuracy-vs-sparsity chart (methods named "run · method").
+    /// Several runs' methods on one accuracy-vs-sparsity chart ([`RunData::compared`]).
     Comparison,
 }
 
@@ -66,7 +67,7 @@ impl Plot {
     pub fn stem(&self) -> String {
         match self {
             Plot::AccuracyVsSparsity => "accuracy_vs_sparsity".into(),
-            Plot::Cv(m) => format!("cv_{}", file_safe(m)),
+            Plot::Cv(m) => format!("cv_{m}"),
             Plot::LayerSparsity => "layer_sparsity".into(),
             Plot::Trajectory => "trajectory".into(),
             Plot::Comparison => "comparison".into(),
@@ -85,23 +86,11 @@ impl Plot {
     }
 }
 
-fn file_safe(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
 /// The charts a run's tables support, in a fixed order.
 pub fn planned(data: &RunData) -> Vec<Plot> {
     let mut out = vec![Plot::AccuracyVsSparsity];
     for m in data.methods() {
-        if !data.curve(&m).is_empty() {
+        if !data.curve(m).is_empty() {
             out.push(Plot::Cv(m));
         }
     }
@@ -124,7 +113,7 @@ pub fn draw<DB: DrawingBackend>(
     match plot {
         Plot::AccuracyVsSparsity => charts::accuracy_vs_sparsity(area, data, "method"),
         Plot::Comparison => charts::comparison(area, data),
-        Plot::Cv(m) => charts::cv_curve(area, data, m),
+        Plot::Cv(m) => charts::cv_curve(area, data, *m),
         Plot::LayerSparsity => charts::layer_sparsity(area, data),
         Plot::Trajectory => charts::trajectory(area, data),
     }
@@ -258,9 +247,11 @@ mod tests {
     use super::data::*;
     use super::*;
 
+    use crate::sweep::ids::{RowMethod, RowRule};
+
     fn row(method: &str, tau: Option<f64>, acc: f64, sp: f64) -> SummaryRow {
         SummaryRow {
-            method: method.into(),
+            method: RowMethod::parse(method).unwrap(),
             tau,
             tau_unit: if tau.is_some() {
                 "quantile".into()
@@ -280,8 +271,8 @@ mod tests {
 
     fn selection(method: &str, rule: &str, tau: Option<f64>) -> SelectionRow {
         SelectionRow {
-            method: method.into(),
-            rule: rule.into(),
+            method: RowMethod::parse(method).unwrap(),
+            rule: RowRule::parse(rule).unwrap(),
             tau,
             tau_unit: "quantile".into(),
             cv_mean_val_acc: 0.9,
@@ -321,8 +312,8 @@ mod tests {
             .iter()
             .flat_map(|m| {
                 ["fc1", "fc2"].map(|l| LayerRow {
-                    method: m.to_string(),
-                    rule: "one_se".into(),
+                    method: MethodKind::from_name(m).unwrap(),
+                    rule: RowRule::parse("one_se").unwrap(),
                     tau: Some(0.4),
                     layer: l.into(),
                     weights: 64,
@@ -337,6 +328,7 @@ mod tests {
             selection,
             layers,
             trajectory: None,
+            compared: Vec::new(),
         }
     }
 
@@ -357,7 +349,7 @@ mod tests {
         d.trajectory = Some(vec![TrajectoryRow {
             repeat: 0,
             fold: 0,
-            method: "magnitude".into(),
+            method: MethodKind::Magnitude,
             tau: 0.4,
             round: 1,
             sparsity: 0.2,
@@ -366,7 +358,7 @@ mod tests {
         let stems: Vec<String> = planned(&d).iter().map(Plot::stem).collect();
         assert_eq!(stems.last().map(String::as_str), Some("trajectory"));
         assert!(!stems.contains(&"layer_sparsity".to_string()));
-        assert_eq!(Plot::Cv("a b/c".into()).stem(), "cv_a_b_c");
+        assert_eq!(Plot::Cv(MethodKind::Taylor).stem(), "cv_taylor");
     }
 
     #[test]
@@ -378,7 +370,7 @@ mod tests {
                     (0..4).map(move |round| TrajectoryRow {
                         repeat: 0,
                         fold,
-                        method: "magnitude".into(),
+                        method: MethodKind::Magnitude,
                         tau: 0.4,
                         round,
                         sparsity: 0.1 * round as f64,
@@ -405,7 +397,7 @@ mod tests {
                 .map(|&(fold, sp, acc)| TrajectoryRow {
                     repeat: 0,
                     fold,
-                    method: "random".into(),
+                    method: MethodKind::Random,
                     tau: 0.4,
                     round: 2,
                     sparsity: sp,
@@ -415,7 +407,7 @@ mod tests {
         );
         let s = charts::trajectory_series(&d);
         assert_eq!(s.len(), 1);
-        assert_eq!(s[0].method, "random");
+        assert_eq!(s[0].method, MethodKind::Random);
         let (round, sp, acc, n) = s[0].rounds[0];
         assert_eq!((round, n), (2, 2));
         assert!((sp - 0.3).abs() < 1e-12 && (acc - 0.8).abs() < 1e-12);
@@ -429,7 +421,7 @@ mod tests {
                 .map(|i| TrajectoryRow {
                     repeat: 0,
                     fold: 0,
-                    method: "magnitude".into(),
+                    method: MethodKind::Magnitude,
                     tau: i as f64 * 0.2,
                     round: 1,
                     sparsity: 0.1,

@@ -9,6 +9,7 @@ use super::forward::{Forward, Kernel, Net};
 use super::timing::{time, Protocol, Timing};
 use crate::error::Result;
 use crate::model::{Architecture, Masks, Params};
+use crate::sweep::ids::{RowMethod, RowRule};
 use serde::Serialize;
 
 /// Batch sizes timed.
@@ -17,8 +18,8 @@ pub const BATCHES: [usize; 2] = [1, 256];
 /// One timed (model, kernel, batch).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SpeedRow {
-    pub method: String,
-    pub rule: String,
+    pub method: RowMethod,
+    pub rule: RowRule,
     pub tau: Option<f64>,
     /// Nominal sparsity of the model's masks.
     pub sparsity: f64,
@@ -41,8 +42,8 @@ pub struct SpeedRow {
 
 /// One model to time.
 pub struct Subject<'a> {
-    pub method: &'a str,
-    pub rule: &'a str,
+    pub method: RowMethod,
+    pub rule: RowRule,
     pub tau: Option<f64>,
     pub params: &'a Params,
     pub masks: &'a Masks,
@@ -120,8 +121,8 @@ pub fn measure(
                 };
                 let base = *reference.get_or_insert(t.median);
                 out.push(SpeedRow {
-                    method: s.method.into(),
-                    rule: s.rule.into(),
+                    method: s.method,
+                    rule: s.rule,
                     tau: s.tau,
                     sparsity,
                     kernel: k.as_str().into(),
@@ -167,12 +168,15 @@ mod tests {
         expand(Granularity::Unit, &layers[1], &gone, &params, &mut pruned);
         let subject = |method, masks| Subject {
             method,
-            rule: "best",
+            rule: RowRule::Rule(crate::config::SelectRule::Best),
             tau: None,
             params: &params,
             masks,
         };
-        let subjects = [subject("dense", &dense), subject("importance", &pruned)];
+        let subjects = [
+            subject(RowMethod::Dense, &dense),
+            subject(crate::config::MethodKind::Importance.into(), &pruned),
+        ];
         let rows: Vec<f32> = (0..2 * INPUT_DIM).map(|i| (i % 7) as f32 / 7.0).collect();
         let p = Protocol {
             warmup: Duration::ZERO,

@@ -2,13 +2,14 @@
 //! Diverged runs (non-finite loss) are left out of every statistic and counted in
 //! `n_diverged`; a τ whose runs all diverged has no mean and cannot be selected.
 
+use super::ids::RowMethod;
 use super::records::{RunRecord, SummaryRow};
 
 /// Summarise records grouped by (method, τ), keeping the order of first appearance.
 pub fn summarize(records: &[RunRecord]) -> Vec<SummaryRow> {
-    let mut keys: Vec<(String, Option<f64>, String)> = Vec::new();
+    let mut keys: Vec<(RowMethod, Option<f64>, String)> = Vec::new();
     for r in records {
-        let k = (r.method.clone(), r.tau, r.tau_unit.clone());
+        let k = (r.method, r.tau, r.tau_unit.clone());
         if !keys.contains(&k) {
             keys.push(k);
         }
@@ -68,7 +69,7 @@ mod tests {
         RunRecord {
             repeat: 0,
             fold,
-            method: method.into(),
+            method: RowMethod::parse(method).unwrap(),
             tau,
             tau_unit: "std".into(),
             sparsity: sp,
@@ -86,12 +87,12 @@ mod tests {
     #[test]
     fn mean_std_se_and_rank_by_hand() {
         let rs = vec![
-            rec(0, "m", Some(0.0), 0.9, 0.0),
-            rec(1, "m", Some(0.0), 0.8, 0.0),
-            rec(2, "m", Some(0.0), 1.0, 0.0),
-            rec(0, "m", Some(1.0), 0.95, 0.5),
-            rec(1, "m", Some(1.0), 0.95, 0.6),
-            rec(2, "m", Some(1.0), 0.95, 0.7),
+            rec(0, "magnitude", Some(0.0), 0.9, 0.0),
+            rec(1, "magnitude", Some(0.0), 0.8, 0.0),
+            rec(2, "magnitude", Some(0.0), 1.0, 0.0),
+            rec(0, "magnitude", Some(1.0), 0.95, 0.5),
+            rec(1, "magnitude", Some(1.0), 0.95, 0.6),
+            rec(2, "magnitude", Some(1.0), 0.95, 0.7),
         ];
         let s = summarize(&rs);
         assert_eq!(s.len(), 2);
@@ -106,11 +107,11 @@ mod tests {
 
     #[test]
     fn diverged_runs_are_left_out() {
-        let mut bad = rec(2, "m", Some(0.0), 0.1, 0.0);
+        let mut bad = rec(2, "magnitude", Some(0.0), 0.1, 0.0);
         bad.diverged = true;
         let rs = vec![
-            rec(0, "m", Some(0.0), 0.9, 0.0),
-            rec(1, "m", Some(0.0), 0.8, 0.0),
+            rec(0, "magnitude", Some(0.0), 0.9, 0.0),
+            rec(1, "magnitude", Some(0.0), 0.8, 0.0),
             bad,
         ];
         let s = summarize(&rs);

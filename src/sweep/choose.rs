@@ -4,13 +4,14 @@
 //! that record it.
 
 use super::dense::Trained;
+use super::ids::{RowMethod, RowRule};
 use super::journal;
 use super::records::{LayerRow, SelectionRow, SummaryRow};
 use super::rows::selection_row;
 use super::runner::Ctx;
 use super::schedule::{self, Outcome, Scored};
 use super::{select, stability};
-use crate::config::SelectRule;
+use crate::config::{MethodKind, SelectRule};
 use crate::error::Result;
 use crate::model::{Masks, Params};
 use crate::train::{self, Eval};
@@ -18,8 +19,8 @@ use crate::train::{self, Eval};
 /// A model to write to `models/`: the dense refit or a rule's choice.
 pub struct Chosen {
     pub stem: String,
-    pub method: String,
-    pub rule: String,
+    pub method: RowMethod,
+    pub rule: RowRule,
     pub tau: Option<f64>,
     pub params: Params,
     pub masks: Masks,
@@ -53,7 +54,7 @@ pub fn choose(
     let (exp, prep) = (ctx.exp, ctx.prep);
     let dense_row = summary
         .iter()
-        .find(|s| s.method == "dense")
+        .find(|s| s.method.is_dense())
         .expect("dense summary row");
     let dense = Masks::dense(&refit.params);
     let dense_eval = train::evaluate(prep.arch.as_ref(), &refit.params, &refit.heldout)?;
@@ -61,8 +62,8 @@ pub fn choose(
         rows: vec![selection_row(
             prep,
             refit,
-            "dense",
-            "none",
+            RowMethod::Dense,
+            RowRule::None,
             None,
             "",
             dense_row,
@@ -73,8 +74,8 @@ pub fn choose(
         layers: Vec::new(),
         models: vec![Chosen {
             stem: "dense".into(),
-            method: "dense".into(),
-            rule: "none".into(),
+            method: RowMethod::Dense,
+            rule: RowRule::None,
             tau: None,
             params: refit.params.clone(),
             masks: dense,
@@ -135,7 +136,7 @@ fn choices<'a>(
 ) -> Vec<Choice<'a>> {
     let mut out = Vec::new();
     for (mi, m) in ctx.exp.prune.methods.iter().enumerate() {
-        let rows: Vec<&SummaryRow> = summary.iter().filter(|s| s.method == m.as_str()).collect();
+        let rows: Vec<&SummaryRow> = summary.iter().filter(|s| s.method == *m).collect();
         for rule in &ctx.exp.cv.select {
             match select::choose(rule, &rows, dense_mean) {
                 Some(chosen) => {
@@ -168,9 +169,9 @@ fn stabilities(
         .first()
         .and_then(|l| refit.params.0[l.weight].shape.get(1).copied())
         .unwrap_or(0);
-    let named: Vec<(&str, f64)> = distinct
+    let named: Vec<(MethodKind, f64)> = distinct
         .iter()
-        .map(|&(mi, tau)| (exp.prune.methods[mi].as_str(), tau))
+        .map(|&(mi, tau)| (exp.prune.methods[mi], tau))
         .collect();
     match stability::journalled(entries.iter(), &named, n_inputs) {
         Some(sets) if !exp.cv.shared_init => Ok(sets
@@ -195,14 +196,14 @@ fn record_choice(
     p: &Outcome,
     st: stability::Stability,
 ) {
-    let m = ctx.exp.prune.methods[mi].as_str();
+    let m = ctx.exp.prune.methods[mi];
     let unit = ctx.exp.prune.tau.unit.as_str();
-    let stem = format!("{m}_{}", rule.label().replace('=', "-"));
+    let stem = format!("{}_{}", m.as_str(), rule.label().replace('=', "-"));
     let mut row = selection_row(
         ctx.prep,
         refit,
-        m,
-        &rule.label(),
+        m.into(),
+        (*rule).into(),
         Some(tau),
         unit,
         chosen,
@@ -215,8 +216,8 @@ fn record_choice(
     out.rows.push(row);
     for l in &ctx.layers {
         out.layers.push(LayerRow {
-            method: m.into(),
-            rule: rule.label(),
+            method: m,
+            rule: (*rule).into(),
             tau: Some(tau),
             layer: l.name.clone(),
             weights: p.masks.0[l.weight].len(),
@@ -227,7 +228,7 @@ fn record_choice(
     out.models.push(Chosen {
         stem,
         method: m.into(),
-        rule: rule.label(),
+        rule: (*rule).into(),
         tau: Some(tau),
         params: p.params.clone(),
         masks: p.masks.clone(),

@@ -5,6 +5,7 @@
 
 use super::cache::DenseCache;
 use super::dense::{dense_model, Trained};
+use super::ids::JobKey;
 use super::journal::{self, Journal};
 use super::observe::Counter;
 use super::pipeline;
@@ -67,11 +68,11 @@ pub fn execute(
         |j, t: &Trained, g: &Grids| {
             let job = todo[j];
             let (kind, taus) = &g.taus[job.method];
-            let entry = prune_job(ctx, t, *kind, taus, plan.job_name(&exp.prune.methods, job))?;
+            let entry = prune_job(ctx, t, *kind, taus, plan.job_key(&exp.prune.methods, job))?;
             if let Some(j) = journal {
                 j.append(&entry)?;
             }
-            progress.inc(1, &entry.job);
+            progress.inc(1, &entry.job.to_string());
             Ok(entry)
         },
     )?;
@@ -135,7 +136,7 @@ fn prune_job(
     t: &Trained,
     kind: MethodKind,
     taus: &[f64],
-    name: String,
+    key: JobKey,
 ) -> Result<journal::Entry> {
     let (exp, prep) = (ctx.exp, ctx.prep);
     let unit = exp.prune.tau.unit.as_str();
@@ -148,20 +149,20 @@ fn prune_job(
         &model_ids(t.which),
     )?;
     let mut entry = journal::Entry {
-        job: name,
+        job: key,
         records: Vec::new(),
         trajectory: Vec::new(),
         features: Vec::new(),
     };
     for &tau in taus {
         let o = schedule::run(exp, prep, t, kind, &sc, tau)?;
-        let rec = outcome_record(prep, t, kind.as_str(), tau, unit, &o);
+        let rec = outcome_record(prep, t, kind.into(), tau, unit, &o);
         entry
             .trajectory
             .extend(o.rounds.iter().map(|r| TrajectoryRow {
                 repeat: rec.repeat,
                 fold: rec.fold,
-                method: rec.method.clone(),
+                method: kind,
                 tau,
                 round: r.round,
                 sparsity: r.sparsity,

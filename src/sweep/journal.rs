@@ -6,6 +6,7 @@
 //! the journal names that data's fingerprint, and a resume (or a merge of shards) over different
 //! data is refused.
 
+use super::ids::JobKey;
 use super::records::{RunRecord, TrajectoryRow};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -17,7 +18,7 @@ use std::sync::Mutex;
 /// One finished job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
-    pub job: String,
+    pub job: JobKey,
     pub records: Vec<RunRecord>,
     pub trajectory: Vec<TrajectoryRow>,
     /// Per record, the input features that still reach the output (effective masks), as
@@ -52,7 +53,7 @@ pub fn check_data(dir: &Path, fingerprint: &str) -> Result<()> {
 
 impl Journal {
     /// Open `dir/journal.jsonl` for appending and return the entries already in it.
-    pub fn open(dir: &Path) -> Result<(Journal, BTreeMap<String, Entry>)> {
+    pub fn open(dir: &Path) -> Result<(Journal, BTreeMap<JobKey, Entry>)> {
         let path = dir.join("journal.jsonl");
         let mut done = BTreeMap::new();
         let mut valid_len = 0usize;
@@ -65,7 +66,7 @@ impl Journal {
                 }
                 match serde_json::from_slice::<Entry>(line) {
                     Ok(e) => {
-                        done.insert(e.job.clone(), e);
+                        done.insert(e.job, e);
                         valid_len = offset;
                     }
                     Err(_) => break,
@@ -104,13 +105,23 @@ impl Journal {
 mod tests {
     use super::*;
 
-    fn entry(job: &str) -> Entry {
+    use crate::config::MethodKind;
+
+    fn key(fold: usize) -> JobKey {
+        JobKey {
+            repeat: 0,
+            fold,
+            method: MethodKind::Magnitude,
+        }
+    }
+
+    fn entry(fold: usize) -> Entry {
         Entry {
-            job: job.into(),
+            job: key(fold),
             records: vec![RunRecord {
                 repeat: 0,
-                fold: 1,
-                method: "magnitude".into(),
+                fold,
+                method: MethodKind::Magnitude.into(),
                 tau: Some(0.1 + 0.2),
                 tau_unit: "std".into(),
                 sparsity: 1.0 / 3.0,
@@ -135,19 +146,41 @@ mod tests {
         {
             let (j, done) = Journal::open(dir.path()).unwrap();
             assert!(done.is_empty());
-            j.append(&entry("a")).unwrap();
-            j.append(&entry("b")).unwrap();
+            j.append(&entry(0)).unwrap();
+            j.append(&entry(1)).unwrap();
         }
         // Simulate a crash in the middle of a third line.
         let p = dir.path().join("journal.jsonl");
         let mut bytes = std::fs::read(&p).unwrap();
-        bytes.extend_from_slice(b"{\"job\":\"c\",\"rec");
+        bytes.extend_from_slice(b"{\"job\":{\"repeat\":0,\"fold\":2},\"rec");
         std::fs::write(&p, bytes).unwrap();
         let (j, done) = Journal::open(dir.path()).unwrap();
-        assert_eq!(done.keys().collect::<Vec<_>>(), vec!["a", "b"]);
-        assert_eq!(done["a"], entry("a"), "floats round-trip bit for bit");
-        j.append(&entry("c")).unwrap();
+        assert_eq!(
+            done.keys().copied().collect::<Vec<_>>(),
+            vec![key(0), key(1)]
+        );
+        assert_eq!(done[&key(0)], entry(0), "floats round-trip bit for bit");
+        j.append(&entry(2)).unwrap();
         let (_, done) = Journal::open(dir.path()).unwrap();
         assert_eq!(done.len(), 3);
+    }
+
+    /// A journal line as versions before structured keys wrote it (the key as text) reads as
+    /// the same job, so a run journalled by an older version resumes.
+    #[test]
+    fn older_text_keys_read_as_structured_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut new = serde_json::to_string(&entry(1)).unwrap();
+        assert!(new.starts_with(r#"{"job":{"repeat":0,"fold":1,"method":"magnitude"},"#));
+        let old = new.replacen(
+            r#"{"repeat":0,"fold":1,"method":"magnitude"}"#,
+            r#""repeat 0 fold 1 magnitude""#,
+            1,
+        );
+        new.push('\n');
+        std::fs::write(dir.path().join("journal.jsonl"), old + "\n").unwrap();
+        let (_, done) = Journal::open(dir.path()).unwrap();
+        assert_eq!(done.len(), 1);
+        assert_eq!(done[&key(1)], entry(1));
     }
 }

@@ -8,6 +8,7 @@ pub mod cache;
 pub(crate) mod choose;
 pub mod dense;
 pub mod grid;
+pub mod ids;
 pub mod interrupt;
 pub(crate) mod jobs;
 pub mod journal;
@@ -32,6 +33,7 @@ pub mod shard;
 pub mod stability;
 
 pub use dense::{Trained, Which};
+pub use ids::{JobKey, RowMethod, RowRule};
 pub use observe::{CancelToken, Observer, Silent};
 pub use prepare::{prepare, Prepared};
 pub use result::SweepResult;
@@ -55,8 +57,9 @@ pub struct RunOptions {
     pub write: bool,
     /// Parent of the run directory; default: the experiment's `output.dir`.
     pub out_root: Option<PathBuf>,
-    /// Parallel jobs (worker threads). A job pulled when fewer jobs than workers are left may
-    /// use several kernel threads; results are identical for any number.
+    /// Parallel jobs (worker threads): the only thread count a run uses, passed to its own
+    /// pool (the environment is neither read nor set). A job pulled when fewer jobs than workers
+    /// are left may use several kernel threads; results are identical for any number.
     pub jobs: usize,
     /// Replace an existing run directory.
     pub force: bool,
@@ -117,13 +120,6 @@ pub enum Mode {
     Shard(shard::Shard),
     /// Collect every shard's journal, then tables, selection, refit and test.
     Merge,
-}
-
-/// Make candle's kernels single-threaded so that parallelism comes from jobs only. Call before
-/// any candle operation (the binary does so first thing); candle reads these on every matmul.
-pub fn init_threads() {
-    std::env::set_var("RAYON_NUM_THREADS", "1");
-    std::env::set_var("CANDLE_NUM_THREADS", "1");
 }
 
 /// Evaluate an exported model on the test split of an experiment (as `run` built it).

@@ -3,6 +3,7 @@
 //! touches the disk, so the plan of a shard or a merge can be checked on its own.
 
 use super::dense::Which;
+use super::ids::JobKey;
 use super::Mode;
 use crate::config::{Experiment, MethodKind};
 
@@ -73,9 +74,16 @@ impl JobPlan {
         self.slot_of_fold[job.fold].expect("a process trains the models its jobs need")
     }
 
-    /// The job's name in the journal: `repeat R fold F METHOD`.
-    pub fn job_name(&self, methods: &[MethodKind], job: Job) -> String {
-        format!("{} {}", self.folds[job.fold], methods[job.method].as_str())
+    /// The job's key in the journal.
+    pub fn job_key(&self, methods: &[MethodKind], job: Job) -> JobKey {
+        let (repeat, fold) = self.folds[job.fold]
+            .repeat_fold()
+            .expect("jobs prune fold models");
+        JobKey {
+            repeat,
+            fold,
+            method: methods[job.method],
+        }
     }
 }
 
@@ -108,7 +116,7 @@ mod tests {
         assert_eq!(p.jobs.len(), 12);
         assert_eq!(p.jobs[3], Job { fold: 1, method: 1 });
         assert_eq!(
-            p.job_name(&e.prune.methods, p.jobs[3]),
+            p.job_key(&e.prune.methods, p.jobs[3]).to_string(),
             "repeat 0 fold 1 random"
         );
         assert_eq!(JobPlan::new(&e, Mode::Merge), p);

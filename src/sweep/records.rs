@@ -1,5 +1,7 @@
 //! The rows a sweep produces. Each struct is one CSV row; column order is field order.
 
+use super::ids::{RowMethod, RowRule};
+use crate::config::MethodKind;
 use serde::{Deserialize, Serialize};
 
 /// One evaluation on a validation fold: a dense model or one (method, τ).
@@ -8,7 +10,7 @@ pub struct RunRecord {
     pub repeat: usize,
     pub fold: usize,
     /// `dense` for the unpruned baseline.
-    pub method: String,
+    pub method: RowMethod,
     /// Empty for the dense baseline.
     pub tau: Option<f64>,
     pub tau_unit: String,
@@ -35,7 +37,7 @@ pub struct RunRecord {
 pub struct TrajectoryRow {
     pub repeat: usize,
     pub fold: usize,
-    pub method: String,
+    pub method: MethodKind,
     pub tau: f64,
     pub round: usize,
     pub sparsity: f64,
@@ -48,7 +50,7 @@ pub struct TrajectoryRow {
 /// (columns matched by name; those added after the first release default when absent).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SummaryRow {
-    pub method: String,
+    pub method: RowMethod,
     pub tau: Option<f64>,
     pub tau_unit: String,
     /// Runs that entered the statistics (diverged ones excluded).
@@ -78,8 +80,9 @@ pub struct SummaryRow {
 /// The τ one rule chose for one method, and its single test-split evaluation after refitting.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SelectionRow {
-    pub method: String,
-    pub rule: String,
+    pub method: RowMethod,
+    /// `none` for the dense baseline.
+    pub rule: RowRule,
     pub tau: Option<f64>,
     pub tau_unit: String,
     pub cv_mean_val_acc: f64,
@@ -112,8 +115,8 @@ pub struct SelectionRow {
 /// Per-layer sparsity of a refit model at a selected τ.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LayerRow {
-    pub method: String,
-    pub rule: String,
+    pub method: MethodKind,
+    pub rule: RowRule,
     pub tau: Option<f64>,
     pub layer: String,
     pub weights: usize,

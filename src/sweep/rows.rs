@@ -2,6 +2,7 @@
 //! (model, method, τ) evaluation and a selection row per chosen model.
 
 use super::dense::Trained;
+use super::ids::{RowMethod, RowRule};
 use super::prepare::Prepared;
 use super::records::{RunRecord, SelectionRow, SummaryRow};
 use super::schedule::Outcome;
@@ -12,7 +13,7 @@ use crate::train::Eval;
 pub fn record(
     prep: &Prepared,
     t: &Trained,
-    method: &str,
+    method: RowMethod,
     tau: Option<f64>,
     unit: &str,
     masks: &Masks,
@@ -25,7 +26,7 @@ pub fn record(
     RunRecord {
         repeat,
         fold,
-        method: method.to_string(),
+        method,
         tau,
         tau_unit: unit.to_string(),
         sparsity: masks.sparsity(&layers),
@@ -44,7 +45,7 @@ pub fn record(
 pub fn outcome_record(
     prep: &Prepared,
     t: &Trained,
-    method: &str,
+    method: RowMethod,
     tau: f64,
     unit: &str,
     o: &Outcome,
@@ -67,8 +68,8 @@ pub fn outcome_record(
 pub fn selection_row(
     prep: &Prepared,
     refit: &Trained,
-    method: &str,
-    rule: &str,
+    method: RowMethod,
+    rule: RowRule,
     tau: Option<f64>,
     unit: &str,
     cv: &SummaryRow,
@@ -78,8 +79,8 @@ pub fn selection_row(
 ) -> SelectionRow {
     let r = record(prep, refit, method, tau, unit, masks, eval, 0, false);
     SelectionRow {
-        method: method.into(),
-        rule: rule.into(),
+        method,
+        rule,
         tau,
         tau_unit: unit.into(),
         cv_mean_val_acc: cv.mean_val_acc,

@@ -6,6 +6,7 @@
 use super::cache::DenseCache;
 use super::choose::{choose, Chosen, Selected};
 use super::dense::Trained;
+use super::ids::{JobKey, RowMethod};
 use super::jobs::{self, Done};
 use super::journal::{self, Journal};
 use super::observe::Counter;
@@ -160,7 +161,7 @@ fn open_journal(
     prep: &Prepared,
     run_dir: &RunDir,
     mode: Mode,
-) -> Result<(Journal, std::collections::BTreeMap<String, journal::Entry>)> {
+) -> Result<(Journal, std::collections::BTreeMap<JobKey, journal::Entry>)> {
     journal::check_data(&run_dir.work, &prep.fingerprint)?;
     let (journal, mut journalled) = Journal::open(&run_dir.work)?;
     if mode == Mode::Merge {
@@ -259,23 +260,23 @@ fn finish(
 fn split_journalled<'a>(
     exp: &Experiment,
     plan: &JobPlan,
-    journalled: &'a std::collections::BTreeMap<String, journal::Entry>,
+    journalled: &'a std::collections::BTreeMap<JobKey, journal::Entry>,
     mode: Mode,
 ) -> Result<(Vec<&'a journal::Entry>, Vec<Job>)> {
-    let name = |j: Job| plan.job_name(&exp.prune.methods, j);
+    let key = |j: Job| plan.job_key(&exp.prune.methods, j);
     let resumed = plan
         .jobs
         .iter()
-        .filter_map(|&j| journalled.get(&name(j)))
+        .filter_map(|&j| journalled.get(&key(j)))
         .collect();
     let todo: Vec<Job> = plan
         .jobs
         .iter()
         .copied()
-        .filter(|&j| !journalled.contains_key(&name(j)))
+        .filter(|&j| !journalled.contains_key(&key(j)))
         .collect();
     if mode == Mode::Merge && !todo.is_empty() {
-        let missing: Vec<String> = todo.iter().map(|&j| name(j)).collect();
+        let missing: Vec<String> = todo.iter().map(|&j| key(j).to_string()).collect();
         return Err(Error::Usage(format!(
             "the shards' journals lack {} job(s): {}",
             missing.len(),
@@ -293,10 +294,10 @@ fn finish_shard(
     run_dir: &RunDir,
     sh: shard::Shard,
 ) -> Result<()> {
-    let mut done_jobs: Vec<String> = plan
+    let mut done_jobs: Vec<JobKey> = plan
         .jobs
         .iter()
-        .map(|&j| plan.job_name(&exp.prune.methods, j))
+        .map(|&j| plan.job_key(&exp.prune.methods, j))
         .collect();
     done_jobs.sort();
     shard::write_done(
@@ -334,7 +335,17 @@ fn tabulate(
                 .validation
                 .expect("fold models carry their validation result");
             let dense = Masks::dense(&t.params);
-            record(ctx.prep, t, "dense", None, "", &dense, &eval, 0, t.diverged)
+            record(
+                ctx.prep,
+                t,
+                RowMethod::Dense,
+                None,
+                "",
+                &dense,
+                &eval,
+                0,
+                t.diverged,
+            )
         })
         .collect();
     let mut trajectory: Vec<TrajectoryRow> = Vec::new();
@@ -342,21 +353,22 @@ fn tabulate(
         records.extend(e.records.iter().cloned());
         trajectory.extend(e.trajectory.iter().cloned());
     }
-    let order = |m: &str| {
+    // The dense row first, then the methods in the experiment's order.
+    let order = |m: RowMethod| {
         exp.prune
             .methods
             .iter()
-            .position(|k| k.as_str() == m)
+            .position(|&k| m == k)
             .map_or(0, |p| p + 1)
     };
     records.sort_by(|a, b| {
-        (a.repeat, a.fold, order(&a.method))
-            .cmp(&(b.repeat, b.fold, order(&b.method)))
+        (a.repeat, a.fold, order(a.method))
+            .cmp(&(b.repeat, b.fold, order(b.method)))
             .then(a.tau.unwrap_or(-1.0).total_cmp(&b.tau.unwrap_or(-1.0)))
     });
     trajectory.sort_by(|a, b| {
-        (a.repeat, a.fold, order(&a.method))
-            .cmp(&(b.repeat, b.fold, order(&b.method)))
+        (a.repeat, a.fold, order(a.method.into()))
+            .cmp(&(b.repeat, b.fold, order(b.method.into())))
             .then(a.tau.total_cmp(&b.tau))
             .then(a.round.cmp(&b.round))
     });
@@ -403,7 +415,7 @@ fn select_stage(
     result: &SweepResult,
 ) -> Result<Selected> {
     let refit = &done.refit;
-    let dense_row = result.summary.iter().find(|s| s.method == "dense");
+    let dense_row = result.summary.iter().find(|s| s.method.is_dense());
     if let (Some(d), false) = (dense_row, refit.diverged) {
         if let Some(w) = super::refit_check::warning(
             ctx.prep.arch.as_ref(),
@@ -439,8 +451,8 @@ fn save_models(ctx: &Ctx, refit: &Trained, dir: &Path, models: &[Chosen]) -> Res
                 classes: prep.pool.classes,
                 class_names: prep.class_names.clone(),
                 standardizer: refit.standardizer.clone(),
-                method: c.method.clone(),
-                rule: c.rule.clone(),
+                method: c.method.as_str().into(),
+                rule: c.rule.label(),
                 tau: c.tau,
                 tau_unit: if c.tau.is_some() {
                     exp.prune.tau.unit.as_str().into()
@@ -495,8 +507,8 @@ fn measure_speed(
     let subjects: Vec<crate::speed::measure::Subject> = models
         .iter()
         .map(|c| crate::speed::measure::Subject {
-            method: &c.method,
-            rule: &c.rule,
+            method: c.method,
+            rule: c.rule,
             tau: c.tau,
             params: &c.params,
             masks: &c.masks,

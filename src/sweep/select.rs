@@ -62,7 +62,7 @@ mod tests {
 
     fn row(tau: f64, acc: f64, se: f64, sp: f64) -> SummaryRow {
         SummaryRow {
-            method: "m".into(),
+            method: crate::config::MethodKind::Magnitude.into(),
             tau: Some(tau),
             tau_unit: "std".into(),
             n: 5,

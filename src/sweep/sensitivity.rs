@@ -17,7 +17,7 @@ use serde::Serialize;
 /// One (method, layer, τ) over the folds.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SensitivityRow {
-    pub method: String,
+    pub method: crate::config::MethodKind,
     pub layer: String,
     pub tau: f64,
     pub tau_unit: String,
@@ -121,7 +121,7 @@ pub fn table(
                     0.0
                 };
                 rows.push(SensitivityRow {
-                    method: kind.as_str().into(),
+                    method: *kind,
                     layer: l.name.clone(),
                     tau: taus[k],
                     tau_unit: exp.prune.tau.unit.as_str().into(),

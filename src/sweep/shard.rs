@@ -5,6 +5,7 @@
 //! its jobs; dense models go to the shared cache. `prunecv merge` checks that every shard is
 //! done, then aggregates, selects τ, refits and tests exactly as a single-machine run does.
 
+use super::ids::JobKey;
 use super::journal::{Entry, Journal};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -63,7 +64,7 @@ impl Shard {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Done {
     pub config_hash: String,
-    pub jobs: Vec<String>,
+    pub jobs: Vec<JobKey>,
 }
 
 pub fn write_done(shard_dir: &Path, done: &Done) -> Result<()> {
@@ -77,7 +78,7 @@ pub fn collect(
     run_dir: &Path,
     config_hash: &str,
     data_fingerprint: &str,
-) -> Result<BTreeMap<String, Entry>> {
+) -> Result<BTreeMap<JobKey, Entry>> {
     let shards_dir = run_dir.join("shards");
     let mut counts = std::collections::BTreeSet::new();
     // No shards/ at all is reported like an empty one: no shard ran.
@@ -148,10 +149,10 @@ pub fn collect(
         for job in &done.jobs {
             let e = entries.get(job).ok_or_else(|| {
                 Error::Usage(format!(
-                    "shard {s}: job {job:?} is marked done but missing from its journal"
+                    "shard {s}: job `{job}` is marked done but missing from its journal"
                 ))
             })?;
-            all.insert(job.clone(), e.clone());
+            all.insert(*job, e.clone());
         }
     }
     Ok(all)

@@ -144,7 +144,7 @@ pub fn feature_pairwise(sets: &[Vec<bool>]) -> Option<(f64, f64)> {
 /// of an older version).
 pub fn journalled<'a>(
     entries: impl Iterator<Item = &'a super::journal::Entry>,
-    choices: &[(&str, f64)],
+    choices: &[(MethodKind, f64)],
     n_inputs: usize,
 ) -> Option<Vec<Vec<Vec<bool>>>> {
     let mut out: Vec<Vec<Vec<bool>>> = vec![Vec::new(); choices.len()];
@@ -152,7 +152,7 @@ pub fn journalled<'a>(
         for (k, r) in e.records.iter().enumerate() {
             let Some(c) = choices
                 .iter()
-                .position(|&(m, t)| m == r.method && Some(t) == r.tau)
+                .position(|&(m, t)| r.method == m && Some(t) == r.tau)
             else {
                 continue;
             };

@@ -27,10 +27,10 @@ pub trait Engine {
 /// The engine for `arch`: its host engine when it has one, candle otherwise. The host kernels use
 /// the threads the sweep's scheduler gives the current task ([`crate::par::kernel_threads`]: 1
 /// while other jobs wait, parallelism then coming from the job pool; every worker for the last
-/// jobs and a lone refit), or outside a sweep task `candle_core::utils::get_num_threads()`, the
-/// setting candle's own matmuls follow.
+/// jobs and a lone refit), or one thread outside a sweep task ([`for_arch_threads`] takes the
+/// count explicitly). No environment variable is read.
 pub fn for_arch(arch: &dyn Architecture) -> Box<dyn Engine + '_> {
-    let threads = crate::par::kernel_threads().unwrap_or_else(candle_core::utils::get_num_threads);
+    let threads = crate::par::kernel_threads().unwrap_or(1);
     for_arch_threads(arch, threads)
 }
 

@@ -3,11 +3,13 @@
 
 use gemm::Parallelism;
 
-/// A read-only matrix over a slice: element `(r, c)` is `data[r * rs + c * cs]`. Built only by
-/// [`View::row_major`], [`View::padded`] and [`View::t`], so its strides are those of a real layout; [`matmul`]
-/// still checks every extent with overflow-checked arithmetic before it calls `gemm`.
+/// A read-only matrix over a slice: element `(r, c)` is `data[r * rs + c * cs]`. Crate-private,
+/// with private fields: every constructor ([`View::row_major`], [`View::padded`]) checks with
+/// overflow-checked arithmetic that each element lies inside the slice and that each stride fits
+/// an `isize`, and [`View::t`] only swaps the two axes, so a `View` that exists is always in
+/// bounds. [`matmul`] checks again before it calls `gemm`.
 #[derive(Debug, Clone, Copy)]
-pub struct View<'a> {
+pub(crate) struct View<'a> {
     data: &'a [f32],
     rows: usize,
     cols: usize,
@@ -16,32 +18,49 @@ pub struct View<'a> {
 }
 
 impl<'a> View<'a> {
-    /// A row-major `rows × cols` matrix.
-    pub fn row_major(data: &'a [f32], rows: usize, cols: usize) -> Self {
-        View {
-            data,
-            rows,
-            cols,
-            rs: cols,
-            cs: 1,
-        }
-    }
-
-    /// A `rows × cols` matrix whose rows start `rs ≥ cols` apart (rows padded, as an im2col
-    /// column matrix is so that its rows do not all fall into the same cache sets).
-    pub fn padded(data: &'a [f32], rows: usize, cols: usize, rs: usize) -> Self {
-        assert!(rs >= cols, "matmul: row stride {rs} < {cols} columns");
-        View {
+    /// A view with the given strides, or `None` when an element would lie past the slice or a
+    /// stride does not fit an `isize` (the one constructor; the others unwrap it).
+    fn checked(data: &'a [f32], rows: usize, cols: usize, rs: usize, cs: usize) -> Option<Self> {
+        let v = View {
             data,
             rows,
             cols,
             rs,
-            cs: 1,
-        }
+            cs,
+        };
+        v.fits().then_some(v)
     }
 
-    /// The transpose (no copy).
-    pub fn t(self) -> Self {
+    /// A row-major `rows × cols` matrix.
+    ///
+    /// # Panics
+    /// When `rows × cols` values do not fit in `data` (or the product overflows).
+    pub(crate) fn row_major(data: &'a [f32], rows: usize, cols: usize) -> Self {
+        Self::checked(data, rows, cols, cols, 1).unwrap_or_else(|| {
+            panic!(
+                "matmul: a {rows}×{cols} view reaches past its slice of {}",
+                data.len()
+            )
+        })
+    }
+
+    /// A `rows × cols` matrix whose rows start `rs ≥ cols` apart (rows padded, as an im2col
+    /// column matrix is so that its rows do not all fall into the same cache sets).
+    ///
+    /// # Panics
+    /// When `rs < cols`, or the last row's last value lies past `data`.
+    pub(crate) fn padded(data: &'a [f32], rows: usize, cols: usize, rs: usize) -> Self {
+        assert!(rs >= cols, "matmul: row stride {rs} < {cols} columns");
+        Self::checked(data, rows, cols, rs, 1).unwrap_or_else(|| {
+            panic!(
+                "matmul: a {rows}×{cols} view with row stride {rs} reaches past its slice of {}",
+                data.len()
+            )
+        })
+    }
+
+    /// The transpose (no copy; in bounds because `self` is).
+    pub(crate) fn t(self) -> Self {
         View {
             rows: self.cols,
             cols: self.rows,
@@ -69,7 +88,7 @@ impl<'a> View<'a> {
 ///
 /// # Panics
 /// When the shapes disagree or a view reaches past its slice.
-pub fn matmul(c: &mut [f32], a: View, b: View, accumulate: bool, threads: usize) {
+pub(crate) fn matmul(c: &mut [f32], a: View, b: View, accumulate: bool, threads: usize) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     assert_eq!(b.rows, k, "matmul: inner dimensions {k} and {}", b.rows);
     let mn = m.checked_mul(n).expect("matmul: output size overflows");
@@ -125,18 +144,52 @@ pub fn matmul(c: &mut [f32], a: View, b: View, accumulate: bool, threads: usize)
 
 #[cfg(test)]
 mod tests {
-    /// Shapes whose extent overflows `usize` are refused, not wrapped past the bounds check.
+    use super::*;
+
+    /// Shapes whose extent overflows `usize` are refused when the view is built, not wrapped
+    /// past the bounds check.
     #[test]
     #[should_panic(expected = "reaches past its slice")]
     fn an_extent_that_would_wrap_around_is_refused() {
         let a = [1.0f32; 4];
-        let mut c = [0.0f32; 4];
         // (rows − 1) · 2 overflows: with wrapping arithmetic the extent would look tiny.
-        let huge = View::row_major(&a, usize::MAX / 2 + 2, 2);
-        matmul(&mut c, huge.t().t(), View::row_major(&a, 2, 0), false, 1);
+        View::row_major(&a, usize::MAX / 2 + 2, 2);
     }
 
-    use super::*;
+    /// No constructor hands out a view that reaches past its slice or whose strides overflow:
+    /// short slices, wrapping extents and strides beyond `isize` are all refused, and the exact
+    /// fit (and empty views over empty slices) accepted.
+    #[test]
+    fn bad_views_are_refused() {
+        let a = [1.0f32; 6];
+        assert!(View::checked(&a, 2, 3, 3, 1).is_some());
+        assert!(View::checked(&a, 2, 4, 4, 1).is_none(), "short slice");
+        assert!(
+            View::checked(&a, 3, 2, 3, 1).is_none(),
+            "padded rows past the end"
+        );
+        assert!(
+            View::checked(&a, 2, 2, usize::MAX, 1).is_none(),
+            "extent wraps"
+        );
+        assert!(
+            View::checked(&a, 1, 1, usize::MAX, 1).is_none(),
+            "stride over isize"
+        );
+        assert!(
+            View::checked(&a, usize::MAX, 2, 2, 1).is_none(),
+            "rows × stride wraps"
+        );
+        assert!(View::checked(&[], 0, 5, 5, 1).is_some());
+        assert!(View::checked(&[], 5, 0, 0, 1).is_some());
+        let ok = View::row_major(&a, 3, 2);
+        assert!(ok.t().fits() && ok.t().t().fits());
+        let short = std::panic::catch_unwind(|| View::padded(&a, 2, 2, 5));
+        assert!(
+            short.is_err(),
+            "row 1 starts at 5, its second value is past the slice"
+        );
+    }
 
     fn naive(a: View, b: View) -> Vec<f32> {
         let mut c = vec![0.0; a.rows * b.cols];
@@ -258,13 +311,7 @@ mod tests {
     fn a_short_slice_is_refused() {
         let a = vec![1.0; 5];
         let b = vec![1.0; 6];
-        let mut c = vec![0.0; 6];
-        matmul(
-            &mut c,
-            View::row_major(&a, 2, 3),
-            View::row_major(&b, 3, 2),
-            false,
-            1,
-        );
+        View::row_major(&b, 3, 2);
+        View::row_major(&a, 2, 3);
     }
 }

@@ -8,7 +8,7 @@ pub mod direct_conv;
 pub mod engine;
 pub mod im2col;
 pub mod lr;
-pub mod matmul;
+pub(crate) mod matmul;
 pub mod mlp_engine;
 pub mod optim;
 pub mod pool;

@@ -508,12 +508,12 @@ cv: {folds: 2, select: [best]}
         t
     };
     assert_eq!(computed(&a), computed(&b));
-    let dense = a.selection.iter().find(|s| s.method == "dense").unwrap();
+    let dense = a.selection.iter().find(|s| s.method.is_dense()).unwrap();
     assert!(dense.test_acc > 0.8, "{}", dense.test_acc);
     let imp = a
         .selection
         .iter()
-        .find(|s| s.method == "importance")
+        .find(|s| s.method.as_str() == "importance")
         .unwrap();
     assert!(imp.neurons_removed > 0 && imp.shrunk_params < dense.shrunk_params);
     assert!(
@@ -521,4 +521,54 @@ cv: {folds: 2, select: [best]}
         "{}",
         exp.to_yaml()
     );
+}
+
+/// A journal whose job keys are text (`"repeat 0 fold 1 random"`, as versions before structured
+/// keys wrote them) resumes: its jobs count as done and the tables match an uninterrupted run.
+#[test]
+fn a_journal_with_older_text_keys_resumes() {
+    let sb = Sandbox::new();
+    sb.write("tiny.yaml", TINY);
+    sb.ok(&["run", "tiny.yaml", "-q", "--out", "full", "--no-cache"]);
+    sb.ok(&["run", "tiny.yaml", "-q", "--out", "old", "--no-cache"]);
+    // Rewrite every key as text, and drop the last job as if the run had been killed.
+    let path = sb.path().join("old/tiny/journal.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<String> = text
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let k = &v["job"];
+            let old = format!(
+                "repeat {} fold {} {}",
+                k["repeat"],
+                k["fold"],
+                k["method"].as_str().unwrap()
+            );
+            v["job"] = old.into();
+            serde_json::to_string(&v).unwrap()
+        })
+        .collect();
+    assert_eq!(lines.len(), 6, "3 folds × 2 methods");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(r#""job":"repeat 0 fold 0 magnitude""#)),
+        "{lines:?}"
+    );
+    lines.pop();
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    sb.ok(&[
+        "run",
+        "tiny.yaml",
+        "-q",
+        "--out",
+        "old",
+        "--resume",
+        "--no-cache",
+    ]);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&sb.read("old/tiny/manifest.json")).unwrap();
+    assert_eq!(manifest["jobs_resumed"], 5);
+    assert_same_tables(&sb, "full/tiny", "old/tiny");
 }

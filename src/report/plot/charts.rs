@@ -3,7 +3,9 @@
 
 use super::data::{RunData, SelectionRow, SummaryRow};
 use super::style::*;
+use crate::config::{MethodKind, SelectRule};
 use crate::error::{Error, Result};
+use crate::sweep::ids::RowRule;
 use plotters::chart::ChartContext;
 use plotters::coord::ranged1d::Ranged;
 use plotters::coord::types::RangedCoordf64;
@@ -292,10 +294,10 @@ fn margin_labels<DB: DrawingBackend>(
 }
 
 /// How a selection rule is named on charts.
-pub(super) fn rule_name(rule: &str) -> String {
+pub(super) fn rule_name(rule: RowRule) -> String {
     match rule {
-        "one_se" => "one-SE".into(),
-        other => other.into(),
+        RowRule::Rule(SelectRule::OneSe) => "one-SE".into(),
+        other => other.label(),
     }
 }
 
@@ -342,11 +344,11 @@ pub(super) fn accuracy_vs_sparsity<DB: DrawingBackend>(
     let s = area.use_screen_coord();
     let (bx, by) = area.get_base_pixel();
     let w = area.dim_in_pixel().0 as i32;
-    let methods: Vec<(usize, String)> = data
+    let methods: Vec<(usize, MethodKind)> = data
         .methods()
         .into_iter()
         .enumerate()
-        .filter(|(_, m)| !data.curve(m).is_empty())
+        .filter(|&(_, m)| !data.curve(m).is_empty())
         .collect();
     let dense = data.dense_summary();
     let all: Vec<&SummaryRow> = data.summary.iter().collect();
@@ -356,7 +358,7 @@ pub(super) fn accuracy_vs_sparsity<DB: DrawingBackend>(
         .map(|(i, m)| {
             let (color, mk) = series_style(*i);
             LegendEntry {
-                label: m.clone(),
+                label: m.as_str().into(),
                 sub: None,
                 color,
                 marker: Some(mk),
@@ -373,7 +375,7 @@ pub(super) fn accuracy_vs_sparsity<DB: DrawingBackend>(
             line: LineKind::Dashed(7, 5),
         });
     }
-    let units: Vec<&str> = methods.iter().map(|(_, m)| data.tau_unit(m)).collect();
+    let units: Vec<&str> = methods.iter().map(|&(_, m)| data.tau_unit(m)).collect();
     let unit_note = match units.first() {
         Some(u) if units.iter().all(|x| x == u) && !u.is_empty() => {
             format!("; one point per τ ({u} units)")
@@ -443,8 +445,8 @@ pub(super) fn accuracy_vs_sparsity<DB: DrawingBackend>(
 
     // Series: error bars, lines, markers.
     let mut obstacles = Vec::new();
-    for (i, m) in &methods {
-        let (color, mk) = series_style(*i);
+    for &(i, m) in &methods {
+        let (color, mk) = series_style(i);
         let pts: Vec<Pt> = data
             .curve(m)
             .iter()
@@ -486,8 +488,8 @@ pub(super) fn accuracy_vs_sparsity<DB: DrawingBackend>(
             y: zy,
             series: methods
                 .iter()
-                .map(|(i, m)| {
-                    let (color, marker) = series_style(*i);
+                .map(|&(i, m)| {
+                    let (color, marker) = series_style(i);
                     ZoomSeries {
                         pts: data
                             .curve(m)
@@ -531,7 +533,7 @@ pub(super) fn accuracy_vs_sparsity<DB: DrawingBackend>(
 pub(super) fn cv_curve<DB: DrawingBackend>(
     area: &Area<DB>,
     data: &RunData,
-    method: &str,
+    method: MethodKind,
 ) -> Result<()> {
     area.fill(&WHITE).map_err(perr)?;
     let s = area.use_screen_coord();
@@ -541,10 +543,14 @@ pub(super) fn cv_curve<DB: DrawingBackend>(
     if rows.is_empty() {
         return Err(Error::data(
             "summary.csv",
-            format!("no τ rows for method {method}"),
+            format!("no τ rows for method {}", method.as_str()),
         ));
     }
-    let idx = data.methods().iter().position(|m| m == method).unwrap_or(0);
+    let idx = data
+        .methods()
+        .iter()
+        .position(|&m| m == method)
+        .unwrap_or(0);
     let (color, mk) = series_style(idx);
     let unit = data.tau_unit(method);
     let taus: Vec<f64> = rows.iter().filter_map(|r| r.tau).collect();
@@ -561,8 +567,8 @@ pub(super) fn cv_curve<DB: DrawingBackend>(
         let pad = ((b - a) * 0.04).max(if b > a { 0.0 } else { 0.5 });
         (a - pad, b + pad)
     };
-    let best = data.selected(method, "best");
-    let one_se = data.selected(method, "one_se");
+    let best = data.selected(method, RowRule::Rule(SelectRule::Best));
+    let one_se = data.selected(method, RowRule::Rule(SelectRule::OneSe));
     let dense = data.dense_summary();
     let y = acc_range(
         rows.iter()
@@ -1013,21 +1019,21 @@ pub(super) fn layer_sparsity<DB: DrawingBackend>(area: &Area<DB>, data: &RunData
             layers.push((r.layer.clone(), r.weights));
         }
     }
-    let methods: Vec<(usize, String)> = data
+    let methods: Vec<(usize, MethodKind)> = data
         .methods()
         .into_iter()
         .enumerate()
-        .filter(|(_, m)| rows.iter().any(|r| &r.method == m))
+        .filter(|&(_, m)| rows.iter().any(|r| r.method == m))
         .collect();
 
     let entries: Vec<LegendEntry> = methods
         .iter()
-        .map(|(i, m)| {
-            let (color, mk) = series_style(*i);
-            let sel = data.selected(m, &rule);
+        .map(|&(i, m)| {
+            let (color, mk) = series_style(i);
+            let sel = data.selected(m, rule);
             let tau = rows
                 .iter()
-                .find(|r| &r.method == m)
+                .find(|r| r.method == m)
                 .and_then(|r| r.tau)
                 .map(|t| format!("τ = {}", num(t, 4)))
                 .unwrap_or_else(|| "τ = –".into());
@@ -1036,7 +1042,7 @@ pub(super) fn layer_sparsity<DB: DrawingBackend>(area: &Area<DB>, data: &RunData
                 None => tau,
             };
             LegendEntry {
-                label: m.clone(),
+                label: m.to_string(),
                 sub: Some(sub),
                 color,
                 marker: Some(mk),
@@ -1050,7 +1056,7 @@ pub(super) fn layer_sparsity<DB: DrawingBackend>(area: &Area<DB>, data: &RunData
         &format!("{}: per-layer sparsity of the selected models", data.name),
         Some(&format!(
             "τ chosen by the {} rule; models refit on the whole training pool",
-            rule_name(&rule)
+            rule_name(rule)
         )),
     )?;
     let h = area.dim_in_pixel().1 as i32;
@@ -1118,7 +1124,7 @@ pub(super) fn layer_sparsity<DB: DrawingBackend>(area: &Area<DB>, data: &RunData
         for (mi, (i, method)) in methods.iter().enumerate() {
             let Some(r) = rows
                 .iter()
-                .find(|r| &r.layer == layer && &r.method == method)
+                .find(|r| &r.layer == layer && r.method == *method)
             else {
                 continue;
             };
@@ -1179,7 +1185,7 @@ impl Ord for Key {
 /// One trajectory series: a method at one τ, mean over (repeat, fold) per round.
 pub(super) struct TrajSeries {
     pub method_index: usize,
-    pub method: String,
+    pub method: MethodKind,
     pub tau: f64,
     /// (round, mean sparsity, mean validation accuracy, folds averaged)
     pub rounds: Vec<(usize, f64, f64, usize)>,
@@ -1196,7 +1202,7 @@ pub(super) fn trajectory_series(data: &RunData) -> Vec<TrajSeries> {
         if !(r.sparsity.is_finite() && r.val_acc.is_finite() && r.tau.is_finite()) {
             continue;
         }
-        let Some(mi) = methods.iter().position(|m| m == &r.method) else {
+        let Some(mi) = methods.iter().position(|&m| m == r.method) else {
             continue;
         };
         let e = acc
@@ -1213,18 +1219,18 @@ pub(super) fn trajectory_series(data: &RunData) -> Vec<TrajSeries> {
             Some(last) if last.method_index == mi && last.tau == tau.0 => last.rounds.push(p),
             _ => out.push(TrajSeries {
                 method_index: mi,
-                method: methods[mi].clone(),
+                method: methods[mi],
                 tau: tau.0,
                 rounds: vec![p],
             }),
         }
     }
     // Per method: all τ when there are few, else the chosen ones (else the largest).
-    let chosen_by = |i: usize, rule: Option<&str>| {
+    let chosen_by = |i: usize, rule: Option<SelectRule>| {
         data.selection.iter().any(|s| {
             s.method == out[i].method
                 && s.tau == Some(out[i].tau)
-                && rule.is_none_or(|r| s.rule == r)
+                && rule.is_none_or(|r| s.rule == RowRule::Rule(r))
         })
     };
     let mut per_method: Vec<Vec<usize>> = Vec::new();
@@ -1248,9 +1254,9 @@ pub(super) fn trajectory_series(data: &RunData) -> Vec<TrajSeries> {
     // Too many lines to read: one τ per method (one-SE's, else best's, else the largest).
     if per_method.iter().map(Vec::len).sum::<usize>() > 9 {
         for kept in per_method.iter_mut().filter(|k| k.len() > 1) {
-            let pick = ["one_se", "best"]
+            let pick = [SelectRule::OneSe, SelectRule::Best]
                 .iter()
-                .find_map(|r| kept.iter().copied().find(|&i| chosen_by(i, Some(r))))
+                .find_map(|&r| kept.iter().copied().find(|&i| chosen_by(i, Some(r))))
                 .unwrap_or(*kept.last().expect("non-empty"));
             *kept = vec![pick];
         }
@@ -1299,7 +1305,7 @@ pub(super) fn trajectory<DB: DrawingBackend>(area: &Area<DB>, data: &RunData) ->
         .map(|(t, &k)| {
             let (color, mk) = series_style(t.method_index);
             LegendEntry {
-                label: t.method.clone(),
+                label: t.method.to_string(),
                 sub: Some(format!("τ = {}", num(t.tau, 4))),
                 color,
                 marker: Some(mk),
@@ -1440,22 +1446,28 @@ pub(super) fn comparison<DB: DrawingBackend>(area: &Area<DB>, data: &RunData) ->
     let (bx, by) = area.get_base_pixel();
     let (w, h) = area.dim_in_pixel();
     let (w, h) = (w as i32, h as i32);
-    let sep = crate::report::compare::SEP;
-    let series: Vec<String> = data
-        .methods()
-        .into_iter()
-        .filter(|m| !data.curve(m).is_empty())
-        .collect();
-    let mut runs: Vec<String> = Vec::new();
-    let mut methods: Vec<String> = Vec::new();
-    let split = |name: &str| -> (String, String) {
-        match name.split_once(sep) {
-            Some((r, m)) => (r.to_string(), m.to_string()),
-            None => (String::new(), name.to_string()),
-        }
+    // One series per (run, method) with τ rows, in order of first appearance.
+    let compared = &data.compared;
+    let curve = |run: usize, m: MethodKind| -> Vec<&SummaryRow> {
+        compared[run]
+            .summary
+            .iter()
+            .filter(|r| r.method == m && r.tau.is_some())
+            .collect()
     };
-    for name in &series {
-        let (r, m) = split(name);
+    let mut series: Vec<(usize, MethodKind)> = Vec::new();
+    for (ri, c) in compared.iter().enumerate() {
+        for r in c.summary.iter().filter(|r| r.tau.is_some()) {
+            if let Some(m) = r.method.method() {
+                if !series.contains(&(ri, m)) {
+                    series.push((ri, m));
+                }
+            }
+        }
+    }
+    let mut runs: Vec<usize> = Vec::new();
+    let mut methods: Vec<MethodKind> = Vec::new();
+    for &(r, m) in &series {
         if !runs.contains(&r) {
             runs.push(r);
         }
@@ -1463,10 +1475,9 @@ pub(super) fn comparison<DB: DrawingBackend>(area: &Area<DB>, data: &RunData) ->
             methods.push(m);
         }
     }
-    let style_of = |name: &str| {
-        let (r, m) = split(name);
-        let mi = methods.iter().position(|x| *x == m).unwrap_or(0);
-        let ri = runs.iter().position(|x| *x == r).unwrap_or(0);
+    let style_of = |(r, m): (usize, MethodKind)| {
+        let mi = methods.iter().position(|&x| x == m).unwrap_or(0);
+        let ri = runs.iter().position(|&x| x == r).unwrap_or(0);
         let (color, mk) = series_style(mi);
         (color, mk, DASHES[ri % DASHES.len()])
     };
@@ -1476,7 +1487,7 @@ pub(super) fn comparison<DB: DrawingBackend>(area: &Area<DB>, data: &RunData) ->
         .map(|(i, m)| {
             let (color, mk) = series_style(i);
             LegendEntry {
-                label: m.clone(),
+                label: m.to_string(),
                 sub: None,
                 color,
                 marker: Some(mk),
@@ -1485,8 +1496,8 @@ pub(super) fn comparison<DB: DrawingBackend>(area: &Area<DB>, data: &RunData) ->
         })
         .collect();
     if runs.len() > 1 {
-        entries.extend(runs.iter().enumerate().map(|(i, r)| LegendEntry {
-            label: r.clone(),
+        entries.extend(runs.iter().enumerate().map(|(i, &r)| LegendEntry {
+            label: compared[r].label.clone(),
             sub: None,
             color: INK,
             marker: None,
@@ -1496,16 +1507,20 @@ pub(super) fn comparison<DB: DrawingBackend>(area: &Area<DB>, data: &RunData) ->
             },
         }));
     }
-    let rows_t: Vec<&SummaryRow> = data.summary.iter().filter(|r| r.tau.is_some()).collect();
+    let rows_t: Vec<&SummaryRow> = compared
+        .iter()
+        .flat_map(|c| c.summary.iter().filter(|r| r.tau.is_some()))
+        .collect();
     // Every run's dense baseline (runs that share their dense models share one line).
-    let mut denses: Vec<(String, f64)> = Vec::new();
-    for r in data.summary.iter().filter(|r| r.tau.is_none()) {
-        let (run, m) = split(&r.method);
-        if m == super::data::DENSE
-            && r.mean_val_acc.is_finite()
-            && !denses.iter().any(|(_, a)| *a == r.mean_val_acc)
-        {
-            denses.push((run, r.mean_val_acc));
+    let mut denses: Vec<(&str, f64)> = Vec::new();
+    for c in compared {
+        for r in c.summary.iter().filter(|r| r.tau.is_none()) {
+            if r.method.is_dense()
+                && r.mean_val_acc.is_finite()
+                && !denses.iter().any(|(_, a)| *a == r.mean_val_acc)
+            {
+                denses.push((&c.label, r.mean_val_acc));
+            }
         }
     }
     for (i, (run, a)) in denses.iter().enumerate() {
@@ -1607,10 +1622,9 @@ pub(super) fn comparison<DB: DrawingBackend>(area: &Area<DB>, data: &RunData) ->
     )?;
     frame(&s, pb)?;
     let px = |sx: f64, ay: f64| chart.backend_coord(&(sx, ay));
-    for name in &series {
-        let (color, mk, dash) = style_of(name);
-        let pts: Vec<(i32, i32, i32)> = data
-            .curve(name)
+    for &(run, m) in &series {
+        let (color, mk, dash) = style_of((run, m));
+        let pts: Vec<(i32, i32, i32)> = curve(run, m)
             .iter()
             .map(|r| {
                 let sx = r.mean_sparsity * 100.0;

@@ -1,7 +1,9 @@
 //! The tables of a run directory, parsed by column name (extra columns are ignored, so the
 //! readers keep working when a table gains a column).
 
+use crate::config::{MethodKind, SelectRule};
 use crate::error::{Error, Result};
+use crate::sweep::ids::RowRule;
 use serde::de::DeserializeOwned;
 use std::path::Path;
 
@@ -20,10 +22,17 @@ pub struct RunData {
     pub layers: Vec<LayerRow>,
     /// `None` when `trajectory.csv` is absent.
     pub trajectory: Option<Vec<TrajectoryRow>>,
+    /// The runs a comparison overlays ([`crate::report::compare::overlay`]), in order; empty for
+    /// one run's tables.
+    pub compared: Vec<Compared>,
 }
 
-/// The method name of the unpruned baseline rows.
-pub const DENSE: &str = "dense";
+/// One run of a comparison: its label and its summary rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Compared {
+    pub label: String,
+    pub summary: Vec<SummaryRow>,
+}
 
 impl RunData {
     /// Read a run directory's tables. `summary.csv` and `selection.csv` are required;
@@ -73,6 +82,7 @@ impl RunData {
             selection,
             layers,
             trajectory,
+            compared: Vec::new(),
         })
     }
 
@@ -85,6 +95,7 @@ impl RunData {
             selection: r.selection.clone(),
             layers: r.layers.clone(),
             trajectory: (!r.trajectory.is_empty()).then(|| r.trajectory.clone()),
+            compared: Vec::new(),
         }
     }
 
@@ -95,22 +106,22 @@ impl RunData {
     pub fn selected_by_method(&self) -> Vec<&SelectionRow> {
         self.methods()
             .iter()
-            .flat_map(|m| self.selection.iter().filter(move |r| &r.method == m))
+            .flat_map(|&m| self.selection.iter().filter(move |r| r.method == m))
             .collect()
     }
 
-    pub fn methods(&self) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
+    pub fn methods(&self) -> Vec<MethodKind> {
+        let mut out: Vec<MethodKind> = Vec::new();
         let names = self
             .summary
             .iter()
-            .map(|r| &r.method)
-            .chain(self.selection.iter().map(|r| &r.method))
-            .chain(self.layers.iter().map(|r| &r.method))
-            .chain(self.trajectory.iter().flatten().map(|r| &r.method));
+            .filter_map(|r| r.method.method())
+            .chain(self.selection.iter().filter_map(|r| r.method.method()))
+            .chain(self.layers.iter().map(|r| r.method))
+            .chain(self.trajectory.iter().flatten().map(|r| r.method));
         for m in names {
-            if m != DENSE && !out.contains(m) {
-                out.push(m.clone());
+            if !out.contains(&m) {
+                out.push(m);
             }
         }
         out
@@ -118,16 +129,16 @@ impl RunData {
 
     /// The dense baseline's summary row, if any.
     pub fn dense_summary(&self) -> Option<&SummaryRow> {
-        self.summary.iter().find(|r| r.method == DENSE)
+        self.summary.iter().find(|r| r.method.is_dense())
     }
 
     /// The dense baseline's selection row, if any.
     pub fn dense_selection(&self) -> Option<&SelectionRow> {
-        self.selection.iter().find(|r| r.method == DENSE)
+        self.selection.iter().find(|r| r.method.is_dense())
     }
 
     /// A method's summary rows with a τ, in file order (ascending τ).
-    pub fn curve(&self, method: &str) -> Vec<&SummaryRow> {
+    pub fn curve(&self, method: MethodKind) -> Vec<&SummaryRow> {
         self.summary
             .iter()
             .filter(|r| r.method == method && r.tau.is_some())
@@ -135,14 +146,14 @@ impl RunData {
     }
 
     /// The selection row of `method` under `rule`.
-    pub fn selected(&self, method: &str, rule: &str) -> Option<&SelectionRow> {
+    pub fn selected(&self, method: MethodKind, rule: RowRule) -> Option<&SelectionRow> {
         self.selection
             .iter()
             .find(|r| r.method == method && r.rule == rule)
     }
 
     /// The τ unit of a method's rows (`quantile`, `std`, …); empty when unknown.
-    pub fn tau_unit(&self, method: &str) -> &str {
+    pub fn tau_unit(&self, method: MethodKind) -> &str {
         self.summary
             .iter()
             .find(|r| r.method == method && !r.tau_unit.is_empty())
@@ -157,11 +168,13 @@ impl RunData {
     }
 
     /// Selection rules in the order they first appear (without the dense row's `none`).
-    pub fn rules(&self) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
+    pub fn rules(&self) -> Vec<SelectRule> {
+        let mut out: Vec<SelectRule> = Vec::new();
         for r in &self.selection {
-            if r.method != DENSE && !out.contains(&r.rule) {
-                out.push(r.rule.clone());
+            if let RowRule::Rule(rule) = r.rule {
+                if !r.method.is_dense() && !out.contains(&rule) {
+                    out.push(rule);
+                }
             }
         }
         out
@@ -169,11 +182,12 @@ impl RunData {
 
     /// The rule whose models `layer_sparsity` shows: `one_se` when `layers.csv` has it, else
     /// the first rule there.
-    pub fn layer_rule(&self) -> Option<String> {
-        if self.layers.iter().any(|r| r.rule == "one_se") {
-            Some("one_se".into())
+    pub fn layer_rule(&self) -> Option<RowRule> {
+        let one_se = RowRule::Rule(SelectRule::OneSe);
+        if self.layers.iter().any(|r| r.rule == one_se) {
+            Some(one_se)
         } else {
-            self.layers.first().map(|r| r.rule.clone())
+            self.layers.first().map(|r| r.rule)
         }
     }
 }
@@ -256,7 +270,7 @@ magnitude,one_se,0.5,quantile,0.95,0.015,0.5,0.96,0.07,0.5,0,50,100,45,models/ma
     fn summary_parses_by_header_with_empty_dense_tau() {
         let rows = parse_summary(SUMMARY, "summary.csv").unwrap();
         assert_eq!(rows.len(), 4);
-        assert_eq!(rows[0].method, "dense");
+        assert!(rows[0].method.is_dense());
         assert_eq!(rows[0].tau, None);
         assert_eq!(rows[0].tau_unit, "");
         assert_eq!(rows[2].tau, Some(0.5));
@@ -270,7 +284,7 @@ magnitude,one_se,0.5,quantile,0.95,0.015,0.5,0.96,0.07,0.5,0,50,100,45,models/ma
 0.25,taylor,0.9,x,3,0.1,0.05,0.25,10,9,std
 ";
         let rows = parse_summary(text, "s.csv").unwrap();
-        assert_eq!(rows[0].method, "taylor");
+        assert_eq!(rows[0].method, MethodKind::Taylor);
         assert_eq!(rows[0].tau, Some(0.25));
         assert_eq!(rows[0].tau_unit, "std");
     }
@@ -298,14 +312,17 @@ magnitude,one_se,0.5,quantile,0.95,0.015,0.5,0.96,0.07,0.5,0,50,100,45,models/ma
             selection: parse_rows(SELECTION, "sel").unwrap(),
             layers: Vec::new(),
             trajectory: None,
+            compared: Vec::new(),
         };
-        assert_eq!(data.methods(), ["magnitude", "random"]);
-        assert_eq!(data.rules(), ["best", "one_se"]);
+        assert_eq!(data.methods(), [MethodKind::Magnitude, MethodKind::Random]);
+        assert_eq!(data.rules(), [SelectRule::Best, SelectRule::OneSe]);
         assert_eq!(data.dense_selection().unwrap().test_acc, 0.98);
-        let one_se = data.selected("magnitude", "one_se").unwrap();
+        let one_se = data
+            .selected(MethodKind::Magnitude, RowRule::Rule(SelectRule::OneSe))
+            .unwrap();
         assert_eq!((one_se.tau, one_se.params_left), (Some(0.5), 50));
-        assert_eq!(data.curve("magnitude").len(), 2);
-        assert_eq!(data.tau_unit("magnitude"), "quantile");
+        assert_eq!(data.curve(MethodKind::Magnitude).len(), 2);
+        assert_eq!(data.tau_unit(MethodKind::Magnitude), "quantile");
         assert_eq!(data.layer_rule(), None);
     }
 
@@ -323,8 +340,9 @@ magnitude,one_se,0.5,quantile,0.95,0.015,0.5,0.96,0.07,0.5,0,50,100,45,models/ma
             selection: Vec::new(),
             layers,
             trajectory: None,
+            compared: Vec::new(),
         };
-        assert_eq!(data.layer_rule().as_deref(), Some("one_se"));
+        assert_eq!(data.layer_rule(), Some(RowRule::Rule(SelectRule::OneSe)));
         let t: Vec<TrajectoryRow> = parse_rows(
             "repeat,fold,method,tau,round,sparsity,val_acc\n0,1,magnitude,0.5,2,0.3,0.9\n",
             "trajectory.csv",

@@ -12,30 +12,32 @@
 use super::data::parse_rows;
 use super::style::*;
 use super::{HEIGHT, WIDTH};
+use crate::config::MethodKind;
 use crate::error::Result;
 use crate::fsio;
+use crate::sweep::ids::{RowMethod, RowRule};
 use plotters::prelude::*;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Deserialize)]
 struct SpeedRow {
-    method: String,
-    rule: String,
+    method: RowMethod,
+    rule: RowRule,
     batch: usize,
     speedup: f64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 struct SelRow {
-    method: String,
-    rule: String,
+    method: RowMethod,
+    rule: RowRule,
     cv_mean_val_acc: f64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 struct SensRow {
-    method: String,
+    method: MethodKind,
     layer: String,
     tau: f64,
     mean_val_acc: f64,
@@ -54,11 +56,12 @@ fn read<T: serde::de::DeserializeOwned>(dir: &Path, file: &str) -> Option<Vec<T>
 fn speed_points(speed: &[SpeedRow], sel: &[SelRow]) -> (Vec<String>, Vec<SpeedPoint>) {
     let mut methods: Vec<String> = Vec::new();
     let mut pts = Vec::new();
-    for s in sel.iter().filter(|s| s.method != "dense") {
-        if !methods.contains(&s.method) {
-            methods.push(s.method.clone());
+    for s in sel.iter().filter(|s| !s.method.is_dense()) {
+        let name = s.method.to_string();
+        if !methods.contains(&name) {
+            methods.push(name.clone());
         }
-        let mi = methods.iter().position(|m| *m == s.method).unwrap_or(0);
+        let mi = methods.iter().position(|m| *m == name).unwrap_or(0);
         for batch in [1usize, 256] {
             let best = speed
                 .iter()
@@ -278,7 +281,7 @@ fn write_both(
 /// without `speed.csv` are left out; nothing is written when none has one.
 pub fn render_speed_comparison(
     runs: &[(String, PathBuf)],
-    keep: &[String],
+    keep: &[MethodKind],
     out: &Path,
 ) -> Result<Vec<PathBuf>> {
     ensure_font()?;
@@ -292,7 +295,7 @@ pub fn render_speed_comparison(
             continue;
         };
         if !keep.is_empty() {
-            sel.retain(|s| keep.contains(&s.method));
+            sel.retain(|s| s.method.method().is_some_and(|m| keep.contains(&m)));
         }
         let (methods, run_pts) = speed_points(&speed, &sel);
         let offset = names.len();
@@ -336,10 +339,10 @@ pub fn render_all(run_dir: &Path) -> Result<Vec<PathBuf>> {
         }
     }
     if let Some(sens) = read::<SensRow>(run_dir, "sensitivity.csv") {
-        let mut methods: Vec<String> = Vec::new();
+        let mut methods: Vec<MethodKind> = Vec::new();
         for r in &sens {
             if !methods.contains(&r.method) {
-                methods.push(r.method.clone());
+                methods.push(r.method);
             }
         }
         for m in methods {
@@ -351,15 +354,12 @@ pub fn render_all(run_dir: &Path) -> Result<Vec<PathBuf>> {
                 continue;
             }
             fsio::create_dir_all(&dir)?;
-            let stem = format!(
-                "sensitivity_{}",
-                m.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
-            );
+            let stem = format!("sensitivity_{m}");
             out.extend(write_both(
                 &dir,
                 &stem,
-                &|a| draw_sensitivity(a, &m, &rows),
-                &|a| draw_sensitivity(a, &m, &rows),
+                &|a| draw_sensitivity(a, m.as_str(), &rows),
+                &|a| draw_sensitivity(a, m.as_str(), &rows),
             )?);
         }
     }
@@ -372,9 +372,10 @@ mod tests {
 
     #[test]
     fn speed_points_take_the_fastest_kernel_per_batch() {
+        let best = RowRule::Rule(crate::config::SelectRule::Best);
         let sp = |m: &str, _kernel: &str, b: usize, s: f64| SpeedRow {
-            method: m.into(),
-            rule: "best".into(),
+            method: RowMethod::parse(m).unwrap(),
+            rule: best,
             batch: b,
             speedup: s,
         };
@@ -387,13 +388,13 @@ mod tests {
         ];
         let sel = vec![
             SelRow {
-                method: "dense".into(),
-                rule: "none".into(),
+                method: RowMethod::Dense,
+                rule: RowRule::None,
                 cv_mean_val_acc: 0.97,
             },
             SelRow {
-                method: "magnitude".into(),
-                rule: "best".into(),
+                method: MethodKind::Magnitude.into(),
+                rule: best,
                 cv_mean_val_acc: 0.96,
             },
         ];
