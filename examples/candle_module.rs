@@ -85,8 +85,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for s in &result.selection {
         println!(
             "{:<10} {:<7} tau {:<5} test accuracy {:.4}  sparsity {:.3}  units removed {}",
-            s.method,
-            s.rule,
+            s.method.as_str(),
+            s.rule.to_string(),
             s.tau.map_or("-".into(), |t| t.to_string()),
             s.test_acc,
             s.test_sparsity,
