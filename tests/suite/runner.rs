@@ -278,13 +278,13 @@ fn shards_merge_into_the_same_tables_as_a_single_run() {
 #[test]
 fn a_second_ctrl_c_exits_at_once_keeping_the_journal() {
     let sb = Sandbox::new();
-    // Jobs long enough (fine-tuning 40 epochs per τ, dense models 200 epochs: the job after the
-    // first journalled one may be the refit's dense model) that the second signal always
-    // arrives while a job is still running.
+    // Jobs long enough (fine-tuning 120 epochs per τ, dense models 200 epochs: the job after
+    // the first journalled one may be the refit's dense model) that the second signal always
+    // arrives while a job is still running (40 epochs was once not enough on a loaded machine).
     sb.write(
         "slow.yaml",
         &SLOW
-            .replace("epochs: 3}", "epochs: 40}")
+            .replace("epochs: 3}", "epochs: 120}")
             .replace("epochs: 4,", "epochs: 200,"),
     );
     let mut child = run_until_first_job(&sb, "r");
