@@ -180,6 +180,7 @@ impl Experiment {
             hidden: Vec::new(),
             width: 0,
             stages: 0,
+            blocks: 0,
             input: None,
             layers: Vec::new(),
             user: Some(user),

@@ -1,4 +1,4 @@
-//! The `model` section: a preset (`kind: mlp | lenet300 | lenet5 | vgg`, each with its own few
+//! The `model` section: a preset (`kind: mlp | lenet300 | lenet5 | vgg | resnet`, each with its own few
 //! settings) or a layer list (`layers:`), resolved into a [`ModelSpec`] whose `layers` is the
 //! full list either way. Each preset's settings are refused on another kind; with `input`
 //! given, the layer list is shape-checked here, before any data is read.
@@ -16,10 +16,12 @@ pub struct ModelSpec {
     pub hidden: Vec<usize>,
     /// The activation of `mlp` and `lenet300`.
     pub activation: Activation,
-    /// `vgg`: channels of the first stage.
+    /// `vgg`, `resnet`: channels of the first stage.
     pub width: usize,
-    /// `vgg`: stages of two convolutions and a pooling.
+    /// `vgg`: stages of two convolutions and a pooling; `resnet`: stages of basic blocks.
     pub stages: usize,
+    /// `resnet`: basic blocks per stage.
+    pub blocks: usize,
     /// Per-sample input shape; `None`: the data's features, flat.
     pub input: Option<Vec<usize>>,
     /// Every layer, the preset's or the file's.
@@ -31,6 +33,10 @@ pub struct ModelSpec {
 /// Defaults of the `vgg` preset.
 const VGG_WIDTH: usize = 16;
 const VGG_STAGES: usize = 2;
+/// Defaults of the `resnet` preset: ResNet-20.
+const RESNET_WIDTH: usize = 16;
+const RESNET_STAGES: usize = 3;
+const RESNET_BLOCKS: usize = 3;
 
 /// The model section with defaults filled in, unchecked (also used to rebuild exported models).
 pub fn model_from_raw(m: &RawModel) -> ModelSpec {
@@ -44,15 +50,27 @@ pub fn model_from_raw(m: &RawModel) -> ModelSpec {
         ModelKind::Mlp => m.hidden.clone().unwrap_or_else(|| vec![128, 64]),
         _ => Vec::new(),
     };
-    let (width, stages) = match kind {
-        ModelKind::Vgg => (m.width.unwrap_or(VGG_WIDTH), m.stages.unwrap_or(VGG_STAGES)),
-        _ => (0, 0),
+    let (width, stages, blocks) = match kind {
+        ModelKind::Vgg => (
+            m.width.unwrap_or(VGG_WIDTH),
+            m.stages.unwrap_or(VGG_STAGES),
+            0,
+        ),
+        ModelKind::Resnet => (
+            m.width.unwrap_or(RESNET_WIDTH),
+            m.stages.unwrap_or(RESNET_STAGES),
+            m.blocks.unwrap_or(RESNET_BLOCKS),
+        ),
+        _ => (0, 0, 0),
     };
     let layers = match kind {
         ModelKind::Mlp => presets::mlp(&hidden, activation),
         ModelKind::Lenet300 => presets::lenet300(activation),
         ModelKind::Lenet5 => presets::lenet5(),
         ModelKind::Vgg => presets::vgg(width, stages),
+        ModelKind::Resnet => {
+            presets::resnet(width, stages, blocks, m.input.as_deref().unwrap_or(&[]))
+        }
         ModelKind::Custom => m.layers.clone().unwrap_or_default(),
     };
     let input = match kind {
@@ -66,6 +84,7 @@ pub fn model_from_raw(m: &RawModel) -> ModelSpec {
         activation,
         width,
         stages,
+        blocks,
         input,
         layers,
         user: None,
@@ -109,11 +128,15 @@ pub fn resolve_model(m: &RawModel, file: &str) -> Result<ModelSpec> {
                 m.layers.is_some(),
                 "give `layers` without `kind`, or `kind: custom`",
             )?;
-            refuse("model.width", m.width.is_some(), "`width` belongs to `vgg`")?;
+            refuse(
+                "model.width",
+                m.width.is_some(),
+                "`width` belongs to `vgg` and `resnet`",
+            )?;
             refuse(
                 "model.stages",
                 m.stages.is_some(),
-                "`stages` belongs to `vgg`",
+                "`stages` belongs to `vgg` and `resnet`",
             )?;
         }
         ModelKind::Lenet300 | ModelKind::Lenet5 => {
@@ -137,8 +160,12 @@ pub fn resolve_model(m: &RawModel, file: &str) -> Result<ModelSpec> {
                 ));
             }
         }
-        ModelKind::Vgg => {
-            let why = "its layers follow from `width` and `stages`";
+        ModelKind::Vgg | ModelKind::Resnet => {
+            let why = if spec.kind == ModelKind::Vgg {
+                "its layers follow from `width` and `stages`"
+            } else {
+                "its layers follow from `width`, `stages` and `blocks`"
+            };
             refuse("model.hidden", m.hidden.is_some(), why)?;
             refuse("model.layers", m.layers.is_some(), why)?;
             refuse(
@@ -167,25 +194,37 @@ pub fn resolve_model(m: &RawModel, file: &str) -> Result<ModelSpec> {
             "expected a positive layer width, found 0".into(),
         ));
     }
-    if spec.kind == ModelKind::Vgg && (spec.width == 0 || spec.stages == 0) {
+    if m.blocks.is_some() && spec.kind != ModelKind::Resnet {
         return Err(bad(
-            if spec.width == 0 {
-                "model.width"
-            } else {
-                "model.stages"
-            },
-            "expected at least 1, found 0".into(),
+            "model.blocks",
+            format!(
+                "not a setting of model kind `{kind}` (`blocks` belongs to `resnet`); remove it"
+            ),
         ));
+    }
+    let sizes = [
+        ("model.width", spec.width),
+        ("model.stages", spec.stages),
+        ("model.blocks", spec.blocks),
+    ];
+    let used = match spec.kind {
+        ModelKind::Vgg => 2,
+        ModelKind::Resnet => 3,
+        _ => 0,
+    };
+    if let Some((field, _)) = sizes[..used].iter().find(|(_, v)| *v == 0) {
+        return Err(bad(field, "expected at least 1, found 0".into()));
     }
     if let Some(input) = &spec.input {
         shape::resolve(input, &spec.layers, None)
             .map_err(|e| bad(&e.field(), e.message.clone()))?;
-    } else if spec.kind == ModelKind::Vgg {
+    } else if matches!(spec.kind, ModelKind::Vgg | ModelKind::Resnet) {
         return Err(bad(
             "model.input",
-            "expected the image shape [channels, height, width] for model kind `vgg` \
-             (e.g. [1, 8, 8] for the built-in digits)"
-                .into(),
+            format!(
+                "expected the image shape [channels, height, width] for model kind `{kind}` \
+                 (e.g. [1, 8, 8] for the built-in digits)"
+            ),
         ));
     }
     Ok(spec)
@@ -203,12 +242,16 @@ impl ModelSpec {
                 || preset(ModelKind::Lenet300)
                 || preset(ModelKind::Lenet5))
             .then_some(self.activation),
-            input: (preset(ModelKind::Mlp) || preset(ModelKind::Vgg) || preset(ModelKind::Custom))
-                .then(|| self.input.clone())
-                .flatten(),
+            input: (preset(ModelKind::Mlp)
+                || preset(ModelKind::Vgg)
+                || preset(ModelKind::Resnet)
+                || preset(ModelKind::Custom))
+            .then(|| self.input.clone())
+            .flatten(),
             layers: (preset(ModelKind::Custom) && self.user.is_none()).then(|| self.layers.clone()),
-            width: preset(ModelKind::Vgg).then_some(self.width),
-            stages: preset(ModelKind::Vgg).then_some(self.stages),
+            width: (preset(ModelKind::Vgg) || preset(ModelKind::Resnet)).then_some(self.width),
+            stages: (preset(ModelKind::Vgg) || preset(ModelKind::Resnet)).then_some(self.stages),
+            blocks: preset(ModelKind::Resnet).then_some(self.blocks),
             module: self.user.as_ref().map(|u| u.name.clone()),
         }
     }

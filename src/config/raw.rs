@@ -48,12 +48,16 @@ pub struct RawModel {
     /// The layers, input to output (`kind` omitted or `custom`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub layers: Option<Vec<crate::model::graph::LayerSpec>>,
-    /// `vgg`: channels of the first stage (default 16).
+    /// `vgg`, `resnet`: channels of the first stage (default 16).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub width: Option<usize>,
-    /// `vgg`: stages of two convolutions and a max-pool (default 2).
+    /// `vgg`: stages of two convolutions and a max-pool (default 2); `resnet`: stages of basic
+    /// blocks (default 3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stages: Option<usize>,
+    /// `resnet`: basic blocks per stage (default 3: ResNet-20).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocks: Option<usize>,
     /// Written by prunecv for a model built by Rust code (`Experiment::with_model`): its name.
     /// Not accepted in an experiment file.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -149,6 +149,8 @@ pub enum ModelKind {
     Lenet5,
     /// A VGG-style CNN for small images: `stages` stages of two 3×3 convolutions and a max-pool.
     Vgg,
+    /// A CIFAR-style ResNet with batch normalisation: `stages` stages of `blocks` basic blocks.
+    Resnet,
     /// The layers listed in `model.layers`.
     Custom,
 }
@@ -160,6 +162,7 @@ impl ModelKind {
             ModelKind::Lenet300 => "lenet300",
             ModelKind::Lenet5 => "lenet5",
             ModelKind::Vgg => "vgg",
+            ModelKind::Resnet => "resnet",
             ModelKind::Custom => "custom",
         }
     }

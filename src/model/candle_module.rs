@@ -144,15 +144,14 @@ impl CandleModule {
                 }
                 None => None,
             };
-            layers.push(LayerInfo {
-                name: p.name.clone(),
-                weight: 2 * l,
-                bias: 2 * l + 1,
+            layers.push(LayerInfo::in_chain(
+                p.name.clone(),
+                (2 * l, 2 * l + 1),
                 units,
-                macs_per_weight: p.positions.max(1),
+                p.positions.max(1),
                 next,
-                is_output: l + 1 == prunable.len(),
-            });
+                (l, prunable.len()),
+            ));
         }
         Ok(CandleModule {
             name: name.into(),
@@ -239,7 +238,10 @@ impl Architecture for CandleModule {
             let w = &params.0[info.weight];
             let per_unit = w.data.len() / info.units;
             // Inputs from the layer whose `next` this is: keep its kept fraction of columns.
-            let reads = self.layers.iter().position(|p| p.next == Some(info.weight));
+            let reads = self
+                .layers
+                .iter()
+                .position(|p| p.next.contains(&info.weight));
             let cols = match reads {
                 Some(p) => per_unit / self.layers[p].units * kept[p],
                 None => per_unit,

@@ -2,11 +2,12 @@
 //! Through the Lens of Effective Sparsity"): a kept weight that cannot affect the output counts
 //! as removed.
 //!
-//! The prunable layers form a chain; layer `l`'s weight is read as `[out, in, inner]`, where a
-//! unit is a neuron (Linear, `inner = 1`) or a channel (convolution, `inner` = kernel positions;
-//! LeNet-5's fc1 reads conv2's channel `c` as the block of `inner = 16` columns
-//! `16c..16c+16` of the flatten). Two passes over the unit graph (an edge `i → o` exists when
-//! any of its `inner` weights is kept):
+//! Layer `l`'s weight is read as `[out, in, inner]`, where a unit is a neuron (Linear,
+//! `inner = 1`) or a channel (convolution, `inner` = kernel positions; LeNet-5's fc1 reads
+//! conv2's channel `c` as the block of `inner = 16` columns `16c..16c+16` of the flatten); its
+//! inputs are the units of the space it reads, its outputs those of the space it writes
+//! (layers joined by a residual add share one). Two passes over the unit graph (an edge
+//! `i → o` exists when any of its `inner` weights is kept):
 //!
 //! - forward: every network input is *input-connected*; a unit is input-connected when a kept
 //!   weight reaches it from an input-connected unit;
@@ -30,16 +31,17 @@ pub struct Effective {
     pub inputs_used: Vec<bool>,
 }
 
-/// `(out, in, inner)` of every prunable layer, read from the weight shapes and the chain.
+/// `(out, in, inner)` of every prunable layer, read from the weight shapes and the unit spaces
+/// the layers read ([`LayerInfo::reads`]): the network's input as the first layer's weight
+/// reads it, any other space with the units of a layer that writes it.
 fn geometry(params: &Params, layers: &[LayerInfo]) -> Vec<(usize, usize, usize)> {
     let mut g = Vec::with_capacity(layers.len());
-    for (l, info) in layers.iter().enumerate() {
+    for info in layers {
         let w = &params.0[info.weight];
         let out = info.units;
-        let n_in = if l == 0 {
-            w.shape.get(1).copied().unwrap_or(1)
-        } else {
-            layers[l - 1].units
+        let n_in = match layers.iter().find(|o| o.writes == info.reads) {
+            Some(writer) if info.reads != 0 => writer.units,
+            _ => w.shape.get(1).copied().unwrap_or(1),
         };
         let inner = w.data.len() / (out * n_in).max(1);
         g.push((out, n_in, inner));
@@ -53,39 +55,68 @@ fn edge(m: &[bool], (n_in, inner): (usize, usize), o: usize, i: usize) -> bool {
     m[s..s + inner].iter().any(|k| *k)
 }
 
-/// Compute the effective masks of `masks` over `params`' prunable `layers` (a chain, input to
-/// output, as every model here is).
+/// Compute the effective masks of `masks` over `params`' prunable `layers` (input to output; the
+/// unit spaces they read and write make a chain, or a graph with residual joins, whose
+/// reachability is iterated to its fixed point).
 pub fn effective(params: &Params, masks: &Masks, layers: &[LayerInfo]) -> Effective {
     let geo = geometry(params, layers);
-    let n = layers.len();
-    // reach_in[l]: input-connected flags of layer l's inputs; reach_in[n] of the outputs.
-    let mut reach_in: Vec<Vec<bool>> = Vec::with_capacity(n + 1);
-    reach_in.push(vec![true; geo.first().map_or(0, |g| g.1)]);
+    let n_spaces = layers
+        .iter()
+        .map(|l| l.reads.max(l.writes) + 1)
+        .max()
+        .unwrap_or(1);
+    let mut units = vec![0usize; n_spaces];
     for (l, info) in layers.iter().enumerate() {
-        let (out, n_in, inner) = geo[l];
-        let m = &masks.0[info.weight];
-        let prev = &reach_in[l];
-        let next: Vec<bool> = (0..out)
-            .map(|o| (0..n_in).any(|i| prev[i] && edge(m, (n_in, inner), o, i)))
-            .collect();
-        reach_in.push(next);
+        units[info.reads] = geo[l].1;
+        units[info.writes] = geo[l].0;
     }
-    // reach_out[l]: output-connected flags of layer l's inputs; reach_out[n]: the outputs.
-    let mut reach_out: Vec<Vec<bool>> = vec![Vec::new(); n + 1];
-    reach_out[n] = vec![true; geo.last().map_or(0, |g| g.0)];
-    for l in (0..n).rev() {
-        let (out, n_in, inner) = geo[l];
-        let m = &masks.0[layers[l].weight];
-        let after = &reach_out[l + 1];
-        reach_out[l] = (0..n_in)
-            .map(|i| (0..out).any(|o| after[o] && edge(m, (n_in, inner), o, i)))
-            .collect();
+    // Input-connected units of every space: the network's input, then whatever a kept weight
+    // reaches from an input-connected unit.
+    let mut reach_in: Vec<Vec<bool>> = units.iter().map(|&u| vec![false; u]).collect();
+    reach_in[0].fill(true);
+    fixed_point(|| {
+        let mut changed = false;
+        for (l, info) in layers.iter().enumerate() {
+            let (out, n_in, inner) = geo[l];
+            let m = &masks.0[info.weight];
+            for o in 0..out {
+                if !reach_in[info.writes][o]
+                    && (0..n_in).any(|i| reach_in[info.reads][i] && edge(m, (n_in, inner), o, i))
+                {
+                    reach_in[info.writes][o] = true;
+                    changed = true;
+                }
+            }
+        }
+        changed
+    });
+    // Output-connected units: the network's outputs, then whatever a kept weight leads from
+    // to an output-connected unit.
+    let mut reach_out: Vec<Vec<bool>> = units.iter().map(|&u| vec![false; u]).collect();
+    if let Some(last) = layers.last() {
+        reach_out[last.writes].fill(true);
     }
+    fixed_point(|| {
+        let mut changed = false;
+        for (l, info) in layers.iter().enumerate().rev() {
+            let (out, n_in, inner) = geo[l];
+            let m = &masks.0[info.weight];
+            for i in 0..n_in {
+                if !reach_out[info.reads][i]
+                    && (0..out).any(|o| reach_out[info.writes][o] && edge(m, (n_in, inner), o, i))
+                {
+                    reach_out[info.reads][i] = true;
+                    changed = true;
+                }
+            }
+        }
+        changed
+    });
     let mut eff = masks.clone();
     for (l, info) in layers.iter().enumerate() {
         let (out, n_in, inner) = geo[l];
         let m = &mut eff.0[info.weight];
-        let (src, dst) = (&reach_in[l], &reach_out[l + 1]);
+        let (src, dst) = (&reach_in[info.reads], &reach_out[info.writes]);
         for (o, &o_alive) in dst.iter().enumerate().take(out) {
             for (i, &i_alive) in src.iter().enumerate().take(n_in) {
                 if !(i_alive && o_alive) {
@@ -108,6 +139,12 @@ pub fn effective(params: &Params, masks: &Masks, layers: &[LayerInfo]) -> Effect
         masks: eff,
         inputs_used,
     }
+}
+
+/// Run `pass` until it reports no change (a chain settles in one pass, plus the one that sees
+/// nothing change; a residual join may take a few).
+fn fixed_point(mut pass: impl FnMut() -> bool) {
+    while pass() {}
 }
 
 /// Effective sparsity: the fraction of prunable weights that are masked or cannot affect the

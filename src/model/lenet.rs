@@ -264,14 +264,15 @@ impl Architecture for LeNet5 {
         ["conv1", "conv2", "fc1", "fc2"]
             .iter()
             .enumerate()
-            .map(|(l, name)| LayerInfo {
-                name: name.to_string(),
-                weight: 2 * l,
-                bias: 2 * l + 1,
-                units: units[l],
-                macs_per_weight: spatial[l],
-                next: (l < 3).then_some(2 * (l + 1)),
-                is_output: l == 3,
+            .map(|(l, name)| {
+                LayerInfo::in_chain(
+                    name.to_string(),
+                    (2 * l, 2 * l + 1),
+                    units[l],
+                    spatial[l],
+                    (l < 3).then_some(2 * (l + 1)),
+                    (l, 4),
+                )
             })
             .collect()
     }
@@ -417,8 +418,8 @@ mod tests {
         assert_eq!(units, vec![20, 50, 500, 10]);
         let macs: Vec<_> = layers.iter().map(|l| l.macs_per_weight).collect();
         assert_eq!(macs, vec![576, 64, 1, 1]);
-        let next: Vec<_> = layers.iter().map(|l| l.next).collect();
-        assert_eq!(next, vec![Some(2), Some(4), Some(6), None]);
+        let next: Vec<_> = layers.iter().map(|l| l.next.clone()).collect();
+        assert_eq!(next, vec![vec![2], vec![4], vec![6], vec![]]);
         assert!(layers[3].is_output && !layers[2].is_output);
         // Dense multiply-adds of one image: 20·25·576 + 50·500·64 + 800·500 + 500·10.
         let dense = Masks::dense(&p);

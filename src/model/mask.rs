@@ -57,11 +57,14 @@ impl Masks {
         m.iter().filter(|k| !**k).count() as f64 / m.len().max(1) as f64
     }
 
-    /// Parameters left: kept weights plus kept biases (a removed unit's bias is masked).
-    pub fn params_left(&self) -> usize {
+    /// Parameters left: kept weights plus kept biases (a removed unit's bias is masked);
+    /// buffers (running statistics) are not parameters ([`Params::count`]).
+    pub fn params_left(&self, params: &Params) -> usize {
         self.0
             .iter()
-            .map(|m| m.iter().filter(|k| **k).count())
+            .zip(&params.0)
+            .filter(|(_, p)| p.kind != super::ParamKind::Buffer)
+            .map(|(m, _)| m.iter().filter(|k| **k).count())
             .sum()
     }
 
@@ -73,17 +76,20 @@ impl Masks {
             .sum()
     }
 
-    /// Units (neurons/channels) whose whole weight row and bias are masked, excluding outputs.
+    /// Units (neurons/channels) whose whole weight row and bias are masked, excluding outputs;
+    /// a unit shared by layers joined by a residual add counts once, when masked in all of them.
     pub fn neurons_removed(&self, layers: &[LayerInfo]) -> usize {
         layers
             .iter()
-            .filter(|l| !l.is_output)
+            .filter(|l| !l.is_output && l.unit_leader.is_none())
             .map(|l| {
-                let w = &self.0[l.weight];
-                let row = w.len() / l.units;
                 (0..l.units)
                     .filter(|&u| {
-                        !self.0[l.bias][u] && w[u * row..(u + 1) * row].iter().all(|k| !*k)
+                        l.producers().all(|(w, b)| {
+                            let w = &self.0[w];
+                            let row = w.len() / l.units;
+                            !self.0[b][u] && w[u * row..(u + 1) * row].iter().all(|k| !*k)
+                        })
                     })
                     .count()
             })

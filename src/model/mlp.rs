@@ -127,14 +127,15 @@ impl Architecture for Mlp {
     fn layers(&self) -> Vec<LayerInfo> {
         let n = self.n_layers();
         (0..n)
-            .map(|l| LayerInfo {
-                name: format!("fc{}", l + 1),
-                weight: 2 * l,
-                bias: 2 * l + 1,
-                units: self.widths[l + 1],
-                macs_per_weight: 1,
-                next: (l + 1 < n).then_some(2 * (l + 1)),
-                is_output: l + 1 == n,
+            .map(|l| {
+                LayerInfo::in_chain(
+                    format!("fc{}", l + 1),
+                    (2 * l, 2 * l + 1),
+                    self.widths[l + 1],
+                    1,
+                    (l + 1 < n).then_some(2 * (l + 1)),
+                    (l, n),
+                )
             })
             .collect()
     }
@@ -155,7 +156,7 @@ mod tests {
         assert_eq!(y.dims(), &[5, 2]);
         let layers = m.layers();
         assert_eq!(layers.len(), 2);
-        assert_eq!(layers[0].next, Some(2));
+        assert_eq!(layers[0].next, vec![2]);
         assert!(layers[1].is_output);
     }
 

@@ -17,11 +17,17 @@ use crate::config::{ModelKind, ModelSpec};
 use crate::rng::Rng;
 use candle_core::Tensor;
 
-/// Whether a tensor is a weight (prunable) or a bias (never pruned on its own).
+/// What a parameter tensor is to training and pruning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParamKind {
+    /// A weight: trained, prunable.
     Weight,
+    /// A bias, or a normalisation's scale or shift: trained, never pruned on its own (it goes
+    /// with its unit).
     Bias,
+    /// State that is not trained (a normalisation's running statistics): the optimizer leaves
+    /// it alone, training updates it from batch statistics, and parameter counts leave it out.
+    Buffer,
 }
 
 /// One named parameter tensor held on the host.
@@ -38,9 +44,14 @@ pub struct Param {
 pub struct Params(pub Vec<Param>);
 
 impl Params {
-    /// Total number of scalars.
+    /// Number of parameters: every scalar but the buffers (running statistics), as PyTorch's
+    /// `sum(p.numel() for p in model.parameters())`.
     pub fn count(&self) -> usize {
-        self.0.iter().map(|p| p.data.len()).sum()
+        self.0
+            .iter()
+            .filter(|p| p.kind != ParamKind::Buffer)
+            .map(|p| p.data.len())
+            .sum()
     }
 
     /// Candle tensors (CPU) of every parameter, in order.
@@ -69,10 +80,68 @@ pub struct LayerInfo {
     pub units: usize,
     /// Multiply-adds one weight costs per sample (1 for Linear).
     pub macs_per_weight: usize,
-    /// The next layer consuming this layer's units, if any.
-    pub next: Option<usize>,
-    /// The network's output layer: its units are never removed.
+    /// Weights (indices in [`Params`]) that read this layer's units as inputs: their dimension
+    /// 1 indexes the units, in blocks of `h·w` columns after a `flatten`.
+    pub next: Vec<usize>,
+    /// The units are never removed: the network's output, or units a residual add joins to the
+    /// network's input.
     pub is_output: bool,
+    /// Other per-unit tensors (indices in [`Params`]) that go with a removed unit, besides its
+    /// bias: the scale and shift of a batch normalisation of these units.
+    pub unit_params: Vec<usize>,
+    /// Other layers that write the same units, joined to this one by a residual add: a unit is
+    /// removed from all of them or from none. Set on the group's first layer (its leader).
+    pub coupled: Vec<Producer>,
+    /// For a layer whose units belong to an earlier layer's group: that layer's index in the
+    /// layer list. Unit-level methods score and remove the group through its leader.
+    pub unit_leader: Option<usize>,
+    /// The unit space this layer's weight reads (0: the network's input) and the one its
+    /// units belong to. In a chain, layer `l` reads space `l` and writes `l + 1`; layers
+    /// joined by a residual add write the same space.
+    pub reads: usize,
+    pub writes: usize,
+}
+
+/// A layer writing units of another layer's group ([`LayerInfo::coupled`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Producer {
+    pub name: String,
+    pub weight: usize,
+    pub bias: usize,
+}
+
+impl LayerInfo {
+    /// Layer `l` of a chain of `n` prunable layers (each one's units read by the next alone).
+    pub fn in_chain(
+        name: String,
+        (weight, bias): (usize, usize),
+        units: usize,
+        macs_per_weight: usize,
+        next: Option<usize>,
+        (l, n): (usize, usize),
+    ) -> LayerInfo {
+        LayerInfo {
+            name,
+            weight,
+            bias,
+            units,
+            macs_per_weight,
+            next: next.into_iter().collect(),
+            is_output: l + 1 == n,
+            unit_params: Vec::new(),
+            coupled: Vec::new(),
+            unit_leader: None,
+            reads: l,
+            writes: l + 1,
+        }
+    }
+
+    /// Every weight and bias (indices in [`Params`]) that writes this layer's units: its own and
+    /// its coupled layers'.
+    pub fn producers(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        std::iter::once((self.weight, self.bias))
+            .chain(self.coupled.iter().map(|p| (p.weight, p.bias)))
+    }
 }
 
 /// A shrunk model: what [`Architecture::shrink`] returns.
@@ -94,6 +163,17 @@ pub trait Architecture: Send + Sync {
     fn input_dim(&self) -> usize;
     /// Logits for a batch `x` of shape `(batch, features)`, given tensors in [`Params`] order.
     fn forward(&self, params: &[Tensor], x: &Tensor) -> candle_core::Result<Tensor>;
+    /// Logits in training mode: batch normalisations use batch statistics and return their new
+    /// running statistics as (parameter index, values), to be written after the step; dropout
+    /// draws from `noise` (off when `None`). Models without such layers: [`Self::forward`].
+    fn forward_train(
+        &self,
+        params: &[Tensor],
+        x: &Tensor,
+        _noise: Option<&mut Rng>,
+    ) -> candle_core::Result<(Tensor, Vec<(usize, Tensor)>)> {
+        Ok((self.forward(params, x)?, Vec::new()))
+    }
     /// For each prunable layer (in [`Architecture::layers`] order), the sum over the batch `x`
     /// of the squared inputs each column of the layer's weight row multiplies: a vector of
     /// length `in` for a linear layer, `in·kh·kw` for a convolution (summed over every output
@@ -171,5 +251,5 @@ pub fn build(
 
 /// Names of the prunable layers a model spec will have (for validating `prune.ignore`).
 pub fn layer_names(spec: &ModelSpec) -> Vec<String> {
-    graph::spec::layer_names(&spec.layers)
+    graph::spec::weight_layer_names(&spec.layers)
 }

@@ -31,15 +31,13 @@ impl PruningMethod for Combined {
         let mut masks = masks_for(Granularity::Weight, scores, m, tau)?;
         let units: Vec<LayerScores> = scores
             .iter()
-            .filter(|s| !m.layers[s.layer].is_output)
+            .filter(|s| {
+                let l = &m.layers[s.layer];
+                !l.is_output && l.unit_leader.is_none()
+            })
             .map(|s| LayerScores {
                 layer: s.layer,
-                scores: unit_norms(
-                    m.params,
-                    &m.layers[s.layer],
-                    Some(&masks.0[m.layers[s.layer].weight]),
-                    self.norm,
-                ),
+                scores: unit_norms(m.params, &m.layers[s.layer], Some(&masks), self.norm),
             })
             .collect();
         let pruned = m.prune_sets(Granularity::Unit, &units, tau)?;

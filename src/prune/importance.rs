@@ -6,26 +6,29 @@
 use super::{Granularity, LayerScores, PruningMethod, ScoreContext};
 use crate::config::Norm;
 use crate::error::Result;
-use crate::model::{LayerInfo, Params};
+use crate::model::{LayerInfo, Masks, Params};
 
 pub struct Importance {
     pub norm: Norm,
 }
 
-/// Per-unit norms of a layer's weight rows (entries with `keep = false` count as zero).
+/// Per-unit norms of a layer's weight rows (entries that `keep` masks count as zero). A unit
+/// written by several layers joined by a residual add is scored over all their rows together.
 pub fn unit_norms(
     params: &Params,
     layer: &LayerInfo,
-    keep: Option<&[bool]>,
+    keep: Option<&Masks>,
     norm: Norm,
 ) -> Vec<f32> {
-    let w = &params.0[layer.weight].data;
-    let row = w.len() / layer.units;
     (0..layer.units)
         .map(|u| {
-            let vals = (u * row..(u + 1) * row)
-                .filter(|&i| keep.is_none_or(|k| k[i]))
-                .map(|i| w[i] as f64);
+            let vals = layer.producers().flat_map(|(w, _)| {
+                let data = &params.0[w].data;
+                let row = data.len() / layer.units;
+                (u * row..(u + 1) * row)
+                    .filter(move |&i| keep.is_none_or(|k| k.0[w][i]))
+                    .map(move |i| data[i] as f64)
+            });
             match norm {
                 Norm::L2 => vals.map(|v| v * v).sum::<f64>().sqrt() as f32,
                 Norm::L1 => vals.map(f64::abs).sum::<f64>() as f32,

@@ -276,7 +276,12 @@ impl ScoreContext<'_> {
             .iter()
             .enumerate()
             .filter(|(_, l)| !self.ignore.contains(&l.name))
-            .filter(|(_, l)| g == Granularity::Weight || !l.is_output)
+            .filter(|(_, l)| {
+                g == Granularity::Weight
+                    || !(l.is_output
+                        || l.unit_leader.is_some()
+                        || l.coupled.iter().any(|c| self.ignore.contains(&c.name)))
+            })
             .map(|(i, _)| i)
             .collect()
     }
@@ -343,9 +348,10 @@ pub fn masks_for(
 
 /// Mark what `pruned` removes from one layer in `masks`.
 ///
-/// Removing unit `u` zeroes row `u` of the layer's weight, bias `u`, and every weight of the next
-/// layer that reads unit `u` (for a next weight of shape `[out, units, rest...]`, the `rest`-sized
-/// block at `[o, u]` for every `o`).
+/// Removing unit `u` zeroes row `u` and bias `u` of the layer and of every layer coupled to it
+/// by a residual add, entry `u` of its batch normalisation's scale and shift, and every weight
+/// of the layers that read unit `u` (for a next weight of shape `[out, units, rest...]`, the
+/// `rest`-sized block at `[o, u]` for every `o`).
 pub fn expand(
     g: Granularity,
     layer: &LayerInfo,
@@ -362,11 +368,16 @@ pub fn expand(
             }
         }
         Granularity::Unit => {
-            let row = masks.0[layer.weight].len() / layer.units;
             for (u, _) in pruned.iter().enumerate().filter(|(_, p)| **p) {
-                masks.0[layer.weight][u * row..(u + 1) * row].fill(false);
-                masks.0[layer.bias][u] = false;
-                if let Some(next) = layer.next {
+                for (w, b) in layer.producers() {
+                    let row = masks.0[w].len() / layer.units;
+                    masks.0[w][u * row..(u + 1) * row].fill(false);
+                    masks.0[b][u] = false;
+                }
+                for &q in &layer.unit_params {
+                    masks.0[q][u] = false;
+                }
+                for &next in &layer.next {
                     let m = &mut masks.0[next];
                     let out = params.0[next].shape[0];
                     let inner = m.len() / (out * layer.units);

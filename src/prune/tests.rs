@@ -98,7 +98,7 @@ fn magnitude_abs_mask_by_hand() {
     assert_eq!(masks.0[1], vec![true; 3], "biases untouched");
     assert_eq!(masks.0[2], vec![true, false, true, true, false, true]);
     assert_eq!(masks.sparsity(&layers), 4.0 / 12.0);
-    assert_eq!(masks.params_left(), 17 - 4);
+    assert_eq!(masks.params_left(&p), 17 - 4);
     assert_eq!(masks.flops_left(&layers), 12 - 4);
     let pruned = masks.apply(&p);
     assert_eq!(pruned.0[0].data, vec![0.5, -0.1, 0.0, 0.0, -2.0, 1.0]);
@@ -175,7 +175,7 @@ fn importance_removes_rows_bias_and_next_columns() {
     );
     assert_eq!(masks.0[3], vec![true, true], "output biases kept");
     assert_eq!(masks.neurons_removed(&layers), 1);
-    assert_eq!(masks.params_left(), 17 - 2 - 1 - 2);
+    assert_eq!(masks.params_left(&p), 17 - 2 - 1 - 2);
     // L1 norms: [0.6, 0.07, 3.0]; τ = 0.65 removes units 0 and 1.
     let spec = crate::config::parse(
         "name: t\nprune: {methods: [{importance: {norm: l1}}]}\n",
@@ -359,7 +359,7 @@ proptest! {
         let mut removed = 0;
         for l in layers.iter().filter(|l| !l.is_output) {
             let fan_in = masks.0[l.weight].len() / l.units;
-            let next = l.next.unwrap();
+            let next = l.next[0];
             let next_out = p.0[next].shape[0];
             for u in 0..l.units {
                 let row_gone = masks.0[l.weight][u * fan_in..(u + 1) * fan_in].iter().all(|k| !k);
@@ -409,7 +409,7 @@ fn removed_params(m: &Mlp, masks: &Masks) -> usize {
     let mut n = 0;
     for l in layers.iter().filter(|l| !l.is_output) {
         let fan_in = masks.0[l.weight].len() / l.units;
-        let next_out = masks.0[l.next.unwrap()].len() / l.units;
+        let next_out = masks.0[l.next[0]].len() / l.units;
         for u in 0..l.units {
             let gone = !masks.0[l.bias][u]
                 && masks.0[l.weight][u * fan_in..(u + 1) * fan_in]

@@ -31,7 +31,7 @@ pub fn record(
         tau_unit: unit.to_string(),
         sparsity: masks.sparsity(&layers),
         neurons_removed: masks.neurons_removed(&layers),
-        params_left: masks.params_left(),
+        params_left: masks.params_left(&t.params),
         flops_left: masks.flops_left(&layers),
         val_loss: eval.loss,
         val_acc: eval.acc,

@@ -77,8 +77,12 @@ pub fn table(
                     *kind,
                     &model_ids(t.which),
                 )?;
-                if l.is_output && sc.method.granularity() == Granularity::Unit {
-                    continue; // output units are never removed
+                if (l.is_output || l.unit_leader.is_some())
+                    && sc.method.granularity() == Granularity::Unit
+                {
+                    // Output units are never removed; a residual group's units are removed
+                    // through its leader.
+                    continue;
                 }
                 let ctx = mask_ctx(&one, prep.arch.as_ref(), &t.params, &layers, None, &sc);
                 for (k, &tau) in taus.iter().enumerate() {

@@ -5,6 +5,7 @@
 
 use crate::error::Result;
 use crate::model::{Architecture, Params};
+use crate::rng::Rng;
 use candle_core::{DType, Device, Tensor, Var};
 
 /// Loss, gradients and evaluation of one model. `x` holds `y.len()` contiguous rows of features;
@@ -22,6 +23,16 @@ pub trait Engine {
 
     /// Summed cross-entropy (f64) and number of correct arg-max predictions over the rows.
     fn eval(&mut self, params: &Params, x: &[f32], y: &[u32]) -> Result<(f64, usize)>;
+
+    /// New values of the parameters training updates without the optimizer (batch
+    /// normalisations' running statistics) from the last [`Engine::loss_and_grads`], as
+    /// (parameter index, values); written after the optimizer step.
+    fn take_buffer_updates(&mut self) -> Vec<(usize, Vec<f32>)> {
+        Vec::new()
+    }
+
+    /// A random stream for training-mode noise (dropout); engines without noise ignore it.
+    fn set_noise(&mut self, _rng: Rng) {}
 }
 
 /// The engine for `arch`: its host engine when it has one, candle otherwise. The host kernels use
@@ -43,11 +54,17 @@ pub fn for_arch_threads(arch: &dyn Architecture, threads: usize) -> Box<dyn Engi
 /// Forward pass and autograd through candle tensors: works for any [`Architecture`].
 pub struct CandleEngine<'a> {
     arch: &'a dyn Architecture,
+    noise: Option<Rng>,
+    updates: Vec<(usize, Vec<f32>)>,
 }
 
 impl<'a> CandleEngine<'a> {
     pub fn new(arch: &'a dyn Architecture) -> Self {
-        CandleEngine { arch }
+        CandleEngine {
+            arch,
+            noise: None,
+            updates: Vec::new(),
+        }
     }
 
     fn inputs(&self, x: &[f32], y: &[u32]) -> Result<(Tensor, Tensor)> {
@@ -75,7 +92,12 @@ impl Engine for CandleEngine<'_> {
             .collect::<candle_core::Result<_>>()?;
         let ts: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
         let (xb, yb) = self.inputs(x, y)?;
-        let loss = candle_nn::loss::cross_entropy(&self.arch.forward(&ts, &xb)?, &yb)?;
+        let (logits, updates) = self.arch.forward_train(&ts, &xb, self.noise.as_mut())?;
+        self.updates = updates
+            .into_iter()
+            .map(|(i, t)| Ok((i, t.flatten_all()?.to_vec1::<f32>()?)))
+            .collect::<candle_core::Result<_>>()?;
+        let loss = candle_nn::loss::cross_entropy(&logits, &yb)?;
         let lv = loss.to_scalar::<f32>()?;
         if !lv.is_finite() {
             grads.iter_mut().for_each(|g| g.fill(f32::NAN));
@@ -89,6 +111,14 @@ impl Engine for CandleEngine<'_> {
             }
         }
         Ok(lv)
+    }
+
+    fn take_buffer_updates(&mut self) -> Vec<(usize, Vec<f32>)> {
+        std::mem::take(&mut self.updates)
+    }
+
+    fn set_noise(&mut self, rng: Rng) {
+        self.noise = Some(rng);
     }
 
     fn eval(&mut self, params: &Params, x: &[f32], y: &[u32]) -> Result<(f64, usize)> {

@@ -180,6 +180,8 @@ pub fn fit_with(
     let sizes: Vec<usize> = grads.iter().map(Vec::len).collect();
     let mut opt = optim::Optimizer::new(spec, lr, &sizes);
     let mask_slices = masks.map(|m| m.0.as_slice());
+    // Dropout's stream, seeded from a copy of the shuffling stream (which it leaves as is).
+    engine.set_noise(Rng::stream(rng.clone().next_u64(), "dropout", &[]));
     let mut order: Vec<u32> = (0..data.n as u32).collect();
     let bs = spec.batch_size.min(data.n).max(1);
     let (mut xb, mut yb) = (Vec::new(), Vec::new());
@@ -200,6 +202,9 @@ pub fn fit_with(
                 break 'outer;
             }
             opt.step(params, &grads, mask_slices)?;
+            for (i, v) in engine.take_buffer_updates() {
+                params.0[i].data = v;
+            }
             steps += 1;
         }
     }

@@ -77,6 +77,9 @@ impl Optimizer {
     ) -> Result<()> {
         self.step += 1;
         for (i, (p, g)) in params.0.iter_mut().zip(grads).enumerate() {
+            if p.kind == crate::model::ParamKind::Buffer {
+                continue; // running statistics: not trained
+            }
             self.update(i, masks.map(|ms| ms[i].as_slice()))
                 .apply(&mut p.data, g)?;
         }

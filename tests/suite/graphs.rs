@@ -29,6 +29,19 @@ cv: {folds: 2, select: [best]}
 output: {dir: results}
 ";
 
+/// A small ResNet (batch normalisation, identity and projection shortcuts) on the digits.
+const RESNET: &str = "name: res
+seed: 4
+data: {source: builtin, name: digits, holdout: 0.2}
+model: {kind: resnet, input: [1, 8, 8], width: 4, stages: 2, blocks: 1}
+train: {optimizer: sgd, lr: 0.05, momentum: 0.9, epochs: 2, batch_size: 32}
+prune:
+  methods: [importance, magnitude]
+  tau: {unit: quantile, scope: layer, values: [0.3, 0.6]}
+cv: {folds: 2, select: [best]}
+output: {dir: results}
+";
+
 fn col(h: &[String], name: &str) -> usize {
     h.iter()
         .position(|c| c == name)
@@ -48,11 +61,20 @@ fn a_yaml_cnn_sweeps_and_its_shrunk_models_are_real() {
     names.sort();
     names.dedup();
     assert_eq!(names, ["conv1", "fc1", "fc2", "squeeze"]);
-    let (h, sel) = table(&sb.read("results/cnn/selection.csv"));
+    shrunk_models_are_real(&sb, "cnn");
+    // Deterministic whatever the job count (candle's autograd path included).
+    sweep_twice_identically(&sb, "cnn.yaml", "cnn");
+}
+
+/// Every selected model of run `name` reproduces its recorded test accuracy through `eval`, and
+/// so does its exported shrunk model when units were cut: a model whose tensors (running
+/// statistics aside) hold `shrunk_params` parameters.
+fn shrunk_models_are_real(sb: &Sandbox, name: &str) {
+    let (h, sel) = table(&sb.read(&format!("results/{name}/selection.csv")));
     let mut shrunk_seen = 0;
     for r in &sel {
-        let model = format!("results/cnn/{}", r[col(&h, "model")]);
-        let out = sb.ok(&["eval", &model, "--data", "cnn.yaml"]);
+        let model = format!("results/{name}/{}", r[col(&h, "model")]);
+        let out = sb.ok(&["eval", &model, "--data", &format!("{name}.yaml")]);
         let acc = format!("test_acc {} ", r[col(&h, "test_acc")]);
         assert!(out.contains(&acc), "{out} lacks {acc}");
         let stem = model.trim_end_matches(".safetensors");
@@ -67,6 +89,10 @@ fn a_yaml_cnn_sweeps_and_its_shrunk_models_are_real() {
                 .as_array()
                 .unwrap()
                 .iter()
+                .filter(|p| {
+                    let n = p[0].as_str().unwrap();
+                    !n.ends_with(".running_mean") && !n.ends_with(".running_var")
+                })
                 .map(|p| {
                     p[1].as_array()
                         .unwrap()
@@ -77,7 +103,7 @@ fn a_yaml_cnn_sweeps_and_its_shrunk_models_are_real() {
                 .sum();
             assert_eq!(count, shrunk_params, "{shrunk}");
             assert_eq!(card["model"]["kind"], "custom");
-            let out = sb.ok(&["eval", &shrunk, "--data", "cnn.yaml"]);
+            let out = sb.ok(&["eval", &shrunk, "--data", &format!("{name}.yaml")]);
             assert!(out.contains(&acc), "{shrunk}: {out} lacks {acc}");
         } else {
             // Nothing was cut: the model keeps its full size.
@@ -86,8 +112,32 @@ fn a_yaml_cnn_sweeps_and_its_shrunk_models_are_real() {
         }
     }
     assert!(shrunk_seen >= 1, "no shrunk model exported");
-    // Deterministic whatever the job count (candle's autograd path included).
-    sweep_twice_identically(&sb, "cnn.yaml", "cnn");
+}
+
+/// A ResNet preset sweeps: channels pruned by `importance` through the residual groups, weights
+/// by `magnitude`; shrunk models are smaller, count `shrunk_params`, and reproduce the test
+/// accuracy; the run is deterministic whatever the job count.
+#[test]
+fn a_resnet_sweeps_and_its_shrunk_models_are_real() {
+    let sb = Sandbox::new();
+    sb.write("res.yaml", RESNET);
+    let plan = sb.ok(&["check", "res.yaml"]);
+    assert!(plan.contains("resnet"), "{plan}");
+    sb.ok(&["run", "res.yaml", "--quiet"]);
+    shrunk_models_are_real(&sb, "res");
+    let (h, sel) = table(&sb.read("results/res/selection.csv"));
+    let imp = sel
+        .iter()
+        .find(|r| r[col(&h, "method")] == "importance")
+        .expect("importance selected");
+    let shrunk: usize = imp[col(&h, "shrunk_params")].parse().unwrap();
+    let left: usize = imp[col(&h, "params_left")].parse().unwrap();
+    // Dense: stem 40 + bn 8; identity block 2·148 + 2·8; projection block 296 + 584 + 40
+    // (1×1 shortcut) + 3·16; fc 90.
+    let dense = 40 + 8 + 2 * 148 + 2 * 8 + 296 + 584 + 40 + 3 * 16 + 90;
+    assert_eq!(dense, 1418);
+    assert!(shrunk < dense && shrunk >= left, "{imp:?}");
+    sweep_twice_identically(&sb, "res.yaml", "res");
 }
 
 /// `check` refuses a layer list that does not fit together or does not fit the data, naming the
@@ -95,7 +145,7 @@ fn a_yaml_cnn_sweeps_and_its_shrunk_models_are_real() {
 #[test]
 fn bad_layer_lists_are_refused_with_layer_and_shapes() {
     let sb = Sandbox::new();
-    let cases: [(&str, &str, &[&str]); 6] = [
+    let cases: [(&str, &str, &[&str]); 7] = [
         (
             "model: {input: [1, 8, 8], layers: [{kind: conv2d, out: 4, kernel: 3}, {kind: linear}]}",
             "model.layers[1]",
@@ -120,6 +170,11 @@ fn bad_layer_lists_are_refused_with_layer_and_shapes() {
             "model: {layers: [{kind: linear, out: 8}, {kind: swish}, {kind: linear}]}",
             "model.layers",
             &["swish", "conv2d"],
+        ),
+        (
+            "model: {input: [1, 8, 8], layers: [{kind: conv2d, out: 2, kernel: 3, padding: 1}, {kind: residual, body: [{kind: conv2d, out: 4, kernel: 3, padding: 1}]}, {kind: flatten}, {kind: linear}]}",
+            "model.layers[1]",
+            &["layer 1 (residual)", "[4, 8, 8]", "[2, 8, 8]"],
         ),
         (
             "model: {kind: lenet5, layers: [{kind: linear}]}",

@@ -19,7 +19,10 @@ enum H {
 }
 
 impl H {
-    fn map(self, f: impl Fn(&Tensor) -> candle_core::Result<Tensor>) -> candle_core::Result<H> {
+    fn map(
+        self,
+        mut f: impl FnMut(&Tensor) -> candle_core::Result<Tensor>,
+    ) -> candle_core::Result<H> {
         Ok(match self {
             H::Maps(t) => H::Maps(f(&t)?),
             H::Flat(t) => H::Flat(f(&t)?),
@@ -144,23 +147,81 @@ fn empty(node: &Node, params: &[Tensor], h: H, n_out: usize) -> candle_core::Res
     Ok(if out_maps { H::Maps(y) } else { H::Flat(y) })
 }
 
-/// Logits `(batch, classes)` of `nodes` for a batch `x` `(batch, features)`; `seen` is shown
-/// the input of every layer with weights as the matrix its weight multiplies: `(batch, in)`
-/// for a linear layer (`false`), the patch matrix `(c·k·k, positions·batch)` for a
-/// convolution (`true`).
+/// Training-mode state of a forward pass: batch normalisations use and report batch
+/// statistics, dropout draws from `noise`.
+pub struct Train<'r> {
+    /// Dropout's random stream; `None` turns dropout off (gradients taken for scoring).
+    pub noise: Option<&'r mut crate::rng::Rng>,
+    /// New running statistics, to be written once the step is taken: (parameter index, values).
+    pub updates: Vec<(usize, Tensor)>,
+}
+
+/// PyTorch's batch-normalisation constants.
+const BN_EPS: f64 = 1e-5;
+const BN_MOMENTUM: f64 = 0.1;
+
+/// Logits `(batch, classes)` of `nodes` for a batch `x` `(batch, features)` in evaluation mode
+/// (running statistics, no dropout); `seen` is shown the input of every layer with weights as
+/// the matrix its weight multiplies: `(batch, in)` for a linear layer (`false`), the patch
+/// matrix `(c·k·k, positions·batch)` for a convolution (`true`).
 pub fn run(
     nodes: &[Node],
     params: &[Tensor],
     x: &Tensor,
-    mut seen: impl FnMut(&Tensor, bool) -> candle_core::Result<()>,
+    seen: impl FnMut(&Tensor, bool) -> candle_core::Result<()>,
 ) -> candle_core::Result<Tensor> {
-    let spatial_input = nodes.first().is_some_and(|n| n.input.len() == 3);
-    let mut h = if spatial_input {
-        H::Maps(x.t()?.contiguous()?)
-    } else {
-        H::Flat(x.clone())
-    };
-    for node in nodes {
+    Pass {
+        params,
+        train: None,
+        seen,
+    }
+    .logits(nodes, x)
+}
+
+/// [`run`] in training mode.
+pub fn run_train(
+    nodes: &[Node],
+    params: &[Tensor],
+    x: &Tensor,
+    train: &mut Train,
+) -> candle_core::Result<Tensor> {
+    Pass {
+        params,
+        train: Some(train),
+        seen: |_: &Tensor, _| Ok(()),
+    }
+    .logits(nodes, x)
+}
+
+struct Pass<'a, 't, 'r, F> {
+    params: &'a [Tensor],
+    train: Option<&'t mut Train<'r>>,
+    seen: F,
+}
+
+impl<F: FnMut(&Tensor, bool) -> candle_core::Result<()>> Pass<'_, '_, '_, F> {
+    fn logits(&mut self, nodes: &[Node], x: &Tensor) -> candle_core::Result<Tensor> {
+        let spatial_input = nodes.first().is_some_and(|n| n.input.len() == 3);
+        let h = if spatial_input {
+            H::Maps(x.t()?.contiguous()?)
+        } else {
+            H::Flat(x.clone())
+        };
+        match self.list(nodes, h)? {
+            H::Flat(t) => Ok(t),
+            H::Maps(t) => t.t()?.contiguous(),
+        }
+    }
+
+    fn list(&mut self, nodes: &[Node], mut h: H) -> candle_core::Result<H> {
+        for node in nodes {
+            h = self.node(node, h)?;
+        }
+        Ok(h)
+    }
+
+    fn node(&mut self, node: &Node, h: H) -> candle_core::Result<H> {
+        let params = self.params;
         // A layer whose units were all cut out by shrinking, or that reads none: zero-sized
         // maps, or the bias alone (what the masked model computes there).
         let (n_in, n_out) = (
@@ -168,13 +229,12 @@ pub fn run(
             node.output.iter().product::<usize>(),
         );
         if n_out == 0 || n_in == 0 {
-            h = empty(node, params, h, n_out)?;
-            continue;
+            return empty(node, params, h, n_out);
         }
-        h = match (&node.op, h) {
+        Ok(match (&node.op, h) {
             (Op::Linear { .. }, H::Flat(t)) => {
                 let p = node.param.as_ref().expect("linear has weights").1;
-                seen(&t, false)?;
+                (self.seen)(&t, false)?;
                 let lin = candle_nn::Linear::new(params[p].clone(), Some(params[p + 1].clone()));
                 H::Flat(lin.forward(&t)?)
             }
@@ -190,7 +250,7 @@ pub fn run(
             ) => {
                 let p = node.param.as_ref().expect("conv2d has weights").1;
                 let cols = patches(&t, node, k, stride, pad)?;
-                seen(&cols, true)?;
+                (self.seen)(&cols, true)?;
                 let w = &params[p];
                 let batch = t.dim(1)?;
                 let y = w
@@ -207,11 +267,74 @@ pub fn run(
             }
             (Op::Flatten, H::Maps(t)) => H::Flat(t.t()?.contiguous()?),
             (&Op::Act(a), h) => h.map(|t| act(a, t))?,
+            (&Op::BatchNorm { channels }, h) => {
+                let p = node.param.as_ref().expect("batch_norm has parameters").1;
+                self.batch_norm(&params[p..p + 4], p, channels, h)?
+            }
+            (&Op::Dropout { p }, h) => match self.train.as_mut().and_then(|t| t.noise.as_mut()) {
+                Some(rng) if p > 0.0 => h.map(|t| {
+                    let scale = (1.0 / (1.0 - p)) as f32;
+                    let keep: Vec<f32> = (0..t.elem_count())
+                        .map(|_| if rng.next_f64() < p { 0.0 } else { scale })
+                        .collect();
+                    t * Tensor::from_vec(keep, t.shape(), t.device())?
+                })?,
+                _ => h,
+            },
+            (Op::Residual { body, shortcut }, h) => {
+                let input = match &h {
+                    H::Maps(t) => H::Maps(t.clone()),
+                    H::Flat(t) => H::Flat(t.clone()),
+                };
+                let b = self.list(body, input)?;
+                match (b, self.list(shortcut, h)?) {
+                    (H::Maps(a), H::Maps(c)) => H::Maps((a + c)?),
+                    (H::Flat(a), H::Flat(c)) => H::Flat((a + c)?),
+                    _ => candle_core::bail!("a residual's branches give different layouts"),
+                }
+            }
             (op, _) => candle_core::bail!("layer {op:?} got an input of the wrong layout"),
-        };
+        })
     }
-    match h {
-        H::Flat(t) => Ok(t),
-        H::Maps(t) => t.t()?.contiguous(),
+
+    /// Batch normalisation of `h` with `bn` = [scale, shift, running mean, running variance]
+    /// (parameters `p..p + 4`): batch statistics in training mode (and the new running
+    /// statistics recorded), the running ones at evaluation.
+    fn batch_norm(&mut self, bn: &[Tensor], p: usize, c: usize, h: H) -> candle_core::Result<H> {
+        // Channels along dim 0 of (c, h·w·batch) maps, along dim 1 of (batch, c) rows.
+        let (v, stat_dim, col, batch) = match &h {
+            H::Maps(t) => {
+                let batch = t.dim(1)?;
+                (t.reshape((c, t.elem_count() / c))?, 1, (c, 1), batch)
+            }
+            H::Flat(t) => (t.clone(), 0, (1, c), 0),
+        };
+        let shape = |t: &Tensor| t.reshape(col);
+        let (mean, var) = match self.train.as_mut() {
+            Some(train) => {
+                let mean = v.mean_keepdim(stat_dim)?;
+                let var = v.broadcast_sub(&mean)?.sqr()?.mean_keepdim(stat_dim)?;
+                let n = v.dim(stat_dim)? as f64;
+                let unbiased = if n > 1.0 { n / (n - 1.0) } else { 1.0 };
+                let blend = |old: &Tensor, new: Tensor| -> candle_core::Result<Tensor> {
+                    (old * (1.0 - BN_MOMENTUM))? + (new.detach().flatten_all()? * BN_MOMENTUM)?
+                };
+                train.updates.push((p + 2, blend(&bn[2], mean.clone())?));
+                train
+                    .updates
+                    .push((p + 3, blend(&bn[3], (var.clone() * unbiased)?)?));
+                (mean, var)
+            }
+            None => (shape(&bn[2])?, shape(&bn[3])?),
+        };
+        let y = v
+            .broadcast_sub(&mean)?
+            .broadcast_div(&(var + BN_EPS)?.sqrt()?)?
+            .broadcast_mul(&shape(&bn[0])?)?
+            .broadcast_add(&shape(&bn[1])?)?;
+        Ok(match h {
+            H::Maps(_) => H::Maps(y.reshape((y.elem_count() / batch, batch))?),
+            H::Flat(_) => H::Flat(y),
+        })
     }
 }

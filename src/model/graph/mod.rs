@@ -24,6 +24,7 @@ pub mod presets;
 pub mod shape;
 pub mod shrink;
 pub mod spec;
+pub mod structure;
 
 pub use shape::{Act, Node, Op, ShapeError};
 pub use spec::LayerSpec;
@@ -87,43 +88,7 @@ impl Graph {
 
     /// The layer list that builds this graph again (names kept, every `out` written).
     pub fn to_layers(&self) -> Vec<LayerSpec> {
-        self.nodes
-            .iter()
-            .map(|n| {
-                let name = n.param.as_ref().map(|p| p.0.clone());
-                match n.op {
-                    Op::Linear { out, .. } => LayerSpec::Linear {
-                        out: Some(out),
-                        name,
-                    },
-                    Op::Conv2d {
-                        cout,
-                        k,
-                        stride,
-                        pad,
-                        ..
-                    } => LayerSpec::Conv2d {
-                        out: cout,
-                        kernel: k,
-                        stride: Some(stride),
-                        padding: Some(pad),
-                        name,
-                    },
-                    Op::MaxPool { size, stride } => LayerSpec::MaxPool {
-                        size,
-                        stride: Some(stride),
-                    },
-                    Op::AvgPool { size, stride } => LayerSpec::AvgPool {
-                        size,
-                        stride: Some(stride),
-                    },
-                    Op::Flatten => LayerSpec::Flatten,
-                    Op::Act(Act::Relu) => LayerSpec::Relu,
-                    Op::Act(Act::Tanh) => LayerSpec::Tanh,
-                    Op::Act(Act::Gelu) => LayerSpec::Gelu,
-                }
-            })
-            .collect()
+        to_specs(&self.nodes)
     }
 
     /// The model section (`kind: custom`) that builds this graph.
@@ -135,14 +100,93 @@ impl Graph {
             ..Default::default()
         }
     }
+}
 
-    /// Nodes with weights, in order.
-    fn weighted(&self) -> impl Iterator<Item = (usize, &Node)> {
-        self.nodes
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| n.param.is_some())
-    }
+/// The layer list of resolved `nodes`.
+fn to_specs(nodes: &[Node]) -> Vec<LayerSpec> {
+    nodes
+        .iter()
+        .map(|n| {
+            let name = n.param.as_ref().map(|p| p.0.clone());
+            match &n.op {
+                &Op::Linear { out, .. } => LayerSpec::Linear {
+                    out: Some(out),
+                    name,
+                },
+                &Op::Conv2d {
+                    cout,
+                    k,
+                    stride,
+                    pad,
+                    ..
+                } => LayerSpec::Conv2d {
+                    out: cout,
+                    kernel: k,
+                    stride: Some(stride),
+                    padding: Some(pad),
+                    name,
+                },
+                &Op::MaxPool { size, stride } => LayerSpec::MaxPool {
+                    size,
+                    stride: Some(stride),
+                },
+                &Op::AvgPool { size, stride } => LayerSpec::AvgPool {
+                    size,
+                    stride: Some(stride),
+                },
+                Op::Flatten => LayerSpec::Flatten,
+                Op::Act(Act::Relu) => LayerSpec::Relu,
+                Op::Act(Act::Tanh) => LayerSpec::Tanh,
+                Op::Act(Act::Gelu) => LayerSpec::Gelu,
+                Op::BatchNorm { .. } => LayerSpec::BatchNorm { name },
+                &Op::Dropout { p } => LayerSpec::Dropout { p },
+                Op::Residual { body, shortcut } => LayerSpec::Residual {
+                    body: to_specs(body),
+                    shortcut: to_specs(shortcut),
+                },
+            }
+        })
+        .collect()
+}
+
+/// Short descriptions of `nodes`, e.g. `conv3x3:16/p1`, `bn`, `res(conv3x3:16/p1-bn|id)`.
+fn describe_nodes(nodes: &[Node]) -> Vec<String> {
+    nodes
+        .iter()
+        .map(|n| match &n.op {
+            Op::Linear { out, .. } => format!("fc:{out}"),
+            &Op::Conv2d {
+                cout,
+                k,
+                stride,
+                pad,
+                ..
+            } => {
+                let mut s = format!("conv{k}x{k}:{cout}");
+                if stride != 1 {
+                    s += &format!("/s{stride}");
+                }
+                if pad != 0 {
+                    s += &format!("/p{pad}");
+                }
+                s
+            }
+            Op::MaxPool { size, .. } => format!("maxpool{size}"),
+            Op::AvgPool { size, .. } => format!("avgpool{size}"),
+            Op::Flatten => "flatten".into(),
+            Op::Act(a) => a.as_str().into(),
+            Op::BatchNorm { .. } => "bn".into(),
+            Op::Dropout { p } => format!("dropout{p}"),
+            Op::Residual { body, shortcut } => {
+                let short = if shortcut.is_empty() {
+                    "id".to_string()
+                } else {
+                    describe_nodes(shortcut).join("-")
+                };
+                format!("res({}|{short})", describe_nodes(body).join("-"))
+            }
+        })
+        .collect()
 }
 
 /// Which engine, if any, implements every layer of a graph.
@@ -240,33 +284,7 @@ impl Architecture for Graph {
         if let Some(n) = self.as_lenet5() {
             return n.describe();
         }
-        let parts: Vec<String> = self
-            .nodes
-            .iter()
-            .map(|n| match n.op {
-                Op::Linear { out, .. } => format!("fc:{out}"),
-                Op::Conv2d {
-                    cout,
-                    k,
-                    stride,
-                    pad,
-                    ..
-                } => {
-                    let mut s = format!("conv{k}x{k}:{cout}");
-                    if stride != 1 {
-                        s += &format!("/s{stride}");
-                    }
-                    if pad != 0 {
-                        s += &format!("/p{pad}");
-                    }
-                    s
-                }
-                Op::MaxPool { size, .. } => format!("maxpool{size}"),
-                Op::AvgPool { size, .. } => format!("avgpool{size}"),
-                Op::Flatten => "flatten".into(),
-                Op::Act(a) => a.as_str().into(),
-            })
-            .collect();
+        let parts = describe_nodes(&self.nodes);
         let input: Vec<String> = self.input.iter().map(|s| s.to_string()).collect();
         format!("graph {} {}", input.join("x"), parts.join("-"))
     }
@@ -275,27 +293,34 @@ impl Architecture for Graph {
     /// layer, weight before bias.
     fn init(&self, rng: &mut Rng) -> Params {
         let mut ps = Vec::new();
-        for (_, n) in self.weighted() {
-            let (shape, fan_in) = weight_shape(&n.op);
-            let name = &n.param.as_ref().expect("weighted").0;
-            let bound = 1.0 / (fan_in as f32).sqrt();
-            let mut draw = |len: usize| -> Vec<f32> {
-                (0..len).map(|_| rng.uniform_f32(-bound, bound)).collect()
+        for n in structure::all_nodes(&self.nodes) {
+            let Some((name, _)) = &n.param else { continue };
+            let mut push = |suffix: &str, shape: Vec<usize>, kind: ParamKind, data: Vec<f32>| {
+                ps.push(Param {
+                    name: format!("{name}.{suffix}"),
+                    shape,
+                    kind,
+                    data,
+                })
             };
+            if let Op::BatchNorm { channels } = n.op {
+                // Scale 1, shift 0, running mean 0, running variance 1 (PyTorch's); no draws.
+                let c = channels;
+                push("weight", vec![c], ParamKind::Bias, vec![1.0; c]);
+                push("bias", vec![c], ParamKind::Bias, vec![0.0; c]);
+                push("running_mean", vec![c], ParamKind::Buffer, vec![0.0; c]);
+                push("running_var", vec![c], ParamKind::Buffer, vec![1.0; c]);
+                continue;
+            }
+            let (shape, fan_in) = weight_shape(&n.op);
+            let bound = 1.0 / (fan_in as f32).sqrt();
             let out = shape[0];
-            let w = draw(shape.iter().product());
-            ps.push(Param {
-                name: format!("{name}.weight"),
-                shape,
-                kind: ParamKind::Weight,
-                data: w,
-            });
-            ps.push(Param {
-                name: format!("{name}.bias"),
-                shape: vec![out],
-                kind: ParamKind::Bias,
-                data: draw(out),
-            });
+            let w: Vec<f32> = (0..shape.iter().product())
+                .map(|_| rng.uniform_f32(-bound, bound))
+                .collect();
+            let b: Vec<f32> = (0..out).map(|_| rng.uniform_f32(-bound, bound)).collect();
+            push("weight", shape, ParamKind::Weight, w);
+            push("bias", vec![out], ParamKind::Bias, b);
         }
         Params(ps)
     }
@@ -316,6 +341,20 @@ impl Architecture for Graph {
         forward::run(&self.nodes, params, x, |_, _| Ok(()))
     }
 
+    fn forward_train(
+        &self,
+        params: &[Tensor],
+        x: &Tensor,
+        noise: Option<&mut Rng>,
+    ) -> candle_core::Result<(Tensor, Vec<(usize, Tensor)>)> {
+        let mut train = forward::Train {
+            noise,
+            updates: Vec::new(),
+        };
+        let y = forward::run_train(&self.nodes, params, x, &mut train)?;
+        Ok((y, train.updates))
+    }
+
     fn input_sq_sums(&self, params: &[Tensor], x: &Tensor) -> candle_core::Result<Vec<Tensor>> {
         let mut sums = Vec::new();
         forward::run(&self.nodes, params, x, |m, patches| {
@@ -327,27 +366,60 @@ impl Architecture for Graph {
     }
 
     fn layers(&self) -> Vec<LayerInfo> {
-        let weighted: Vec<&Node> = self.weighted().map(|(_, n)| n).collect();
-        weighted
+        let st = structure::of(&self.nodes);
+        let param = |w: &structure::Weighted| w.node.param.clone().expect("weighted");
+        let leader = |space: usize| st.weighted.iter().position(|w| w.writes == space);
+        st.weighted
             .iter()
             .enumerate()
-            .map(|(l, n)| {
-                let (name, p) = n.param.clone().expect("weighted");
+            .map(|(l, w)| {
+                let (name, p) = param(w);
+                let n = w.node;
                 let positions = if n.output.len() == 3 {
                     n.output[1] * n.output[2]
                 } else {
                     1
                 };
+                let first = leader(w.writes) == Some(l);
                 LayerInfo {
                     name,
                     weight: p,
                     bias: p + 1,
                     units: n.units().expect("weighted"),
                     macs_per_weight: positions,
-                    next: weighted
-                        .get(l + 1)
-                        .map(|m| m.param.as_ref().expect("weighted").1),
-                    is_output: l + 1 == weighted.len(),
+                    next: st
+                        .weighted
+                        .iter()
+                        .filter(|r| r.reads == w.writes)
+                        .map(|r| param(r).1)
+                        .collect(),
+                    is_output: !st.removable(w.writes),
+                    unit_params: st
+                        .norms
+                        .iter()
+                        .filter(|(s, _)| *s == w.writes)
+                        .flat_map(|&(_, q)| [q, q + 1])
+                        .collect(),
+                    coupled: if first {
+                        st.weighted
+                            .iter()
+                            .enumerate()
+                            .filter(|(k, o)| *k != l && o.writes == w.writes)
+                            .map(|(_, o)| {
+                                let (name, q) = param(o);
+                                super::Producer {
+                                    name,
+                                    weight: q,
+                                    bias: q + 1,
+                                }
+                            })
+                            .collect()
+                    } else {
+                        Vec::new()
+                    },
+                    unit_leader: (!first).then(|| leader(w.writes).expect("a writer")),
+                    reads: w.reads,
+                    writes: w.writes,
                 }
             })
             .collect()
@@ -382,12 +454,13 @@ impl Architecture for Graph {
         })
     }
 
-    /// Activations per sample: each convolution's patch matrix and output, each pooled map and
-    /// each linear output (activations and flatten work in place).
+    /// Activations per sample: each convolution's patch matrix and output, each pooled map,
+    /// dropout, residual sum and linear output, a batch normalisation's intermediates
+    /// (activations and flatten work in place).
     fn footprint(&self) -> crate::sweep::memory::Footprint {
         let mut params = 0usize;
         let mut acts = 0usize;
-        for n in &self.nodes {
+        for n in structure::all_nodes(&self.nodes) {
             let out: usize = n.output.iter().product();
             match n.op {
                 Op::Linear { inputs, out } => {
@@ -402,7 +475,15 @@ impl Architecture for Graph {
                         .saturating_add(kk.saturating_mul(positions))
                         .saturating_add(out);
                 }
-                Op::MaxPool { .. } | Op::AvgPool { .. } => acts = acts.saturating_add(out),
+                Op::BatchNorm { channels } => {
+                    // Centred, normalised, scaled and shifted copies while training.
+                    params = params.saturating_add(2 * channels);
+                    acts = acts.saturating_add(out.saturating_mul(4))
+                }
+                Op::MaxPool { .. }
+                | Op::AvgPool { .. }
+                | Op::Dropout { .. }
+                | Op::Residual { .. } => acts = acts.saturating_add(out),
                 Op::Flatten | Op::Act(_) => {}
             }
         }
@@ -431,5 +512,7 @@ impl Architecture for Graph {
     }
 }
 
+#[cfg(test)]
+mod residual_tests;
 #[cfg(test)]
 mod tests;

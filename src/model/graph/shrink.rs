@@ -1,13 +1,17 @@
 //! Physical shrinking of a structurally pruned graph: units (neurons or channels) whose incoming
-//! weights and bias are all masked output 0 — every activation here maps 0 to 0, pooling a map
-//! of zeros gives zeros, and padding reads zeros — so they are cut out, with the inputs of the
-//! next layer with weights that read them (a channel's block of `h·w` columns after a
-//! `flatten`). The result is a smaller graph, with smaller tensors, computing the same function
-//! as the masked model.
+//! weights and bias are all masked — in every layer that writes them, with their batch
+//! normalisations' scale and shift — output 0: every activation here maps 0 to 0, pooling and
+//! dropout keep zeros, padding reads zeros, and a residual add of two zeros is zero. So they are
+//! cut out of every layer that writes them ([`super::structure`]'s groups), with the inputs of
+//! every layer that reads them (a channel's block of `h·w` columns after a `flatten`). The
+//! result is a smaller graph, with smaller tensors, computing the same function as the masked
+//! model.
 
 use super::shape::{Node, Op};
+use super::structure::{self, Structure};
 use super::Graph;
 use crate::model::{Masks, Param, Params};
+use std::collections::HashMap;
 
 /// Units of a layer that survive: those with a kept bias or any kept incoming weight.
 pub fn kept_units(masks: &Masks, weight: usize, units: usize) -> Vec<usize> {
@@ -31,84 +35,152 @@ fn gather(w: &[f32], n_in: usize, inner: usize, outs: &[usize], ins: &[usize]) -
     v
 }
 
+/// Per space: its full unit count and the units that survive.
+fn spaces(g: &Graph, st: &Structure, masks: &Masks) -> HashMap<usize, (usize, Vec<usize>)> {
+    let mut out = HashMap::new();
+    out.insert(0, (g.input[0], (0..g.input[0]).collect()));
+    for w in &st.weighted {
+        let p = w.node.param.as_ref().expect("weighted").1;
+        let units = w.node.units().expect("weighted");
+        let (_, kept) = out.entry(w.writes).or_insert_with(|| (units, Vec::new()));
+        if st.removable(w.writes) {
+            kept.extend(kept_units(masks, p, units));
+        } else {
+            kept.extend(0..units);
+        }
+    }
+    for &(s, q) in &st.norms {
+        if let Some((units, kept)) = out.get_mut(&s) {
+            let scale_or_shift = |u: usize| masks.0[q][u] || masks.0[q + 1][u];
+            kept.extend((0..*units).filter(|&u| scale_or_shift(u)));
+        }
+    }
+    for (_, kept) in out.values_mut() {
+        kept.sort_unstable();
+        kept.dedup();
+    }
+    out
+}
+
+/// The walk that rebuilds the nodes with the kept units.
+struct Cut<'a> {
+    spaces: HashMap<usize, (usize, Vec<usize>)>,
+    /// The structure's layers with weights and normalisations, consumed in walk order.
+    weighted: std::slice::Iter<'a, structure::Weighted<'a>>,
+    norms: std::slice::Iter<'a, (usize, usize)>,
+    pruned: &'a Params,
+    out: Vec<Param>,
+}
+
+impl Cut<'_> {
+    /// `nodes` read from `shape` (kept units counted) in `space`: the new nodes, and the space
+    /// and shape they give.
+    fn list(
+        &mut self,
+        nodes: &[Node],
+        mut space: usize,
+        mut shape: Vec<usize>,
+    ) -> (Vec<Node>, usize, Vec<usize>) {
+        let mut new = Vec::with_capacity(nodes.len());
+        for n in nodes {
+            let input = shape.clone();
+            let op = match &n.op {
+                Op::Linear { .. } | Op::Conv2d { .. } => {
+                    let w = self.weighted.next().expect("walk order");
+                    let (n_in, ins) = self.spaces[&w.reads].clone();
+                    let (units, outs) = self.spaces[&w.writes].clone();
+                    let p = n.param.as_ref().expect("weighted").1;
+                    let (wt, b) = (&self.pruned.0[p], &self.pruned.0[p + 1]);
+                    let inner = wt.data.len() / (units * n_in).max(1);
+                    let mut wshape = wt.shape.clone();
+                    wshape[0] = outs.len();
+                    wshape[1] = ins.len() * (wt.shape[1] / n_in.max(1));
+                    self.out.push(Param {
+                        data: gather(&wt.data, n_in, inner, &outs, &ins),
+                        shape: wshape,
+                        ..wt.clone()
+                    });
+                    self.out.push(Param {
+                        data: outs.iter().map(|&o| b.data[o]).collect(),
+                        shape: vec![outs.len()],
+                        ..b.clone()
+                    });
+                    shape = n.output.clone();
+                    shape[0] = outs.len();
+                    space = w.writes;
+                    match n.op {
+                        Op::Linear { .. } => Op::Linear {
+                            inputs: input[0],
+                            out: outs.len(),
+                        },
+                        Op::Conv2d { k, stride, pad, .. } => Op::Conv2d {
+                            cin: input[0],
+                            cout: outs.len(),
+                            k,
+                            stride,
+                            pad,
+                        },
+                        _ => unreachable!("matched a weighted layer"),
+                    }
+                }
+                Op::BatchNorm { .. } => {
+                    let &(s, q) = self.norms.next().expect("walk order");
+                    let kept = &self.spaces[&s].1;
+                    for t in &self.pruned.0[q..q + 4] {
+                        self.out.push(Param {
+                            data: kept.iter().map(|&u| t.data[u]).collect(),
+                            shape: vec![kept.len()],
+                            ..t.clone()
+                        });
+                    }
+                    Op::BatchNorm {
+                        channels: kept.len(),
+                    }
+                }
+                Op::Residual { body, shortcut } => {
+                    let (body, s, out_shape) = self.list(body, space, shape.clone());
+                    let (shortcut, _, _) = self.list(shortcut, space, shape.clone());
+                    space = s;
+                    shape = out_shape;
+                    Op::Residual { body, shortcut }
+                }
+                Op::Flatten => {
+                    shape = vec![shape.iter().product()];
+                    Op::Flatten
+                }
+                pool @ (Op::MaxPool { .. } | Op::AvgPool { .. }) => {
+                    shape = n.output.clone();
+                    shape[0] = input[0];
+                    pool.clone()
+                }
+                other @ (Op::Act(_) | Op::Dropout { .. }) => other.clone(),
+            };
+            new.push(Node {
+                op,
+                input,
+                output: shape.clone(),
+                param: n.param.clone(),
+            });
+        }
+        (new, space, shape)
+    }
+}
+
 /// The shrunk graph and its parameters (masked weights that remain are kept as zeros).
 pub fn shrink(g: &Graph, params: &Params, masks: &Masks) -> (Graph, Params) {
     let pruned = masks.apply(params);
-    let n_weighted = g.nodes.iter().filter(|n| n.param.is_some()).count();
-    // Kept units feeding the current layer: every input channel or feature at the start.
-    let mut ins: Vec<usize> = (0..g.input[0]).collect();
-    let mut n_in = g.input[0];
-    let mut seen = 0;
-    let mut nodes = Vec::with_capacity(g.nodes.len());
-    let mut out = Vec::new();
-    // The current per-sample shape, with kept channels or features.
+    let st = structure::of(&g.nodes);
+    let spaces = spaces(g, &st, masks);
     let mut shape = g.input.clone();
-    shape[0] = ins.len();
-    for n in &g.nodes {
-        let input = shape.clone();
-        let op = match n.op {
-            Op::Linear { out: units, .. } | Op::Conv2d { cout: units, .. } => {
-                let p = n.param.as_ref().expect("weighted").1;
-                seen += 1;
-                let outs: Vec<usize> = if seen == n_weighted {
-                    (0..units).collect()
-                } else {
-                    kept_units(masks, p, units)
-                };
-                let (w, b) = (&pruned.0[p], &pruned.0[p + 1]);
-                let inner = w.data.len() / (units * n_in).max(1);
-                let mut wshape = w.shape.clone();
-                wshape[0] = outs.len();
-                wshape[1] = ins.len() * (w.shape[1] / n_in.max(1));
-                out.push(Param {
-                    name: w.name.clone(),
-                    shape: wshape,
-                    kind: w.kind,
-                    data: gather(&w.data, n_in, inner, &outs, &ins),
-                });
-                out.push(Param {
-                    name: b.name.clone(),
-                    shape: vec![outs.len()],
-                    kind: b.kind,
-                    data: outs.iter().map(|&o| b.data[o]).collect(),
-                });
-                shape = n.output.clone();
-                shape[0] = outs.len();
-                n_in = units;
-                let op = match n.op {
-                    Op::Linear { .. } => Op::Linear {
-                        inputs: input[0],
-                        out: outs.len(),
-                    },
-                    Op::Conv2d { k, stride, pad, .. } => Op::Conv2d {
-                        cin: input[0],
-                        cout: outs.len(),
-                        k,
-                        stride,
-                        pad,
-                    },
-                    _ => unreachable!("matched a weighted layer"),
-                };
-                ins = outs;
-                op
-            }
-            Op::Flatten => {
-                shape = vec![shape.iter().product()];
-                Op::Flatten
-            }
-            ref pool @ (Op::MaxPool { .. } | Op::AvgPool { .. }) => {
-                shape = n.output.clone();
-                shape[0] = input[0];
-                pool.clone()
-            }
-            ref a @ Op::Act(_) => a.clone(),
-        };
-        nodes.push(Node {
-            op,
-            input,
-            output: shape.clone(),
-            param: n.param.clone(),
-        });
-    }
-    (Graph::from_nodes(g.input.clone(), nodes), Params(out))
+    shape[0] = spaces[&0].1.len();
+    let mut cut = Cut {
+        spaces,
+        weighted: st.weighted.iter(),
+        norms: st.norms.iter(),
+        pruned: &pruned,
+        out: Vec::new(),
+    };
+    // Every tensor is kept, only smaller: the nodes' parameter positions still hold.
+    let (nodes, _, _) = cut.list(&g.nodes, 0, shape);
+    (Graph::from_nodes(g.input.clone(), nodes), Params(cut.out))
 }

@@ -47,6 +47,28 @@ pub enum LayerSpec {
     Tanh,
     /// GELU, tanh approximation.
     Gelu,
+    /// Batch normalisation over the channels of `[c, h, w]` maps (or the features of a flat
+    /// input): a learned scale and shift per channel, batch statistics while training and the
+    /// running statistics (momentum 0.1, ε = 1e-5, as PyTorch) at evaluation.
+    BatchNorm {
+        /// Default `bn1`, `bn2`, … in order.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+    },
+    /// Zeroes each value with probability `p` while training (survivors scaled by 1/(1−p));
+    /// the identity at evaluation.
+    Dropout {
+        p: f64,
+    },
+    /// `body(x) + shortcut(x)`: the two branches read the same input and must give the same
+    /// shape. An empty `shortcut` (the default) is the identity. The channels the add joins
+    /// are one group for structured pruning: a channel is removed from every layer that
+    /// writes it, or from none.
+    Residual {
+        body: Vec<LayerSpec>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        shortcut: Vec<LayerSpec>,
+    },
 }
 
 impl LayerSpec {
@@ -61,27 +83,53 @@ impl LayerSpec {
             LayerSpec::Relu => "relu",
             LayerSpec::Tanh => "tanh",
             LayerSpec::Gelu => "gelu",
+            LayerSpec::BatchNorm { .. } => "batch_norm",
+            LayerSpec::Dropout { .. } => "dropout",
+            LayerSpec::Residual { .. } => "residual",
         }
     }
 }
 
-/// Names of the layers that have weights, in order: explicit `name`s, else `fc<i>` for the
-/// i-th linear layer and `conv<i>` for the i-th convolution (counted separately, from 1).
+/// Names of the layers that have parameters, in order (a residual's body, then its shortcut):
+/// explicit `name`s, else `fc<i>` for the i-th linear layer, `conv<i>` for the i-th convolution
+/// and `bn<i>` for the i-th batch normalisation (each counted separately, from 1).
 pub fn layer_names(layers: &[LayerSpec]) -> Vec<String> {
-    let (mut fc, mut conv) = (0, 0);
-    let mut names = Vec::new();
-    for l in layers {
-        match l {
-            LayerSpec::Linear { name, .. } => {
-                fc += 1;
-                names.push(name.clone().unwrap_or_else(|| format!("fc{fc}")));
-            }
-            LayerSpec::Conv2d { name, .. } => {
-                conv += 1;
-                names.push(name.clone().unwrap_or_else(|| format!("conv{conv}")));
-            }
-            _ => {}
+    named(layers).into_iter().map(|(_, n)| n).collect()
+}
+
+/// Names of the layers with prunable weights (`linear`, `conv2d`), in [`layer_names`] order:
+/// what `prune.ignore` may name.
+pub fn weight_layer_names(layers: &[LayerSpec]) -> Vec<String> {
+    named(layers)
+        .into_iter()
+        .filter(|(slot, _)| *slot < 2)
+        .map(|(_, n)| n)
+        .collect()
+}
+
+/// Every layer with parameters as (0 linear | 1 conv2d | 2 batch_norm, name).
+fn named(layers: &[LayerSpec]) -> Vec<(usize, String)> {
+    fn walk(layers: &[LayerSpec], counts: &mut [usize; 3], out: &mut Vec<(usize, String)>) {
+        for l in layers {
+            let (slot, prefix, name) = match l {
+                LayerSpec::Linear { name, .. } => (0, "fc", name),
+                LayerSpec::Conv2d { name, .. } => (1, "conv", name),
+                LayerSpec::BatchNorm { name } => (2, "bn", name),
+                LayerSpec::Residual { body, shortcut } => {
+                    walk(body, counts, out);
+                    walk(shortcut, counts, out);
+                    continue;
+                }
+                _ => continue,
+            };
+            counts[slot] += 1;
+            let n = name
+                .clone()
+                .unwrap_or_else(|| format!("{prefix}{}", counts[slot]));
+            out.push((slot, n));
         }
     }
-    names
+    let mut out = Vec::new();
+    walk(layers, &mut [0; 3], &mut out);
+    out
 }
