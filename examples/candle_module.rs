@@ -7,8 +7,8 @@
 
 use candle_core::{Module, Tensor};
 use candle_nn::{Conv2d, Conv2dConfig, Linear, VarBuilder};
-use prunecv::model::candle_module::{Prunable, UserModel};
 use prunecv::sweep::{self, RunOptions};
+use prunecv::{Prunable, UserModel};
 
 /// conv 3×3 (6 channels, padding 1) → ReLU → average-pool 2 → flatten → fc 32 → ReLU → fc 10,
 /// on the digits' 64 features read as one 8×8 channel.

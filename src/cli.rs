@@ -1,10 +1,17 @@
-//! Command-line definitions (clap) and their dispatch into the library.
+//! The `prunecv` command line: argument definitions (clap), their dispatch into the library,
+//! and the exit code of a failed command. Not part of the library's API: it lives in the crate
+//! (hidden from the documentation) only so that the binary can reach crate-private code;
+//! `src/main.rs` uses [`Cli`], [`install_interrupt`], [`run`] and [`exit_code`].
 
+// The doc comments of the argument definitions are clap's `--help` text, where `<name>` is
+// meant literally, not as HTML.
+#![allow(rustdoc::invalid_html_tags)]
+
+use crate::config;
+use crate::config::MethodKind;
+use crate::sweep::{self, Mode, RunOptions};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use prunecv::config;
-use prunecv::config::MethodKind;
-use prunecv::sweep::{self, Mode, RunOptions};
 use std::path::PathBuf;
 
 mod data;
@@ -23,20 +30,20 @@ Exit codes: 0 success, 1 the run failed, 2 bad input or usage, 3 the environment
 #[command(name = "prunecv", version, about = "Pruning sweeps with threshold cross-validation", after_help = EXAMPLES)]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    command: Command,
 }
 
 #[derive(clap::Args, Debug)]
-pub struct ExpArgs {
+pub(crate) struct ExpArgs {
     /// The experiment file (YAML).
-    pub experiment: PathBuf,
+    experiment: PathBuf,
     /// Override a field, e.g. `--set cv.folds=3` or `--set prune.methods=[magnitude]` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub set: Vec<String>,
+    set: Vec<String>,
 }
 
 #[derive(Subcommand, Debug)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run an experiment and write results/<name>/.
     Run {
         #[command(flatten)]
@@ -58,7 +65,7 @@ pub enum Command {
         no_cache: bool,
         /// Run only shard I of N (0-based), e.g. `--shard 2/8`; finish with `prunecv merge`.
         #[arg(long, value_name = "I/N")]
-        shard: Option<prunecv::sweep::shard::Shard>,
+        shard: Option<crate::sweep::shard::Shard>,
         /// Print nothing but errors.
         #[arg(long, short = 'q')]
         quiet: bool,
@@ -172,35 +179,35 @@ fn compare(
     out: Option<PathBuf>,
     allow: bool,
     methods: Vec<MethodKind>,
-    plots: prunecv::config::plots::RawPlots,
+    plots: crate::config::plots::RawPlots,
 ) -> Result<()> {
     let is_yaml = |p: &PathBuf| {
         p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
     };
     let spec = if runs.len() == 1 && is_yaml(&runs[0]) {
-        let mut s = prunecv::config::compare::load(&runs[0])?;
+        let mut s = crate::config::compare::load(&runs[0])?;
         s.out = out.unwrap_or(s.out);
         s.allow_different_data |= allow;
         if !methods.is_empty() {
             s.methods = methods;
         }
-        if plots != prunecv::config::plots::RawPlots::default() {
-            s.plots = prunecv::config::plots::resolve(Some(plots), "command line")?;
+        if plots != crate::config::plots::RawPlots::default() {
+            s.plots = crate::config::plots::resolve(Some(plots), "command line")?;
         }
         s
     } else {
         let out = out.ok_or_else(|| {
             InputError("compare: --out DIR is required with run directories".into())
         })?;
-        prunecv::config::compare::CompareSpec {
+        crate::config::compare::CompareSpec {
             runs,
             out,
             allow_different_data: allow,
             methods,
-            plots: prunecv::config::plots::resolve(Some(plots), "command line")?,
+            plots: crate::config::plots::resolve(Some(plots), "command line")?,
         }
     };
-    let files = prunecv::report::compare::write(
+    let files = crate::report::compare::write(
         &spec.runs,
         &spec.out,
         spec.allow_different_data,
@@ -222,10 +229,31 @@ fn method_name(s: &str) -> std::result::Result<MethodKind, String> {
 }
 
 /// Errors of the command line itself that the user can fix by changing the input: exit code 2.
-/// (Library errors keep their own type: [`prunecv::Error::exit_code`] chooses their code.)
+/// (Library errors keep their own type: [`crate::Error::exit_code`] chooses their code.)
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct InputError(pub String);
+struct InputError(String);
+
+/// The exit code of a failed command: the first library error or command-line input error in
+/// the chain decides ([`crate::Error::exit_code`] holds the table); anything else is a failed
+/// run (1).
+pub fn exit_code(e: &anyhow::Error) -> u8 {
+    e.chain()
+        .find_map(|c| {
+            if let Some(lib) = c.downcast_ref::<crate::Error>() {
+                Some(lib.exit_code())
+            } else {
+                c.is::<InputError>().then_some(2)
+            }
+        })
+        .unwrap_or(1)
+}
+
+/// Install the process's SIGINT/SIGTERM handler for `token`: the first interrupt cancels it,
+/// the second exits at once (`sweep::interrupt`).
+pub fn install_interrupt(token: sweep::CancelToken) {
+    sweep::interrupt::install(token);
+}
 
 fn load(path: &std::path::Path, set: &[String]) -> Result<config::Experiment> {
     Ok(config::load(path, set)?)
@@ -238,9 +266,9 @@ fn default_jobs() -> usize {
 
 /// Errors of a run of `experiment`: a mismatch between the experiment and its data names the
 /// experiment file.
-fn in_experiment(experiment: &std::path::Path) -> impl Fn(prunecv::Error) -> anyhow::Error + '_ {
+fn in_experiment(experiment: &std::path::Path) -> impl Fn(crate::Error) -> anyhow::Error + '_ {
     move |e| match e {
-        prunecv::Error::Mismatch { .. } => {
+        crate::Error::Mismatch { .. } => {
             anyhow::Error::new(e).context(experiment.display().to_string())
         }
         e => e.into(),
@@ -256,6 +284,7 @@ fn observer(quiet: bool) -> std::sync::Arc<dyn sweep::Observer> {
     }
 }
 
+/// Carry out the parsed command; `cancel` stops a sweep (see [`install_interrupt`]).
 pub fn run(cli: Cli, cancel: sweep::CancelToken) -> Result<()> {
     match cli.command {
         Command::Run {
@@ -299,20 +328,20 @@ pub fn run(cli: Cli, cancel: sweep::CancelToken) -> Result<()> {
                 );
             }
             if speedup {
-                use prunecv::speed::bench::{markdown, speedup_table, BenchNet};
+                use crate::speed::bench::{markdown, speedup_table, BenchNet};
                 for net in BenchNet::ALL {
                     let rows = speedup_table(net, quick)?;
                     println!("### {}\n\n{}", net.title(), markdown(&rows));
                 }
                 return Ok(());
             }
-            let ms = prunecv::bench::run_all(quick)?;
+            let ms = crate::bench::run_all(quick)?;
             println!("{}", serde_json::to_string_pretty(&ms)?);
             Ok(())
         }
         Command::Init { name } => {
             let file = format!("{name}.yaml");
-            let text = prunecv::starter::starter(&name, &file);
+            let text = crate::starter::starter(&name, &file);
             // Validate before writing: the name must be a valid experiment name.
             config::parse(&text, &file, &[])?;
             let path = std::path::Path::new(&file);
@@ -321,7 +350,7 @@ pub fn run(cli: Cli, cancel: sweep::CancelToken) -> Result<()> {
                     InputError(format!("{file} already exists; not overwriting it")).into(),
                 );
             }
-            prunecv::fsio::write_atomic(path, text.as_bytes())?;
+            crate::fsio::write_atomic(path, text.as_bytes())?;
             println!("wrote {file}; run it with: prunecv run {file}");
             Ok(())
         }
@@ -334,13 +363,13 @@ pub fn run(cli: Cli, cancel: sweep::CancelToken) -> Result<()> {
             // as is (`load` would re-base relative paths onto the run directory).
             let resolved = run_dir.join("resolved.yaml");
             let bytes = std::fs::read(&resolved).map_err(|e| {
-                prunecv::Error::data(
+                crate::Error::data(
                     resolved.display().to_string(),
                     format!("cannot read it: {e}"),
                 )
             })?;
             let text = String::from_utf8_lossy(&bytes).into_owned();
-            let e = prunecv::config::parse(&text, &resolved.display().to_string(), &[])?;
+            let e = crate::config::parse(&text, &resolved.display().to_string(), &[])?;
             let root = run_dir.parent().map(PathBuf::from).unwrap_or_default();
             if root.join(&e.name) != run_dir
                 && run_dir.file_name() != Some(std::ffi::OsStr::new(&e.name))
@@ -390,7 +419,7 @@ pub fn run(cli: Cli, cancel: sweep::CancelToken) -> Result<()> {
             let abs =
                 |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
             let out = abs(&out.unwrap_or_else(|| PathBuf::from(&e.output.dir)));
-            let plan = prunecv::slurm::SlurmPlan {
+            let plan = crate::slurm::SlurmPlan {
                 binary: std::env::current_exe().context("locating the prunecv binary")?,
                 experiment: abs(&exp.experiment),
                 overrides: exp.set.clone(),
@@ -401,10 +430,10 @@ pub fn run(cli: Cli, cancel: sweep::CancelToken) -> Result<()> {
                 time,
                 cpus,
             };
-            let (a, m) = prunecv::slurm::write(&plan)?;
+            let (a, m) = crate::slurm::write(&plan)?;
             println!("wrote {} and {}", a.display(), m.display());
             if submit {
-                let (ja, jm) = prunecv::slurm::submit(&a, &m)?;
+                let (ja, jm) = crate::slurm::submit(&a, &m)?;
                 println!("submitted array job {ja} ({array_size} shards) and merge job {jm} (afterany:{ja})");
             } else {
                 println!(
@@ -416,14 +445,14 @@ pub fn run(cli: Cli, cancel: sweep::CancelToken) -> Result<()> {
             Ok(())
         }
         Command::Plot { run_dir } => {
-            let files = prunecv::report::plot::render_all(&run_dir)?;
+            let files = crate::report::plot::render_all(&run_dir)?;
             for f in files {
                 println!("{}", f.display());
             }
             Ok(())
         }
         Command::Report { run_dir } => {
-            print!("{}", prunecv::report::write_reports(&run_dir)?);
+            print!("{}", crate::report::write_reports(&run_dir)?);
             Ok(())
         }
         Command::Compare {
@@ -439,7 +468,7 @@ pub fn run(cli: Cli, cancel: sweep::CancelToken) -> Result<()> {
             out,
             allow_different_data,
             methods,
-            prunecv::config::plots::RawPlots {
+            crate::config::plots::RawPlots {
                 width_in,
                 height_in,
                 font_pt,

@@ -13,12 +13,22 @@ pub enum Error {
     /// The experiment file (or an override, or a comparison file) is invalid or cannot be read.
     /// Exit code 2.
     #[error("{file}: {message}")]
-    Config { file: String, message: String },
+    Config {
+        /// The file (or `command line`) at fault.
+        file: String,
+        /// What is wrong with it, with the field's path where there is one.
+        message: String,
+    },
 
     /// A data file (or a table of a run directory read back by `plot`, `report`, `compare`, or
     /// an exported model) cannot be read or is malformed. Exit code 2.
     #[error("{file}: {message}")]
-    Data { file: String, message: String },
+    Data {
+        /// The file at fault.
+        file: String,
+        /// What is wrong with it.
+        message: String,
+    },
 
     /// A file-system operation failed while running: the run directory cannot be created or
     /// written, the disk is full, the journal cannot be appended, `sbatch` cannot be started.
@@ -27,8 +37,11 @@ pub enum Error {
     /// Exit code 3.
     #[error("cannot {op} {path}")]
     Io {
+        /// What was being done (`create`, `write`, …).
         op: &'static str,
+        /// The path it was done to.
         path: PathBuf,
+        /// The OS error.
         #[source]
         source: std::io::Error,
     },
@@ -41,13 +54,21 @@ pub enum Error {
 
     /// Another live process holds the run directory's lock. Exit code 2.
     #[error("run directory {dir} is in use by process {pid} (lock file {dir}/.lock); wait for it or stop it")]
-    Locked { dir: PathBuf, pid: u32 },
+    Locked {
+        /// The run directory.
+        dir: PathBuf,
+        /// The process holding its lock.
+        pid: u32,
+    },
 
     /// The run was interrupted; finished jobs are journalled. Exit code 130.
     #[error("interrupted after {done} of {total} jobs; finished jobs are saved. Resume with:\n  {resume}")]
     Interrupted {
+        /// Jobs finished (and journalled) before the run stopped.
         done: usize,
+        /// Jobs of the whole run.
         total: usize,
+        /// The command that resumes the run.
         resume: String,
     },
 
@@ -67,7 +88,12 @@ pub enum Error {
     /// The experiment does not suit its data (e.g. more folds than rows of a class).
     /// Exit code 2.
     #[error("{field}: {message}")]
-    Mismatch { field: String, message: String },
+    Mismatch {
+        /// The experiment's field (or the model) that does not suit the data.
+        field: String,
+        /// Why.
+        message: String,
+    },
 
     /// A request that cannot be carried out as asked, though each file in it is valid: resuming
     /// a run whose configuration or data changed, merging shards that are missing, unfinished
@@ -93,7 +119,7 @@ pub enum Error {
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
-    pub fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             op,
             path: path.into(),
@@ -101,14 +127,14 @@ impl Error {
         }
     }
 
-    pub fn config(file: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn config(file: impl Into<String>, message: impl Into<String>) -> Self {
         Error::Config {
             file: file.into(),
             message: message.into(),
         }
     }
 
-    pub fn data(file: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn data(file: impl Into<String>, message: impl Into<String>) -> Self {
         Error::Data {
             file: file.into(),
             message: message.into(),

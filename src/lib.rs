@@ -1,8 +1,30 @@
 //! prunecv: reproducible neural-network pruning sweeps with threshold cross-validation.
 //!
-//! An experiment ([`config`]) names a data set ([`data`]), a model ([`model`]), training
-//! settings ([`train`]), pruning methods and a τ grid ([`prune`]) and a cross-validation plan.
-//! [`sweep`] runs it and [`report`] turns its records into CSV tables and a manifest.
+//! An experiment names a data set, a model, training settings, pruning methods with a τ grid and
+//! a cross-validation plan. A sweep trains one dense model per fold, prunes and evaluates it at
+//! every (method, τ), chooses τ per method by each selection rule on the validation folds only,
+//! and evaluates the model refitted on the whole training pool once on the test split per
+//! choice.
+//!
+//! # Public API
+//!
+//! The library's surface is small; everything else is internal to the crate. (The `prunecv`
+//! binary reaches the internals through a hidden `cli` module that is not part of the API.)
+//!
+//! - [`config`]: [`config::parse`] and [`config::load`] make an [`config::Experiment`] (what
+//!   to run); [`config::MethodKind`] and [`config::SelectRule`] name the pruning methods and the
+//!   τ-selection rules.
+//! - [`sweep`]: [`sweep::run`] runs an experiment under [`sweep::RunOptions`] and returns a
+//!   [`sweep::SweepResult`] holding every table's rows ([`sweep::RunRecord`],
+//!   [`sweep::SummaryRow`], [`sweep::SelectionRow`], [`sweep::LayerRow`], …), whose methods and
+//!   rules are [`sweep::RowMethod`] and [`sweep::RowRule`]. An [`sweep::Observer`] receives
+//!   progress, a [`sweep::CancelToken`] stops a run from another thread, and [`sweep::Mode`]
+//!   with [`sweep::Shard`] splits a written run over machines.
+//! - Your own model: [`UserModel::candle`] wraps a `candle_nn` module described by its
+//!   [`Prunable`] layers, and [`config::Experiment::with_model`] sets it on an experiment (see
+//!   `examples/candle_module.rs`).
+//! - [`Error`] and [`Result`]: every failure, typed; [`Error::exit_code`] is the binary's
+//!   exit-code table.
 //!
 //! # Embedding
 //!
@@ -45,20 +67,25 @@
 //! # Ok::<(), prunecv::Error>(())
 //! ```
 
-pub mod bench;
+#![warn(missing_docs)]
+
+pub(crate) mod bench;
+#[doc(hidden)]
+pub mod cli;
 pub mod config;
-pub mod data;
-pub mod error;
-pub mod fsio;
-pub mod model;
-pub mod par;
-pub mod prune;
-pub mod report;
-pub mod rng;
-pub mod slurm;
-pub mod speed;
-pub mod starter;
+pub(crate) mod data;
+pub(crate) mod error;
+pub(crate) mod fsio;
+pub(crate) mod model;
+pub(crate) mod par;
+pub(crate) mod prune;
+pub(crate) mod report;
+pub(crate) mod rng;
+pub(crate) mod slurm;
+pub(crate) mod speed;
+pub(crate) mod starter;
 pub mod sweep;
-pub mod train;
+pub(crate) mod train;
 
 pub use error::{Error, Result};
+pub use model::candle_module::{Prunable, UserModel};

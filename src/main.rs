@@ -1,6 +1,5 @@
 //! The `prunecv` binary: parse arguments, run, print the error chain once, choose the exit code.
-
-mod cli;
+//! The commands themselves live in the library's hidden `prunecv::cli` module.
 
 /// mimalloc: the training loop allocates and frees tensors every step; glibc's allocator spent
 /// measurable system time returning that memory (see docs/benchmarks.md).
@@ -8,13 +7,15 @@ mod cli;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::Parser;
+use prunecv::cli;
+use prunecv::sweep::CancelToken;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     pin_candle_threads();
     let args = cli::Cli::parse();
-    let cancel = prunecv::sweep::CancelToken::new();
-    prunecv::sweep::interrupt::install(cancel.clone());
+    let cancel = CancelToken::new();
+    cli::install_interrupt(cancel.clone());
     match cli::run(args, cancel) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -23,7 +24,7 @@ fn main() -> ExitCode {
                 eprint!(": {cause}");
             }
             eprintln!();
-            ExitCode::from(exit_code(&e))
+            ExitCode::from(cli::exit_code(&e))
         }
     }
 }
@@ -36,18 +37,4 @@ fn main() -> ExitCode {
 fn pin_candle_threads() {
     std::env::set_var("RAYON_NUM_THREADS", "1");
     std::env::set_var("CANDLE_NUM_THREADS", "1");
-}
-
-/// The exit code of a failed command: the first library error or CLI input error in the chain
-/// decides ([`prunecv::Error::exit_code`] holds the table); anything else is a failed run (1).
-fn exit_code(e: &anyhow::Error) -> u8 {
-    e.chain()
-        .find_map(|c| {
-            if let Some(lib) = c.downcast_ref::<prunecv::Error>() {
-                Some(lib.exit_code())
-            } else {
-                c.is::<cli::InputError>().then_some(2)
-            }
-        })
-        .unwrap_or(1)
 }

@@ -1,11 +1,11 @@
 //! `prunecv data …`: download the standard data sets into the cache and list them.
 
+use crate::data::fetch;
 use anyhow::Result;
-use prunecv::data::fetch;
 use std::path::PathBuf;
 
 #[derive(clap::Subcommand, Debug)]
-pub enum DataCommand {
+pub(crate) enum DataCommand {
     /// Download a data set (mnist, fashion_mnist, kmnist, cifar10) into the cache, verified by
     /// SHA-256; resumes an interrupted download; does nothing if it is already there.
     Fetch {
@@ -28,7 +28,7 @@ pub enum DataCommand {
     },
 }
 
-pub fn run(cmd: DataCommand) -> Result<()> {
+pub(crate) fn run(cmd: DataCommand) -> Result<()> {
     match cmd {
         DataCommand::Fetch { name, dir, mirror } => {
             let entry = fetch::find(&name)?;
@@ -66,7 +66,7 @@ pub fn run(cmd: DataCommand) -> Result<()> {
             for e in fetch::registry() {
                 let here = cache.join(&e.name);
                 let present = match e.format {
-                    fetch::Format::Cifar10 => prunecv::data::cifar::present(&here),
+                    fetch::Format::Cifar10 => crate::data::cifar::present(&here),
                     fetch::Format::Idx => e.files.iter().all(|f| here.join(&f.name).is_file()),
                 };
                 let mb = e.files.iter().map(|f| f.size).sum::<u64>() as f64 / 1e6;

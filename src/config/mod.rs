@@ -1,22 +1,29 @@
-//! Experiment configuration: raw YAML ([`raw`]), closed vocabularies ([`types`]), resolution and
-//! validation ([`resolve`]), `--set` overrides and error messages with did-you-mean hints.
+//! Experiment configuration: what to run. Public: [`parse`] and [`load`] turn an experiment
+//! file (YAML, with `--set`-style overrides) into an [`Experiment`]; [`MethodKind`] and
+//! [`SelectRule`] name the pruning methods and τ-selection rules that the rows of a
+//! [`crate::sweep::SweepResult`] carry.
+//!
+//! Inside the crate: raw YAML (`raw`), closed vocabularies (`types`), resolution and validation
+//! (`resolve`), the overrides, and error messages with did-you-mean hints.
 
-pub mod compare;
-pub mod data;
-pub mod methods;
-pub mod model;
-pub mod plots;
-pub mod raw;
-pub mod resolve;
-pub mod scope;
-pub mod types;
+pub(crate) mod compare;
+pub(crate) mod data;
+pub(crate) mod methods;
+pub(crate) mod model;
+pub(crate) mod plots;
+pub(crate) mod raw;
+pub(crate) mod resolve;
+pub(crate) mod scope;
+pub(crate) mod types;
 mod v1;
 
-pub use resolve::{
-    CvSpec, DataSpec, Experiment, Grid, ModelSpec, OutputSpec, PruneSpec, Schedule, TauSpec,
-    TrainSpec,
-};
-pub use types::*;
+#[cfg(test)]
+mod layout_tests;
+
+pub use resolve::Experiment;
+pub(crate) use resolve::{DataSpec, Grid, ModelSpec, PruneSpec, Schedule, TrainSpec};
+pub(crate) use types::*;
+pub use types::{MethodKind, SelectRule};
 
 use crate::error::{Error, Result};
 use raw::RawExperiment;
@@ -132,7 +139,7 @@ fn with_hint(msg: &str) -> String {
 }
 
 /// The closest candidate by edit distance, if it is close enough to be a plausible typo.
-pub fn suggest<'a>(bad: &str, candidates: &[&'a str]) -> Option<&'a str> {
+pub(crate) fn suggest<'a>(bad: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
         .map(|c| (levenshtein(bad, c), *c))
@@ -157,7 +164,7 @@ fn levenshtein(a: &str, b: &str) -> usize {
 }
 
 /// A JSON Schema (draft 2020-12) of the experiment file, generated from the raw config types.
-pub fn json_schema() -> serde_json::Value {
+pub(crate) fn json_schema() -> serde_json::Value {
     let mut schema =
         serde_json::to_value(schemars::schema_for!(RawExperiment)).expect("schema serialises");
     if let Some(obj) = schema.as_object_mut() {
@@ -171,8 +178,13 @@ pub fn json_schema() -> serde_json::Value {
 }
 
 impl Experiment {
+    /// The experiment's name (the run directory's name under the output directory).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// The experiment with its model replaced by one built by Rust code (for example a
-    /// `candle_nn` module: [`crate::model::candle_module::UserModel::candle`]). Its name goes
+    /// `candle_nn` module: [`crate::UserModel::candle`]). Its name goes
     /// into `resolved.yaml` (`model.module`) and the configuration hash.
     pub fn with_model(mut self, user: crate::model::candle_module::UserModel) -> Experiment {
         self.model = ModelSpec {
@@ -207,13 +219,13 @@ impl Experiment {
     /// Whether `resolved` (a run directory's `resolved.yaml`) is this experiment: as this
     /// version writes it, or as versions before the tagged `data` and nested method settings
     /// wrote it (so that their runs resume and their shards merge).
-    pub fn was_resolved_as(&self, resolved: &str) -> bool {
+    pub(crate) fn was_resolved_as(&self, resolved: &str) -> bool {
         resolved == self.to_yaml() || resolved == v1::yaml(self)
     }
 }
 
 /// Lower-case hex of a byte string.
-pub fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -117,15 +117,16 @@ impl PlotsSpec {
     }
 
     /// The PDF page in points.
+    #[cfg(test)]
     pub fn page_pt(&self) -> (f64, f64) {
         (self.width_in * 72.0, self.height_in * 72.0)
     }
 
     /// `plots:` as written in a resolved file: only what differs from the defaults (so files
     /// and configuration hashes of runs that never set it are unchanged).
-    pub fn to_raw(&self) -> Option<RawPlots> {
+    pub fn to_raw(self) -> Option<RawPlots> {
         let d = PlotsSpec::default();
-        if *self == d {
+        if self == d {
             return None;
         }
         Some(RawPlots {

@@ -10,17 +10,20 @@ use super::types::*;
 use crate::error::{Error, Result};
 use serde::Serialize;
 
+/// A resolved, validated experiment: what to run. Made by [`super::parse`] or [`super::load`];
+/// run by [`crate::sweep::run`]. Its settings are read through its YAML form
+/// ([`Experiment::to_yaml`]), which is a valid experiment file with every default written out.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Experiment {
-    pub name: String,
-    pub seed: u64,
-    pub data: DataSpec,
-    pub model: ModelSpec,
-    pub train: TrainSpec,
-    pub prune: PruneSpec,
-    pub cv: CvSpec,
-    pub output: OutputSpec,
-    pub plots: super::plots::PlotsSpec,
+    pub(crate) name: String,
+    pub(crate) seed: u64,
+    pub(crate) data: DataSpec,
+    pub(crate) model: ModelSpec,
+    pub(crate) train: TrainSpec,
+    pub(crate) prune: PruneSpec,
+    pub(crate) cv: CvSpec,
+    pub(crate) output: OutputSpec,
+    pub(crate) plots: super::plots::PlotsSpec,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -710,7 +713,7 @@ impl Experiment {
     /// The experiment with the class names its CSV data produced (in class-index order) written
     /// into `data.classes`, so that `resolved.yaml` records how labels were decoded and a rerun
     /// from it maps them the same way. Unchanged when there are none.
-    pub fn with_class_names(&self, names: Option<&[String]>) -> Experiment {
+    pub(crate) fn with_class_names(&self, names: Option<&[String]>) -> Experiment {
         let mut e = self.clone();
         if let (Some(n), super::data::Source::Csv(c)) = (names, &mut e.data.source) {
             c.options.classes = Some(n.to_vec());
@@ -719,7 +722,7 @@ impl Experiment {
     }
 
     /// The experiment as an experiment file with every default written out.
-    pub fn to_raw(&self) -> RawExperiment {
+    pub(crate) fn to_raw(&self) -> RawExperiment {
         RawExperiment {
             name: Some(self.name.clone()),
             seed: Some(self.seed),
@@ -781,9 +784,9 @@ impl Experiment {
 
 impl Schedule {
     /// The schedule as written in an experiment file.
-    pub fn to_raw(&self) -> RawSchedule {
+    pub fn to_raw(self) -> RawSchedule {
         let mut r = RawSchedule::default();
-        match *self {
+        match self {
             Schedule::OneShot => r.kind = Some(ScheduleKind::OneShot),
             Schedule::Finetune { epochs, lr_scale } => {
                 r.kind = Some(ScheduleKind::Finetune);
@@ -831,17 +834,5 @@ impl Schedule {
             }
         }
         r
-    }
-
-    /// Short name for tables.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Schedule::OneShot => "one_shot",
-            Schedule::Finetune { .. } => "finetune",
-            Schedule::Iterative { .. } => "iterative",
-            Schedule::Rewind { .. } => "rewind",
-            Schedule::AtInit { .. } => "at_init",
-            Schedule::Gradual { .. } => "gradual",
-        }
     }
 }

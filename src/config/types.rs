@@ -198,11 +198,16 @@ pub enum OptimizerKind {
 )]
 #[serde(rename_all = "snake_case")]
 pub enum MethodKind {
+    /// Weight magnitude |W_ij|.
     Magnitude,
+    /// First-order Taylor estimate of the loss change |W_ij · ∂L/∂W_ij| (alias `gradient`).
     #[serde(alias = "gradient")]
     Taylor,
+    /// Structured: whole units (neurons, channels) by the norm of their incoming weights.
     Importance,
+    /// Magnitude pruning at τ, then importance pruning at the same τ on what magnitude left.
     Combined,
+    /// Random scores: the baseline every method should beat.
     Random,
     /// Layer-adaptive magnitude pruning (Lee et al., ICLR 2021); use with `scope: global`.
     Lamp,
@@ -236,7 +241,7 @@ impl MethodKind {
     /// The number that keys this method's random streams (retraining order, random scores).
     /// Fixed per method, independent of the variants' order: a new method takes a new number,
     /// so adding one never changes the results of the others under the same configuration.
-    pub fn stream_id(self) -> u64 {
+    pub(crate) fn stream_id(self) -> u64 {
         match self {
             MethodKind::Magnitude => 0,
             MethodKind::Taylor => 1,
@@ -249,6 +254,7 @@ impl MethodKind {
         }
     }
 
+    /// The method's name, as experiment files and tables write it.
     pub fn as_str(self) -> &'static str {
         match self {
             MethodKind::Magnitude => "magnitude",
@@ -413,6 +419,7 @@ impl<'de> Deserialize<'de> for SelectRule {
 }
 
 impl SelectRule {
+    /// The rule as the tables write it: `best`, `one_se`, `max_drop=x`, `target_sparsity=s`.
     pub fn label(&self) -> String {
         match self {
             SelectRule::Best => "best".into(),

@@ -56,9 +56,6 @@ pub const FEATURES: usize = 3 * 32 * 32;
 /// Bytes per record: the label byte and the image.
 pub const RECORD: usize = 1 + FEATURES;
 
-/// Records per batch file of the published data set.
-pub const RECORDS_PER_FILE: usize = 10_000;
-
 /// Number of classes.
 pub const CLASSES: usize = 10;
 
@@ -227,7 +224,7 @@ fn table(records: &[u8]) -> Table {
 
 /// Unpack the batch files from the downloaded `cifar-10-binary.tar.gz` into `dir`, each written
 /// to a temporary name, checked to be a whole number of records (the published batches hold
-/// [`RECORDS_PER_FILE`] each) and renamed into place. Other members of
+/// 10,000 each) and renamed into place. Other members of
 /// the archive are skipped (so no archive path is ever written to).
 pub fn extract(archive: &Path, dir: &Path) -> Result<()> {
     let file = archive.display().to_string();

@@ -48,6 +48,7 @@ impl Default for CsvOptions {
 
 impl CsvOptions {
     /// Options with only the label column set.
+    #[cfg(test)]
     pub fn with_label(label: &str) -> Self {
         CsvOptions {
             label: label.into(),

@@ -360,3 +360,6 @@ fn read_up_to(
     })?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -10,6 +10,11 @@ pub mod idx;
 pub mod split;
 pub mod standardize;
 
+#[cfg(test)]
+mod fetch_tests;
+#[cfg(test)]
+mod fuzz_tests;
+
 /// Dense row-major features with integer class labels.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table {
@@ -56,6 +61,11 @@ impl Table {
 /// A loaded data set: the training pool and, when the data set has one, its own test split.
 #[derive(Debug, Clone)]
 pub struct Dataset {
+    /// The data set's name (`digits`, `mnist`, the CSV file's stem, …); only tests read it.
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "read by the loaders' tests only")
+    )]
     pub name: String,
     pub pool: Table,
     pub test: Option<Table>,

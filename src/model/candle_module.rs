@@ -29,6 +29,7 @@ pub struct Prunable {
     /// The weight, first dimension the units (e.g. `fc1.weight`, `[out, in]` or
     /// `[out, in, kh, kw]`).
     pub weight: String,
+    /// The bias (e.g. `fc1.bias`), first dimension the units.
     pub bias: String,
     /// The next prunable layer's weight, which reads this layer's units as its second
     /// dimension (after a flatten: blocks of positions); `None` for the output layer.
@@ -271,12 +272,13 @@ impl Architecture for CandleModule {
 /// A model built by the library user's code, set on an experiment with
 /// [`crate::config::Experiment::with_model`]: its name (recorded in `resolved.yaml` and part of
 /// the configuration hash, so change it when the code changes) and a function from the data's
-/// feature and class counts to the [`Architecture`].
+/// feature and class counts to the model (the crate's internal `Architecture`).
 #[derive(Clone)]
 pub struct UserModel {
+    /// The model's name (`model.module` in `resolved.yaml`).
     pub name: String,
     #[allow(clippy::type_complexity)]
-    pub build: Arc<dyn Fn(usize, usize) -> Result<Box<dyn Architecture>> + Send + Sync>,
+    pub(crate) build: Arc<dyn Fn(usize, usize) -> Result<Box<dyn Architecture>> + Send + Sync>,
 }
 
 impl UserModel {

@@ -26,6 +26,7 @@ impl Masks {
     }
 
     /// Element-wise AND.
+    #[cfg(test)]
     pub fn and(&self, other: &Masks) -> Masks {
         Masks(
             self.0

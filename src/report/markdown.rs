@@ -11,13 +11,6 @@ use crate::report::plot::{planned, Plot};
 use std::fmt::Write;
 use std::path::Path;
 
-/// Read `run_dir`'s tables and return its Markdown report. Deterministic: the same tables give
-/// the same text.
-pub fn markdown(run_dir: &Path) -> Result<String> {
-    let pairs = pairwise::load_if_present(run_dir)?;
-    Ok(render_with(&RunData::load(run_dir)?, &pairs) + &appendix(run_dir)?)
-}
-
 /// The sections read from files beside the tables: class names (model card), effective
 /// sparsity, mask stability and measured speed.
 pub fn appendix(run_dir: &Path) -> Result<String> {
@@ -47,6 +40,7 @@ fn classes_section(run_dir: &Path) -> String {
 }
 
 /// The Markdown report of already-loaded tables, without paired comparisons.
+#[cfg(test)]
 pub fn render(data: &RunData) -> String {
     render_with(data, &[])
 }

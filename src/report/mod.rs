@@ -14,6 +14,9 @@ pub mod plot;
 pub mod speed_report;
 pub mod stats;
 
+#[cfg(test)]
+mod run_dir_tests;
+
 use crate::error::Result;
 use serde::Serialize;
 

@@ -120,6 +120,7 @@ pub fn draw<DB: DrawingBackend>(
 }
 
 /// Render `plot` as an SVG document of [`WIDTH`] × [`HEIGHT`].
+#[cfg(test)]
 pub fn render_svg(plot: &Plot, data: &RunData) -> Result<String> {
     render_svg_sized(plot, data, (WIDTH, HEIGHT))
 }
@@ -136,6 +137,7 @@ pub fn render_svg_sized(plot: &Plot, data: &RunData, size: (u32, u32)) -> Result
 }
 
 /// Render `plot` as PNG bytes of [`WIDTH`] × [`HEIGHT`] pixels (8-bit RGB).
+#[cfg(test)]
 pub fn render_png(plot: &Plot, data: &RunData) -> Result<Vec<u8>> {
     render_png_sized(plot, data, (WIDTH, HEIGHT))
 }

@@ -18,21 +18,29 @@ pub const BATCHES: [usize; 2] = [1, 256];
 /// One timed (model, kernel, batch).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SpeedRow {
+    /// The pruning method, or `dense`.
     pub method: RowMethod,
+    /// The rule that chose `tau`.
     pub rule: RowRule,
+    /// The chosen threshold (`None` for the dense model).
     pub tau: Option<f64>,
     /// Nominal sparsity of the model's masks.
     pub sparsity: f64,
     /// `dense` (masked model stored dense), `shrunk` (removed units cut out) or `csr`.
     pub kernel: String,
+    /// Rows per forward pass.
     pub batch: usize,
     /// Weights the kernel multiplies (stored entries for CSR).
     pub weights: usize,
     /// Per forward pass of the whole batch, microseconds.
     pub median_us: f64,
+    /// 25th percentile, microseconds.
     pub p25_us: f64,
+    /// 75th percentile, microseconds.
     pub p75_us: f64,
+    /// Fastest sample, microseconds.
     pub min_us: f64,
+    /// Timed samples.
     pub samples: usize,
     /// Forward passes per timed sample.
     pub inner: usize,

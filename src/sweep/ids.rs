@@ -26,6 +26,7 @@ impl RowMethod {
         }
     }
 
+    /// Whether this is the dense (unpruned) baseline.
     pub fn is_dense(self) -> bool {
         self == RowMethod::Dense
     }

@@ -1,43 +1,60 @@
 //! Running an experiment: split the data, train one dense model per (repeat, fold) plus the
 //! refit model on a rayon pool, prune and evaluate every (fold, method, τ), summarise, choose τ
-//! per method and rule, evaluate the refit model on the test split once per choice, and write
-//! the run directory.
+//! per method and rule, evaluate the refit model on the test split once per choice, and (when
+//! asked) write the run directory.
+//!
+//! Public: [`run`] with its [`RunOptions`] ([`Mode`], [`Shard`], an [`Observer`], a
+//! [`CancelToken`]), the [`SweepResult`] it returns and the rows it holds ([`RunRecord`],
+//! [`SummaryRow`], [`SelectionRow`], [`LayerRow`], [`SensitivityRow`], [`TrajectoryRow`],
+//! [`FoldRow`], [`SpeedRow`], [`TimingRow`], with [`RowMethod`] and [`RowRule`]), and
+//! [`text_summary`]. The stages (plan, job graph, aggregation, selection, refit, writers) are
+//! internal to the crate.
 
-pub mod aggregate;
-pub mod cache;
+pub(crate) mod aggregate;
+pub(crate) mod cache;
 pub(crate) mod choose;
-pub mod dense;
-pub mod grid;
-pub mod ids;
-pub mod interrupt;
+pub(crate) mod dense;
+pub(crate) mod grid;
+pub(crate) mod ids;
+pub(crate) mod interrupt;
 pub(crate) mod jobs;
-pub mod journal;
-pub mod layer_budget;
-pub mod lock;
-pub mod memory;
-pub mod observe;
-pub mod pipeline;
-pub mod plan;
-pub mod prepare;
-pub mod progress;
-pub mod records;
-pub mod refit_check;
-pub mod result;
+pub(crate) mod journal;
+pub(crate) mod layer_budget;
+pub(crate) mod lock;
+pub(crate) mod memory;
+pub(crate) mod observe;
+pub(crate) mod pipeline;
+pub(crate) mod plan;
+pub(crate) mod prepare;
+pub(crate) mod progress;
+pub(crate) mod records;
+pub(crate) mod refit_check;
+pub(crate) mod result;
 pub(crate) mod rows;
 pub(crate) mod run_dir;
-pub mod runner;
-pub mod schedule;
-pub mod select;
-pub mod sensitivity;
-pub mod shard;
-pub mod stability;
+pub(crate) mod runner;
+pub(crate) mod schedule;
+pub(crate) mod select;
+pub(crate) mod sensitivity;
+pub(crate) mod shard;
+pub(crate) mod stability;
 
-pub use dense::{Trained, Which};
-pub use ids::{JobKey, RowMethod, RowRule};
+pub use crate::speed::measure::SpeedRow;
+pub use ids::{RowMethod, RowRule};
 pub use observe::{CancelToken, Observer, Silent};
-pub use prepare::{prepare, Prepared};
+pub use records::{
+    FoldRow, LayerRow, RunRecord, SelectionRow, SummaryRow, TimingRow, TrajectoryRow,
+};
 pub use result::SweepResult;
 pub use runner::run;
+pub use sensitivity::SensitivityRow;
+pub use shard::Shard;
+
+pub(crate) use dense::{Trained, Which};
+pub(crate) use prepare::{prepare, Prepared};
+
+#[cfg(test)]
+mod tests;
 
 use crate::config::Experiment;
 use crate::error::{Error, Result};
@@ -73,8 +90,9 @@ pub struct RunOptions {
     pub observer: std::sync::Arc<dyn observe::Observer>,
     /// Once cancelled, no new job starts; the run then fails with [`Error::Interrupted`].
     pub cancel: observe::CancelToken,
-    /// Shown in the manifest.
+    /// The experiment file's path, shown in the manifest (empty: none).
     pub experiment_file: String,
+    /// The command line, shown in the manifest (empty: none).
     pub command: Vec<String>,
 }
 
@@ -123,7 +141,7 @@ pub enum Mode {
 }
 
 /// Evaluate an exported model on the test split of an experiment (as `run` built it).
-pub fn eval_exported(model: &Path, exp: &Experiment) -> Result<(export::ModelCard, Eval)> {
+pub(crate) fn eval_exported(model: &Path, exp: &Experiment) -> Result<(export::ModelCard, Eval)> {
     let (card, params, masks) = export::load(model)?;
     let prep = prepare(exp)?;
     if prep.test.d != card.input_dim || prep.test.classes != card.classes {
@@ -145,7 +163,7 @@ pub fn eval_exported(model: &Path, exp: &Experiment) -> Result<(export::ModelCar
 
 /// What `check` prints: the resolved experiment, the job counts it implies, the memory it is
 /// estimated to need with `jobs` jobs at once, and any warnings.
-pub fn plan_text(exp: &Experiment, jobs: usize) -> Result<String> {
+pub(crate) fn plan_text(exp: &Experiment, jobs: usize) -> Result<String> {
     let prep = prepare(exp)?;
     let exp = &exp.with_class_names(prep.class_names.as_deref());
     let est = memory::estimate(

@@ -30,6 +30,7 @@ impl Observer for Silent {}
 pub struct CancelToken(Arc<AtomicBool>);
 
 impl CancelToken {
+    /// A token nobody has cancelled yet.
     pub fn new() -> Self {
         Self::default()
     }
@@ -39,6 +40,7 @@ impl CancelToken {
         self.0.swap(true, Ordering::SeqCst)
     }
 
+    /// Whether [`CancelToken::cancel`] has been called on this token or a clone of it.
     pub fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::SeqCst)
     }

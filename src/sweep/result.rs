@@ -13,16 +13,23 @@ use std::path::PathBuf;
 pub struct SweepResult {
     /// The run directory (`None`: the run wrote nothing).
     pub dir: Option<PathBuf>,
+    /// Where every sample went (`folds.csv`).
     pub folds: Vec<FoldRow>,
     /// One row per (fold model, method, τ) and one per dense fold model.
     pub records: Vec<RunRecord>,
     /// Per-round sparsity and accuracy of iterative and gradual schedules.
     pub trajectory: Vec<TrajectoryRow>,
+    /// Mean ± SE over the folds per (method, τ) (`summary.csv`).
     pub summary: Vec<SummaryRow>,
+    /// Each layer pruned alone (`sensitivity.csv`).
     pub sensitivity: Vec<SensitivityRow>,
+    /// The τ each rule chose per method, tested once on the test split (`selection.csv`).
     pub selection: Vec<SelectionRow>,
+    /// Per-layer sparsity of each selected model (`layers.csv`).
     pub layers: Vec<LayerRow>,
+    /// Forward-pass timings of the selected models (`speed.csv`; machine-dependent).
     pub speed: Vec<SpeedRow>,
+    /// Wall time of every unit of work (`timings.csv`; machine-dependent).
     pub timings: Vec<TimingRow>,
 }
 

@@ -17,12 +17,17 @@ use serde::Serialize;
 /// One (method, layer, τ) over the folds.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SensitivityRow {
+    /// The pruning method.
     pub method: crate::config::MethodKind,
+    /// The one layer pruned.
     pub layer: String,
+    /// The threshold.
     pub tau: f64,
+    /// How τ is measured.
     pub tau_unit: String,
     /// Folds that entered (fold models that diverged are left out).
     pub n: usize,
+    /// Mean validation accuracy with only this layer pruned.
     pub mean_val_acc: f64,
     /// Sample standard deviation (ddof 1) over folds ÷ √n.
     pub se_val_acc: f64,

@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 /// Shard `index` of `count` (0-based).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
+    /// This shard (0-based, below `count`).
     pub index: usize,
+    /// Shards in all.
     pub count: usize,
 }
 
@@ -48,14 +50,14 @@ impl std::fmt::Display for Shard {
 
 impl Shard {
     /// This shard's directory inside the run directory.
-    pub fn dir(&self, run_dir: &Path) -> PathBuf {
+    pub(crate) fn dir(&self, run_dir: &Path) -> PathBuf {
         run_dir
             .join("shards")
             .join(format!("{}-of-{}", self.index, self.count))
     }
 
     /// Whether job number `j` of the deterministic job list belongs to this shard.
-    pub fn owns(&self, j: usize) -> bool {
+    pub(crate) fn owns(&self, j: usize) -> bool {
         j % self.count == self.index
     }
 }

@@ -55,6 +55,7 @@ fn log_factorials(n: usize) -> Vec<f64> {
 
 /// Expected Jaccard of a uniformly random `a`-subset and an independent uniformly random
 /// `b`-subset of `n` items: Σ_k P(|A∩B| = k) · k / (a + b − k), k hypergeometric.
+#[cfg(test)]
 pub fn chance_jaccard(n: usize, a: usize, b: usize) -> f64 {
     chance_with(&log_factorials(n), n, a, b)
 }

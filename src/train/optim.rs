@@ -42,6 +42,7 @@ impl Optimizer {
     }
 
     /// Read-only view of the first-moment buffers (for tests of mask integrity).
+    #[cfg(test)]
     pub fn first_moments(&self) -> &[Vec<f32>] {
         &self.m
     }

@@ -5,16 +5,13 @@
 mod budgets;
 mod cli;
 mod common;
-mod config_layouts;
 mod every_model;
 mod exit_codes;
 mod fetch;
 mod fuzz;
 mod graphs;
-mod idx;
 mod inputs;
 mod paper;
-mod plots;
 mod pruning_effects;
 mod runner;
 mod schedules;

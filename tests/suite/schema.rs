@@ -30,7 +30,9 @@ fn every_experiment_file_validates() {
         }
     }
     assert!(n >= 5, "only {n} experiment files found");
-    let starter = prunecv::starter::starter("x", "x.yaml");
+    let sb = Sandbox::new();
+    sb.ok(&["init", "x"]);
+    let starter = sb.read("x.yaml");
     assert!(validator.is_valid(&yaml_to_json(&starter)));
 }
 

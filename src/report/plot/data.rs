@@ -168,6 +168,7 @@ impl RunData {
     }
 
     /// Selection rules in the order they first appear (without the dense row's `none`).
+    #[cfg(test)]
     pub fn rules(&self) -> Vec<SelectRule> {
         let mut out: Vec<SelectRule> = Vec::new();
         for r in &self.selection {

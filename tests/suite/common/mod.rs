@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod downloads;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -138,40 +140,4 @@ pub fn sweep_twice_identically(sb: &Sandbox, file: &str, name: &str) {
     sb.ok(&["run", file, "-q", "--out", "a", "--jobs", "1"]);
     sb.ok(&["run", file, "-q", "--out", "b", "--jobs", "2", "--no-cache"]);
     assert_same_tables(sb, &format!("a/{name}"), &format!("b/{name}"));
-}
-
-/// One fold model of an experiment given as YAML, through the library: the parsed experiment,
-/// its prepared data, and fold `fold` (repeat 0) trained dense.
-pub fn fold_model(
-    yaml: &str,
-    fold: usize,
-) -> (
-    prunecv::config::Experiment,
-    prunecv::sweep::Prepared,
-    prunecv::sweep::dense::Trained,
-) {
-    let exp = prunecv::config::parse(yaml, "exp.yaml", &[]).unwrap();
-    let prep = prunecv::sweep::prepare(&exp).unwrap();
-    let which = prunecv::sweep::Which::Fold { repeat: 0, fold };
-    let t = prunecv::sweep::dense::dense_model(&exp, &prep, which, None).unwrap();
-    (exp, prep, t)
-}
-
-/// `kind`'s scores of `params` for model `t` of `fold_model`.
-pub fn score_with(
-    exp: &prunecv::config::Experiment,
-    prep: &prunecv::sweep::Prepared,
-    t: &prunecv::sweep::dense::Trained,
-    params: &prunecv::model::Params,
-    kind: prunecv::config::MethodKind,
-) -> prunecv::sweep::schedule::Scored {
-    prunecv::sweep::schedule::score(
-        exp,
-        prep,
-        params,
-        &t.train_data,
-        kind,
-        &prunecv::sweep::schedule::model_ids(t.which),
-    )
-    .unwrap()
 }

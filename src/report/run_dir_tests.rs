@@ -1,25 +1,72 @@
-//! Plots and the Markdown report, rendered from a real run directory: the binary runs the tiny
-//! experiment, then the library renders from the CSV files it wrote.
+//! Plots and the Markdown report, rendered from a real run directory: the tiny experiment is
+//! swept with `write: true` (as the binary runs it), then the figures and the report are
+//! rendered from the CSV files it wrote.
 
-use crate::common;
-
-use common::{table, Sandbox, TINY};
-use prunecv::report::markdown::markdown;
-use prunecv::report::plot::{render_all, HEIGHT, WIDTH};
+use super::plot::{render_all, HEIGHT, WIDTH};
+use crate::sweep::{self, RunOptions};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+
+/// A small, fast experiment on the built-in iris data.
+pub const TINY: &str = "name: tiny
+seed: 3
+data: {source: builtin, name: iris, holdout: 0.2}
+model: {kind: mlp, hidden: [16]}
+train: {optimizer: sgd, lr: 0.05, epochs: 20, batch_size: 16}
+prune:
+  methods: [magnitude, random]
+  tau: {unit: std, scope: layer, linspace: [0.0, 2.0, 5]}
+cv: {folds: 3, select: [best, one_se]}
+";
+
+/// Parse a CSV file into a header and rows of string cells.
+fn table(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    let header = r.headers().unwrap().iter().map(String::from).collect();
+    let rows = r
+        .records()
+        .map(|x| x.unwrap().iter().map(String::from).collect())
+        .collect();
+    (header, rows)
+}
+
+/// Decode an 8-bit RGB PNG (what prunecv writes) into its width, height and pixel bytes.
+fn decode_png(path: &Path) -> (u32, u32, Vec<u8>) {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut reader = png::Decoder::new(std::io::BufReader::new(file))
+        .read_info()
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader
+        .next_frame(&mut buf)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(
+        (info.color_type, info.bit_depth),
+        (png::ColorType::Rgb, png::BitDepth::Eight),
+        "{}",
+        path.display()
+    );
+    buf.truncate(info.buffer_size());
+    (info.width, info.height, buf)
+}
 
 const METHODS: [&str; 2] = ["magnitude", "random"];
 /// Okabe–Ito blue and vermillion: the first two methods' colours.
 const COLOURS: [&str; 2] = ["#0072B2", "#D55E00"];
 
-/// Run the tiny experiment through the binary; returns the sandbox and its run directory.
-fn tiny_run() -> (Sandbox, PathBuf) {
-    let sb = Sandbox::new();
-    sb.write("tiny.yaml", TINY);
-    sb.ok(&["run", "tiny.yaml", "--quiet"]);
-    let dir = sb.path().join("results/tiny");
-    (sb, dir)
+/// Sweep the tiny experiment into a temporary directory, writing its run directory as the
+/// binary does; returns the temporary directory and the run directory.
+fn tiny_run() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = crate::config::parse(TINY, "tiny.yaml", &[]).unwrap();
+    let opts = RunOptions {
+        write: true,
+        out_root: Some(tmp.path().join("results")),
+        ..RunOptions::default()
+    };
+    let dir = sweep::run(&exp, &opts).unwrap().dir.unwrap();
+    assert_eq!(dir, tmp.path().join("results/tiny"));
+    (tmp, dir)
 }
 
 fn stems(paths: &[PathBuf]) -> BTreeSet<String> {
@@ -49,7 +96,7 @@ fn expected_files(extra: &[&str]) -> BTreeSet<String> {
 
 /// Decode a PNG and check its size and that it holds a drawing, not a blank canvas.
 fn check_png(path: &Path) {
-    let (w, h, rgb) = common::decode_png(path);
+    let (w, h, rgb) = decode_png(path);
     assert_eq!((w, h), (WIDTH, HEIGHT), "{}", path.display());
     let pixels = || rgb.chunks_exact(3).map(|p| [p[0], p[1], p[2]]);
     let colours: BTreeSet<[u8; 3]> = pixels().collect();
@@ -209,7 +256,7 @@ fn trajectory_chart_appears_only_with_trajectory_csv() {
 
 #[test]
 fn render_all_without_tables_is_a_data_error() {
-    let sb = Sandbox::new();
+    let sb = tempfile::tempdir().unwrap();
     let e = render_all(sb.path()).unwrap_err();
     assert_eq!(e.exit_code(), 2, "{e}");
     assert!(e.to_string().contains("summary.csv"), "{e}");
@@ -222,7 +269,8 @@ fn render_all_without_tables_is_a_data_error() {
 #[test]
 fn renders_without_system_fonts() {
     let (sb, dir) = tiny_run();
-    let empty_conf = sb.write("empty-fonts.conf", "");
+    let empty_conf = sb.path().join("empty-fonts.conf");
+    std::fs::write(&empty_conf, "").unwrap();
     let no_fonts = sb.path().join("no-fonts");
     std::fs::create_dir_all(&no_fonts).unwrap();
     let out = std::process::Command::new(std::env::current_exe().unwrap())
@@ -278,8 +326,8 @@ fn child_renders_with_empty_fontconfig() {
 #[test]
 fn markdown_reports_the_selection() {
     let (_sb, dir) = tiny_run();
-    let md = markdown(&dir).unwrap();
-    assert_eq!(md, markdown(&dir).unwrap(), "not deterministic");
+    let md = super::write_reports(&dir).unwrap();
+    assert_eq!(md, super::write_reports(&dir).unwrap(), "not deterministic");
     assert!(md.starts_with("# Pruning report: tiny\n"), "{md}");
     let (h, rows) = table(&std::fs::read_to_string(dir.join("selection.csv")).unwrap());
     let col = |name: &str| h.iter().position(|c| c == name).unwrap();

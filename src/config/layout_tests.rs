@@ -5,7 +5,7 @@
 //! shards merge). The same experiments in the old layout are refused with where each setting
 //! moved, or, with no moved setting, read as before.
 
-use prunecv::config::{self, Experiment};
+use crate::config::{self, Experiment};
 use sha2::{Digest, Sha256};
 
 const CASES: [&str; 7] = ["c1", "c2", "c3", "c4", "c5", "c6", "c7"];
@@ -15,7 +15,7 @@ fn fixture(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-fn parse(name: &str) -> prunecv::Result<Experiment> {
+fn parse(name: &str) -> crate::Result<Experiment> {
     config::parse(&fixture(name), name, &[])
 }
 

@@ -2,7 +2,7 @@
 //! every malformed file is an error naming it. The last test reads the real MNIST from
 //! `../shared/data/mnist` when it exists.
 
-use prunecv::data::idx;
+use crate::data::idx;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -64,7 +64,7 @@ fn write_dir(files: &BTreeMap<&str, Vec<u8>>, gz: &[&str]) -> tempfile::TempDir 
     dir
 }
 
-fn load(dir: &Path) -> prunecv::Result<prunecv::data::Dataset> {
+fn load(dir: &Path) -> crate::Result<crate::data::Dataset> {
     idx::load(dir, &BTreeMap::new(), None)
 }
 
@@ -76,7 +76,7 @@ fn fails_naming(dir: &Path, file: &str) -> String {
 fn fails_naming_with(dir: &Path, file: &str, sha: &BTreeMap<String, String>) -> String {
     let err = idx::load(dir, sha, None).unwrap_err();
     assert!(
-        matches!(err, prunecv::Error::Data { .. }),
+        matches!(err, crate::Error::Data { .. }),
         "not a data error: {err:?}"
     );
     let msg = err.to_string();
@@ -160,8 +160,8 @@ fn through_the_experiment_file_with_a_relative_dir() {
         "name: t\ndata: {source: idx, dir: ../data/mnist, limit: 4}\nmodel: {kind: mlp}\n",
     )
     .unwrap();
-    let exp = prunecv::config::load(&file, &[]).unwrap();
-    let ds = prunecv::data::load(&exp.data).unwrap();
+    let exp = crate::config::load(&file, &[]).unwrap();
+    let ds = crate::data::load(&exp.data).unwrap();
     assert_eq!((ds.pool.n, ds.test.unwrap().n), (4, 2));
     assert_eq!(ds.name, "mnist");
 }
@@ -305,7 +305,7 @@ fn missing_files_are_named() {
 fn sha256_checks_the_uncompressed_content() {
     let f = files();
     let dir = write_dir(&f, &[TRAIN_IMAGES]);
-    let digest = |b: &[u8]| prunecv::config::hex(&Sha256::digest(b));
+    let digest = |b: &[u8]| crate::config::hex(&Sha256::digest(b));
     let mut sha: BTreeMap<String, String> = f
         .iter()
         .map(|(name, bytes)| (name.to_string(), digest(bytes)))
