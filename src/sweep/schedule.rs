@@ -302,6 +302,73 @@ fn gradual(
     Ok((masks, p, false, traj))
 }
 
+/// The settings of an iterative schedule, for [`iterative`].
+struct Rounds {
+    rounds: usize,
+    /// Each round's retraining.
+    budget: Budget,
+    target_sparsity: Option<f64>,
+    /// The fraction of the survivors each round prunes.
+    tau: f64,
+}
+
+/// Iterative pruning: each round prunes the fraction τ of the survivors (scores recomputed on
+/// the current weights) and retrains with the masks fixed, until `rounds` or `target_sparsity`.
+/// Per-round accuracy is validation data for fold models only (see [`prune_and_retrain`]).
+fn iterative(
+    exp: &Experiment,
+    prep: &Prepared,
+    t: &Trained,
+    kind: MethodKind,
+    ids: &[u64],
+    spec: Rounds,
+    last_eval: &mut Option<Eval>,
+) -> Result<(Masks, Params, bool, Vec<Round>)> {
+    let layers = prep.arch.layers();
+    let mut traj = Vec::new();
+    if let Some(dense) = &t.validation {
+        traj.push(Round {
+            round: 0,
+            sparsity: 0.0,
+            val_acc: dense.acc,
+        });
+    }
+    let mut masks = Masks::dense(&t.params);
+    let mut p = t.params.clone();
+    for r in 1..=spec.rounds {
+        let (m, diverged, eval) = prune_and_retrain(
+            exp,
+            prep,
+            t,
+            kind,
+            ids,
+            r,
+            "iterative",
+            &mut p,
+            &masks,
+            spec.tau,
+            spec.budget,
+        )?;
+        masks = m;
+        let sparsity = masks.sparsity(&layers);
+        if let Some(ev) = eval {
+            traj.push(Round {
+                round: r,
+                sparsity,
+                val_acc: ev.acc,
+            });
+            *last_eval = Some(ev);
+        }
+        if diverged {
+            return Ok((masks, p, true, traj));
+        }
+        if spec.target_sparsity.is_some_and(|s| sparsity >= s) {
+            break;
+        }
+    }
+    Ok((masks, p, false, traj))
+}
+
 /// Prune `t` at τ with `kind` under the experiment's schedule and evaluate on `t.heldout`.
 /// `scored` holds the method's scores on the dense weights (reused across τ).
 pub fn run(
@@ -394,53 +461,20 @@ pub fn run(
             epochs_per_round,
             lr_scale,
             target_sparsity,
-        } => {
-            // Per-round accuracy is validation data for fold models only (prune_and_retrain).
-            let mut traj = Vec::new();
-            if let Some(dense) = &t.validation {
-                traj.push(Round {
-                    round: 0,
-                    sparsity: 0.0,
-                    val_acc: dense.acc,
-                });
-            }
-            let mut masks = Masks::dense(&t.params);
-            let mut p = t.params.clone();
-            let mut diverged = false;
-            for r in 1..=rounds {
-                let (m, d, eval) = prune_and_retrain(
-                    exp,
-                    prep,
-                    t,
-                    kind,
-                    &ids,
-                    r,
-                    "iterative",
-                    &mut p,
-                    &masks,
-                    tau,
-                    Budget::new(epochs_per_round, lr * lr_scale),
-                )?;
-                masks = m;
-                let sparsity = masks.sparsity(&layers);
-                if let Some(ev) = eval {
-                    traj.push(Round {
-                        round: r,
-                        sparsity,
-                        val_acc: ev.acc,
-                    });
-                    last_eval = Some(ev);
-                }
-                if d {
-                    diverged = true;
-                    break;
-                }
-                if target_sparsity.is_some_and(|s| sparsity >= s) {
-                    break;
-                }
-            }
-            (masks, p, diverged, traj)
-        }
+        } => iterative(
+            exp,
+            prep,
+            t,
+            kind,
+            &ids,
+            Rounds {
+                rounds,
+                budget: Budget::new(epochs_per_round, lr * lr_scale),
+                target_sparsity,
+                tau,
+            },
+            &mut last_eval,
+        )?,
     };
     // An iterative fold job has just evaluated its final parameters: reuse that.
     let eval = match last_eval {
