@@ -272,7 +272,7 @@ impl MethodKind {
 impl std::fmt::Display for MethodKind {
     /// The method's name, as experiment files and tables write it.
     fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 

@@ -62,7 +62,7 @@ impl PartialEq<MethodKind> for RowMethod {
 
 impl std::fmt::Display for RowMethod {
     fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
@@ -128,7 +128,7 @@ impl From<SelectRule> for RowRule {
 
 impl std::fmt::Display for RowRule {
     fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str(&self.label())
+        f.pad(&self.label())
     }
 }
 
@@ -225,6 +225,17 @@ impl<'de> Deserialize<'de> for JobKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Widths pad (the terminal summary's columns line up); no width writes the name as is.
+    #[test]
+    fn display_honours_width() {
+        use crate::config::{MethodKind, SelectRule};
+        assert_eq!(format!("{:<11}|", RowMethod::Dense), "dense      |");
+        let m = RowMethod::Pruned(MethodKind::Magnitude);
+        assert_eq!(format!("{m:>10}|{m}"), " magnitude|magnitude");
+        assert_eq!(format!("{:<8}|", RowRule::Rule(SelectRule::OneSe)), "one_se  |");
+        assert_eq!(format!("{:<7}|", MethodKind::Taylor), "taylor |");
+    }
 
     #[test]
     fn row_methods_and_rules_read_and_write_the_table_text() {
