@@ -233,7 +233,10 @@ mod tests {
         assert_eq!(format!("{:<11}|", RowMethod::Dense), "dense      |");
         let m = RowMethod::Pruned(MethodKind::Magnitude);
         assert_eq!(format!("{m:>10}|{m}"), " magnitude|magnitude");
-        assert_eq!(format!("{:<8}|", RowRule::Rule(SelectRule::OneSe)), "one_se  |");
+        assert_eq!(
+            format!("{:<8}|", RowRule::Rule(SelectRule::OneSe)),
+            "one_se  |"
+        );
         assert_eq!(format!("{:<7}|", MethodKind::Taylor), "taylor |");
     }
 
