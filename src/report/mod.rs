@@ -15,7 +15,7 @@ pub mod speed_report;
 pub mod stats;
 
 #[cfg(test)]
-mod run_dir_tests;
+pub(crate) mod run_dir_tests;
 
 use crate::error::Result;
 use serde::Serialize;

@@ -9,17 +9,8 @@ mod budgets;
 mod runner;
 mod schedules;
 
-/// A small, fast experiment on the built-in iris data.
-const TINY: &str = "name: tiny
-seed: 3
-data: {source: builtin, name: iris, holdout: 0.2}
-model: {kind: mlp, hidden: [16]}
-train: {optimizer: sgd, lr: 0.05, epochs: 20, batch_size: 16}
-prune:
-  methods: [magnitude, random]
-  tau: {unit: std, scope: layer, linspace: [0.0, 2.0, 5]}
-cv: {folds: 3, select: [best, one_se]}
-";
+/// The small iris experiment the run-directory tests use too.
+use crate::report::run_dir_tests::TINY;
 
 /// One fold model of an experiment given as YAML, through the library: the parsed experiment,
 /// its prepared data, and fold `fold` (repeat 0) trained dense.
