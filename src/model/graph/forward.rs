@@ -223,12 +223,14 @@ impl<F: FnMut(&Tensor, bool) -> candle_core::Result<()>> Pass<'_, '_, '_, F> {
     fn node(&mut self, node: &Node, h: H) -> candle_core::Result<H> {
         let params = self.params;
         // A layer whose units were all cut out by shrinking, or that reads none: zero-sized
-        // maps, or the bias alone (what the masked model computes there).
+        // maps, or the bias alone (what the masked model computes there). A residual block
+        // that reads nothing still has its branches' biases to add.
         let (n_in, n_out) = (
             node.input.iter().product::<usize>(),
             node.output.iter().product::<usize>(),
         );
-        if n_out == 0 || n_in == 0 {
+        let reads_nothing = n_in == 0 && !matches!(node.op, Op::Residual { .. });
+        if n_out == 0 || reads_nothing {
             return empty(node, params, h, n_out);
         }
         Ok(match (&node.op, h) {

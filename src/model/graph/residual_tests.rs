@@ -2,6 +2,7 @@
 //! errors, the channel groups a residual add makes, autograd against finite differences, and
 //! shrinking random residual graphs to the masked function.
 
+use super::tests::{random_unit_masks, shrinks_to_the_masked_function};
 use super::*;
 use crate::model::{Architecture, Masks};
 use crate::prune::{expand, Granularity};
@@ -543,41 +544,8 @@ fn shrunk_residual_graphs_compute_the_masked_function() {
                 }
             });
         }
-        let infos = g.layers();
-        let mut masks = Masks::dense(&p);
-        for l in infos
-            .iter()
-            .filter(|l| !l.is_output && l.unit_leader.is_none())
-        {
-            let pruned: Vec<bool> = (0..l.units).map(|_| rng.below(3) == 0).collect();
-            expand(Granularity::Unit, l, &pruned, &p, &mut masks);
-        }
-        for l in &infos {
-            for k in masks.0[l.weight].iter_mut() {
-                if rng.below(10) == 0 {
-                    *k = false;
-                }
-            }
-        }
-        let (small, sp) = shrink::shrink(&g, &p, &masks);
-        assert_eq!(sp.count(), g.shrunk_param_count(&p, &masks), "case {case}");
-        assert_eq!(
-            small.init(&mut Rng::new(0)).count(),
-            sp.count(),
-            "case {case}"
-        );
-        if sp.count() < p.count() {
-            shrank += 1;
-        }
-        let d = g.input_dim();
-        let x: Vec<f32> = (0..4 * d).map(|_| rng.uniform_f32(-1.0, 1.0)).collect();
-        let x = Tensor::from_slice(&x, (4, d), &Device::Cpu).unwrap();
-        let masked = g.forward(&masks.apply(&p).tensors().unwrap(), &x).unwrap();
-        let out = small.forward(&sp.tensors().unwrap(), &x).unwrap();
-        let diff = values(&(masked - out).unwrap().abs().unwrap())
-            .into_iter()
-            .fold(0f32, f32::max);
-        assert!(diff < 1e-5, "case {case}: {diff} ({})", g.describe());
+        let masks = random_unit_masks(&g, &p, &mut rng);
+        shrank += shrinks_to_the_masked_function(&g, &p, &masks, case) as usize;
     }
     assert!(shrank > 20, "{shrank}");
 }

@@ -395,8 +395,52 @@ fn random_graph(rng: &mut Rng) -> (Vec<usize>, Vec<LayerSpec>) {
     (vec![1 + rng.below(2), side, side], layers)
 }
 
-/// Shrinking: the smaller graph computes what the masked one does (to 1e-5), has the parameter
-/// count `shrunk_param_count` reports, and keeps only units with something left.
+/// Masks that remove a random third of the units of every layer but the output, as
+/// `importance` would (a group's units once, through its leader), and a tenth of the weights.
+pub(super) fn random_unit_masks(g: &Graph, p: &Params, rng: &mut Rng) -> Masks {
+    let infos = g.layers();
+    let mut masks = Masks::dense(p);
+    for l in infos
+        .iter()
+        .filter(|l| !l.is_output && l.unit_leader.is_none())
+    {
+        let pruned: Vec<bool> = (0..l.units).map(|_| rng.below(3) == 0).collect();
+        crate::prune::expand(crate::prune::Granularity::Unit, l, &pruned, p, &mut masks);
+    }
+    for l in &infos {
+        for k in masks.0[l.weight].iter_mut() {
+            if rng.below(10) == 0 {
+                *k = false;
+            }
+        }
+    }
+    masks
+}
+
+/// Shrinks `g` under `masks` and checks that the smaller graph computes what the masked one
+/// does (to 1e-5, on 4 rows drawn from `case`), has the parameter count `shrunk_param_count`
+/// reports, and its own init agrees; whether anything was cut.
+pub(super) fn shrinks_to_the_masked_function(
+    g: &Graph,
+    p: &Params,
+    masks: &Masks,
+    case: u64,
+) -> bool {
+    let (small, sp) = shrink::shrink(g, p, masks);
+    assert_eq!(sp.count(), g.shrunk_param_count(p, masks), "case {case}");
+    assert_eq!(
+        small.init(&mut Rng::new(0)).count(),
+        sp.count(),
+        "case {case}"
+    );
+    let x = tensor(&rows(4, g.input_dim(), case), 4);
+    let masked = g.forward(&masks.apply(p).tensors().unwrap(), &x).unwrap();
+    let out = small.forward(&sp.tensors().unwrap(), &x).unwrap();
+    let d = max_abs_diff(&masked, &out);
+    assert!(d < 1e-5, "case {case}: {d} ({})", g.describe());
+    sp.count() < p.count()
+}
+
 #[test]
 fn shrunk_graphs_compute_the_masked_function() {
     let mut rng = Rng::new(77);
@@ -405,36 +449,8 @@ fn shrunk_graphs_compute_the_masked_function() {
         let (input, layers) = random_graph(&mut rng);
         let g = graph(&input, &layers, 3);
         let p = g.init(&mut rng);
-        // Remove a random third of the units of every layer but the output, as `importance`
-        // would (row, bias and the next layer's inputs), and a few single weights.
-        let infos = g.layers();
-        let mut masks = Masks::dense(&p);
-        for l in infos.iter().filter(|l| !l.is_output) {
-            let pruned: Vec<bool> = (0..l.units).map(|_| rng.below(3) == 0).collect();
-            crate::prune::expand(crate::prune::Granularity::Unit, l, &pruned, &p, &mut masks);
-        }
-        for m in masks.0.iter_mut().step_by(2) {
-            for k in m.iter_mut() {
-                if rng.below(10) == 0 {
-                    *k = false;
-                }
-            }
-        }
-        let (small, sp) = shrink::shrink(&g, &p, &masks);
-        assert_eq!(sp.count(), g.shrunk_param_count(&p, &masks));
-        assert_eq!(
-            small.init(&mut Rng::new(0)).count(),
-            sp.count(),
-            "case {case}"
-        );
-        if sp.count() < p.count() {
-            shrank += 1;
-        }
-        let x = tensor(&rows(4, g.input_dim(), case), 4);
-        let masked = g.forward(&masks.apply(&p).tensors().unwrap(), &x).unwrap();
-        let out = small.forward(&sp.tensors().unwrap(), &x).unwrap();
-        let d = max_abs_diff(&masked, &out);
-        assert!(d < 1e-5, "case {case}: {d} ({})", g.describe());
+        let masks = random_unit_masks(&g, &p, &mut rng);
+        shrank += shrinks_to_the_masked_function(&g, &p, &masks, case) as usize;
     }
     assert!(shrank > 30, "{shrank}");
 }
