@@ -7,11 +7,11 @@
 //! and one matrix product (im2col); a pooling is a gather of its windows and a reduction.
 //! Flat activations are `(batch, features)`, and a linear layer is `candle_nn::Linear`.
 
-use super::shape::{Act, Node, Op};
-use candle_core::{Module, Tensor};
+use super::shape::Node;
+use candle_core::Tensor;
 
 /// An activation in one of the two layouts.
-enum H {
+pub enum H {
     /// `(c·h·w, batch)`.
     Maps(Tensor),
     /// `(batch, features)`.
@@ -19,7 +19,8 @@ enum H {
 }
 
 impl H {
-    fn map(
+    /// `f` applied to the tensor, layout kept.
+    pub fn map(
         self,
         mut f: impl FnMut(&Tensor) -> candle_core::Result<Tensor>,
     ) -> candle_core::Result<H> {
@@ -60,7 +61,7 @@ fn window_index(shape: &[usize], k: usize, stride: usize, pad: usize, out: &[usi
 }
 
 /// The im2col patch matrix `(c·k·k, oh·ow·batch)` of maps `h` `(c·h·w, batch)`.
-fn patches(
+pub fn patches(
     h: &Tensor,
     node: &Node,
     k: usize,
@@ -83,7 +84,7 @@ fn patches(
 }
 
 /// Pooling windows of maps `h` as `(c·oh·ow, size², batch)`, window entries in the middle.
-fn windows(h: &Tensor, node: &Node, size: usize, stride: usize) -> candle_core::Result<Tensor> {
+pub fn windows(h: &Tensor, node: &Node, size: usize, stride: usize) -> candle_core::Result<Tensor> {
     let batch = h.dim(1)?;
     let (c, oh, ow) = (node.output[0], node.output[1], node.output[2]);
     // window_index orders (channel, window entry, output position); regroup per channel to
@@ -101,19 +102,11 @@ fn windows(h: &Tensor, node: &Node, size: usize, stride: usize) -> candle_core::
 /// The maximum over dimension 1 as a weighted sum whose weights (1/k on the k entries equal to
 /// the maximum, held constant) route the gradient to the maximum, split evenly among ties.
 /// (candle 0.11's `max_pool2d` backward gives a unique maximum a quarter of it instead.)
-fn max_routed(w: &Tensor) -> candle_core::Result<Tensor> {
+pub fn max_routed(w: &Tensor) -> candle_core::Result<Tensor> {
     let max = w.max_keepdim(1)?;
     let at_max = w.broadcast_eq(&max)?.to_dtype(w.dtype())?;
     let weights = at_max.broadcast_div(&at_max.sum_keepdim(1)?)?.detach();
     (w * weights)?.sum(1)
-}
-
-fn act(a: Act, t: &Tensor) -> candle_core::Result<Tensor> {
-    match a {
-        Act::Relu => t.relu(),
-        Act::Tanh => t.tanh(),
-        Act::Gelu => t.gelu(),
-    }
 }
 
 /// The output of `node` when its input or output has no values: zeros of the output's layout,
@@ -156,10 +149,6 @@ pub struct Train<'r> {
     pub updates: Vec<(usize, Tensor)>,
 }
 
-/// PyTorch's batch-normalisation constants.
-const BN_EPS: f64 = 1e-5;
-const BN_MOMENTUM: f64 = 0.1;
-
 /// Logits `(batch, classes)` of `nodes` for a batch `x` `(batch, features)` in evaluation mode
 /// (running statistics, no dropout); `seen` is shown the input of every layer with weights as
 /// the matrix its weight multiplies: `(batch, in)` for a linear layer (`false`), the patch
@@ -168,12 +157,12 @@ pub fn run(
     nodes: &[Node],
     params: &[Tensor],
     x: &Tensor,
-    seen: impl FnMut(&Tensor, bool) -> candle_core::Result<()>,
+    mut seen: impl FnMut(&Tensor, bool) -> candle_core::Result<()>,
 ) -> candle_core::Result<Tensor> {
     Pass {
         params,
         train: None,
-        seen,
+        seen: &mut seen,
     }
     .logits(nodes, x)
 }
@@ -188,18 +177,21 @@ pub fn run_train(
     Pass {
         params,
         train: Some(train),
-        seen: |_: &Tensor, _| Ok(()),
+        seen: &mut |_: &Tensor, _| Ok(()),
     }
     .logits(nodes, x)
 }
 
-struct Pass<'a, 't, 'r, F> {
-    params: &'a [Tensor],
-    train: Option<&'t mut Train<'r>>,
-    seen: F,
+/// One forward pass, as the layers see it ([`super::layers::Layer::forward`]).
+pub struct Pass<'a, 't, 'r> {
+    /// Every parameter of the graph; a layer's are at its node's `param` index.
+    pub params: &'a [Tensor],
+    /// Training-mode state; `None` at evaluation.
+    pub train: Option<&'t mut Train<'r>>,
+    seen: &'a mut dyn FnMut(&Tensor, bool) -> candle_core::Result<()>,
 }
 
-impl<F: FnMut(&Tensor, bool) -> candle_core::Result<()>> Pass<'_, '_, '_, F> {
+impl Pass<'_, '_, '_> {
     fn logits(&mut self, nodes: &[Node], x: &Tensor) -> candle_core::Result<Tensor> {
         let spatial_input = nodes.first().is_some_and(|n| n.input.len() == 3);
         let h = if spatial_input {
@@ -213,7 +205,14 @@ impl<F: FnMut(&Tensor, bool) -> candle_core::Result<()>> Pass<'_, '_, '_, F> {
         }
     }
 
-    fn list(&mut self, nodes: &[Node], mut h: H) -> candle_core::Result<H> {
+    /// Show the input of a layer with weights as the matrix its weight multiplies: `(batch,
+    /// in)` for a linear layer (`patches` false), the patch matrix for a convolution (true).
+    pub fn seen(&mut self, m: &Tensor, patches: bool) -> candle_core::Result<()> {
+        (self.seen)(m, patches)
+    }
+
+    /// Run `nodes` on `h`.
+    pub fn list(&mut self, nodes: &[Node], mut h: H) -> candle_core::Result<H> {
         for node in nodes {
             h = self.node(node, h)?;
         }
@@ -221,122 +220,17 @@ impl<F: FnMut(&Tensor, bool) -> candle_core::Result<()>> Pass<'_, '_, '_, F> {
     }
 
     fn node(&mut self, node: &Node, h: H) -> candle_core::Result<H> {
-        let params = self.params;
         // A layer whose units were all cut out by shrinking, or that reads none: zero-sized
-        // maps, or the bias alone (what the masked model computes there). A residual block
-        // that reads nothing still has its branches' biases to add.
+        // maps, or the bias alone (what the masked model computes there). A layer with
+        // branches (a residual block) that reads nothing still has their biases to add.
         let (n_in, n_out) = (
             node.input.iter().product::<usize>(),
             node.output.iter().product::<usize>(),
         );
-        let reads_nothing = n_in == 0 && !matches!(node.op, Op::Residual { .. });
+        let reads_nothing = n_in == 0 && node.branches.is_empty();
         if n_out == 0 || reads_nothing {
-            return empty(node, params, h, n_out);
+            return empty(node, self.params, h, n_out);
         }
-        Ok(match (&node.op, h) {
-            (Op::Linear { .. }, H::Flat(t)) => {
-                let p = node.param.as_ref().expect("linear has weights").1;
-                (self.seen)(&t, false)?;
-                let lin = candle_nn::Linear::new(params[p].clone(), Some(params[p + 1].clone()));
-                H::Flat(lin.forward(&t)?)
-            }
-            (
-                &Op::Conv2d {
-                    cout,
-                    k,
-                    stride,
-                    pad,
-                    ..
-                },
-                H::Maps(t),
-            ) => {
-                let p = node.param.as_ref().expect("conv2d has weights").1;
-                let cols = patches(&t, node, k, stride, pad)?;
-                (self.seen)(&cols, true)?;
-                let w = &params[p];
-                let batch = t.dim(1)?;
-                let y = w
-                    .reshape((cout, w.dims()[1..].iter().product::<usize>()))?
-                    .matmul(&cols)?
-                    .broadcast_add(&params[p + 1].reshape((cout, 1))?)?;
-                H::Maps(y.reshape((node.output.iter().product::<usize>(), batch))?)
-            }
-            (&Op::MaxPool { size, stride }, H::Maps(t)) => {
-                H::Maps(max_routed(&windows(&t, node, size, stride)?)?)
-            }
-            (&Op::AvgPool { size, stride }, H::Maps(t)) => {
-                H::Maps(windows(&t, node, size, stride)?.mean(1)?)
-            }
-            (Op::Flatten, H::Maps(t)) => H::Flat(t.t()?.contiguous()?),
-            (&Op::Act(a), h) => h.map(|t| act(a, t))?,
-            (&Op::BatchNorm { channels }, h) => {
-                let p = node.param.as_ref().expect("batch_norm has parameters").1;
-                self.batch_norm(&params[p..p + 4], p, channels, h)?
-            }
-            (&Op::Dropout { p }, h) => match self.train.as_mut().and_then(|t| t.noise.as_mut()) {
-                Some(rng) if p > 0.0 => h.map(|t| {
-                    let scale = (1.0 / (1.0 - p)) as f32;
-                    let keep: Vec<f32> = (0..t.elem_count())
-                        .map(|_| if rng.next_f64() < p { 0.0 } else { scale })
-                        .collect();
-                    t * Tensor::from_vec(keep, t.shape(), t.device())?
-                })?,
-                _ => h,
-            },
-            (Op::Residual { body, shortcut }, h) => {
-                let input = match &h {
-                    H::Maps(t) => H::Maps(t.clone()),
-                    H::Flat(t) => H::Flat(t.clone()),
-                };
-                let b = self.list(body, input)?;
-                match (b, self.list(shortcut, h)?) {
-                    (H::Maps(a), H::Maps(c)) => H::Maps((a + c)?),
-                    (H::Flat(a), H::Flat(c)) => H::Flat((a + c)?),
-                    _ => candle_core::bail!("a residual's branches give different layouts"),
-                }
-            }
-            (op, _) => candle_core::bail!("layer {op:?} got an input of the wrong layout"),
-        })
-    }
-
-    /// Batch normalisation of `h` with `bn` = [scale, shift, running mean, running variance]
-    /// (parameters `p..p + 4`): batch statistics in training mode (and the new running
-    /// statistics recorded), the running ones at evaluation.
-    fn batch_norm(&mut self, bn: &[Tensor], p: usize, c: usize, h: H) -> candle_core::Result<H> {
-        // Channels along dim 0 of (c, h·w·batch) maps, along dim 1 of (batch, c) rows.
-        let (v, stat_dim, col, batch) = match &h {
-            H::Maps(t) => {
-                let batch = t.dim(1)?;
-                (t.reshape((c, t.elem_count() / c))?, 1, (c, 1), batch)
-            }
-            H::Flat(t) => (t.clone(), 0, (1, c), 0),
-        };
-        let shape = |t: &Tensor| t.reshape(col);
-        let (mean, var) = match self.train.as_mut() {
-            Some(train) => {
-                let mean = v.mean_keepdim(stat_dim)?;
-                let var = v.broadcast_sub(&mean)?.sqr()?.mean_keepdim(stat_dim)?;
-                let n = v.dim(stat_dim)? as f64;
-                let unbiased = if n > 1.0 { n / (n - 1.0) } else { 1.0 };
-                let blend = |old: &Tensor, new: Tensor| -> candle_core::Result<Tensor> {
-                    (old * (1.0 - BN_MOMENTUM))? + (new.detach().flatten_all()? * BN_MOMENTUM)?
-                };
-                train.updates.push((p + 2, blend(&bn[2], mean.clone())?));
-                train
-                    .updates
-                    .push((p + 3, blend(&bn[3], (var.clone() * unbiased)?)?));
-                (mean, var)
-            }
-            None => (shape(&bn[2])?, shape(&bn[3])?),
-        };
-        let y = v
-            .broadcast_sub(&mean)?
-            .broadcast_div(&(var + BN_EPS)?.sqrt()?)?
-            .broadcast_mul(&shape(&bn[0])?)?
-            .broadcast_add(&shape(&bn[1])?)?;
-        Ok(match h {
-            H::Maps(_) => H::Maps(y.reshape((y.elem_count() / batch, batch))?),
-            H::Flat(_) => H::Flat(y),
-        })
+        node.spec.layer().forward(node, self, h)
     }
 }

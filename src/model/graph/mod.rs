@@ -20,18 +20,19 @@
 //! on candle's autograd.
 
 pub mod forward;
+pub mod layers;
 pub mod presets;
 pub mod shape;
 pub mod shrink;
 pub mod spec;
 pub mod structure;
 
-pub use shape::{Act, Node, Op, ShapeError};
+pub use shape::{Node, ShapeError};
 pub use spec::LayerSpec;
 
 use super::lenet::LeNet5;
 use super::mlp::Mlp;
-use super::{Architecture, LayerInfo, Masks, Param, ParamKind, Params};
+use super::{Architecture, LayerInfo, Masks, Param, Params};
 use crate::config::Activation;
 use crate::rng::Rng;
 use candle_core::Tensor;
@@ -102,91 +103,23 @@ impl Graph {
     }
 }
 
-/// The layer list of resolved `nodes`.
-fn to_specs(nodes: &[Node]) -> Vec<LayerSpec> {
+/// The layer list of resolved `nodes` (every layer with parameters named).
+pub(crate) fn to_specs(nodes: &[Node]) -> Vec<LayerSpec> {
     nodes
         .iter()
         .map(|n| {
-            let name = n.param.as_ref().map(|p| p.0.clone());
-            match &n.op {
-                &Op::Linear { out, .. } => LayerSpec::Linear {
-                    out: Some(out),
-                    name,
-                },
-                &Op::Conv2d {
-                    cout,
-                    k,
-                    stride,
-                    pad,
-                    ..
-                } => LayerSpec::Conv2d {
-                    out: cout,
-                    kernel: k,
-                    stride: Some(stride),
-                    padding: Some(pad),
-                    name,
-                },
-                &Op::MaxPool { size, stride } => LayerSpec::MaxPool {
-                    size,
-                    stride: Some(stride),
-                },
-                &Op::AvgPool { size, stride } => LayerSpec::AvgPool {
-                    size,
-                    stride: Some(stride),
-                },
-                Op::Flatten => LayerSpec::Flatten,
-                Op::Act(Act::Relu) => LayerSpec::Relu,
-                Op::Act(Act::Tanh) => LayerSpec::Tanh,
-                Op::Act(Act::Gelu) => LayerSpec::Gelu,
-                Op::BatchNorm { .. } => LayerSpec::BatchNorm { name },
-                &Op::Dropout { p } => LayerSpec::Dropout { p },
-                Op::Residual { body, shortcut } => LayerSpec::Residual {
-                    body: to_specs(body),
-                    shortcut: to_specs(shortcut),
-                },
+            let mut spec = n.spec.layer().to_spec(n);
+            if let Some((name, _)) = &n.param {
+                spec.layer_mut().set_name(name.clone());
             }
+            spec
         })
         .collect()
 }
 
 /// Short descriptions of `nodes`, e.g. `conv3x3:16/p1`, `bn`, `res(conv3x3:16/p1-bn|id)`.
-fn describe_nodes(nodes: &[Node]) -> Vec<String> {
-    nodes
-        .iter()
-        .map(|n| match &n.op {
-            Op::Linear { out, .. } => format!("fc:{out}"),
-            &Op::Conv2d {
-                cout,
-                k,
-                stride,
-                pad,
-                ..
-            } => {
-                let mut s = format!("conv{k}x{k}:{cout}");
-                if stride != 1 {
-                    s += &format!("/s{stride}");
-                }
-                if pad != 0 {
-                    s += &format!("/p{pad}");
-                }
-                s
-            }
-            Op::MaxPool { size, .. } => format!("maxpool{size}"),
-            Op::AvgPool { size, .. } => format!("avgpool{size}"),
-            Op::Flatten => "flatten".into(),
-            Op::Act(a) => a.as_str().into(),
-            Op::BatchNorm { .. } => "bn".into(),
-            Op::Dropout { p } => format!("dropout{p}"),
-            Op::Residual { body, shortcut } => {
-                let short = if shortcut.is_empty() {
-                    "id".to_string()
-                } else {
-                    describe_nodes(shortcut).join("-")
-                };
-                format!("res({}|{short})", describe_nodes(body).join("-"))
-            }
-        })
-        .collect()
+pub(crate) fn describe_nodes(nodes: &[Node]) -> Vec<String> {
+    nodes.iter().map(|n| n.spec.layer().describe(n)).collect()
 }
 
 /// Which engine, if any, implements every layer of a graph.
@@ -202,19 +135,17 @@ fn mlp_shape(input: &[usize], nodes: &[Node]) -> Option<Mlp> {
     let mut widths = vec![features];
     let mut activation = None;
     for (i, n) in nodes.iter().enumerate() {
-        match (&n.op, i % 2) {
-            (Op::Linear { out, .. }, 0) => widths.push(*out),
-            (Op::Act(a), 1) => {
-                let a = match a {
-                    Act::Relu => Activation::Relu,
-                    Act::Tanh => Activation::Tanh,
-                    Act::Gelu => return None,
-                };
-                if *activation.get_or_insert(a) != a {
-                    return None;
-                }
+        let a = match (&n.spec, i % 2) {
+            (LayerSpec::Linear(_), 0) => {
+                widths.push(n.output[0]);
+                continue;
             }
+            (LayerSpec::Relu(_), 1) => Activation::Relu,
+            (LayerSpec::Tanh(_), 1) => Activation::Tanh,
             _ => return None,
+        };
+        if *activation.get_or_insert(a) != a {
+            return None;
         }
     }
     (nodes.len() % 2 == 1).then(|| Mlp {
@@ -229,33 +160,22 @@ fn lenet5_shape(input: &[usize], nodes: &[Node]) -> Option<LeNet5> {
     if input != [1, SIDE, SIDE] || nodes.len() != 8 {
         return None;
     }
-    let conv = |n: &Node| match n.op {
-        Op::Conv2d {
-            cout,
-            k: K,
-            stride: 1,
-            pad: 0,
-            ..
-        } => Some(cout),
+    let conv = |n: &Node| match &n.spec {
+        LayerSpec::Conv2d(c) if c.geometry() == (K, 1, 0) => Some(n.output[0]),
         _ => None,
     };
-    let pool = |n: &Node| {
-        matches!(
-            n.op,
-            Op::MaxPool {
-                size: POOL,
-                stride: POOL
-            }
-        )
+    let pool = |n: &Node| match &n.spec {
+        LayerSpec::MaxPool(p) => p.size == POOL && p.stride == Some(POOL),
+        _ => false,
     };
-    let linear = |n: &Node| match n.op {
-        Op::Linear { out, .. } => Some(out),
+    let linear = |n: &Node| match &n.spec {
+        LayerSpec::Linear(_) => Some(n.output[0]),
         _ => None,
     };
     let shape_ok = pool(&nodes[1])
         && pool(&nodes[3])
-        && nodes[4].op == Op::Flatten
-        && nodes[6].op == Op::Act(Act::Relu);
+        && matches!(nodes[4].spec, LayerSpec::Flatten(_))
+        && matches!(nodes[6].spec, LayerSpec::Relu(_));
     shape_ok.then_some(())?;
     Some(LeNet5 {
         conv1: conv(&nodes[0])?,
@@ -263,15 +183,6 @@ fn lenet5_shape(input: &[usize], nodes: &[Node]) -> Option<LeNet5> {
         fc1: linear(&nodes[5])?,
         classes: linear(&nodes[7])?,
     })
-}
-
-/// Weight shape and fan-in of a layer with weights.
-fn weight_shape(op: &Op) -> (Vec<usize>, usize) {
-    match *op {
-        Op::Linear { inputs, out } => (vec![out, inputs], inputs),
-        Op::Conv2d { cin, cout, k, .. } => (vec![cout, cin, k, k], cin * k * k),
-        _ => unreachable!("only linear and conv2d layers have weights"),
-    }
 }
 
 impl Architecture for Graph {
@@ -295,32 +206,14 @@ impl Architecture for Graph {
         let mut ps = Vec::new();
         for n in structure::all_nodes(&self.nodes) {
             let Some((name, _)) = &n.param else { continue };
-            let mut push = |suffix: &str, shape: Vec<usize>, kind: ParamKind, data: Vec<f32>| {
+            for (suffix, shape, kind, data) in n.spec.layer().init(n, rng) {
                 ps.push(Param {
                     name: format!("{name}.{suffix}"),
                     shape,
                     kind,
                     data,
-                })
-            };
-            if let Op::BatchNorm { channels } = n.op {
-                // Scale 1, shift 0, running mean 0, running variance 1 (PyTorch's); no draws.
-                let c = channels;
-                push("weight", vec![c], ParamKind::Bias, vec![1.0; c]);
-                push("bias", vec![c], ParamKind::Bias, vec![0.0; c]);
-                push("running_mean", vec![c], ParamKind::Buffer, vec![0.0; c]);
-                push("running_var", vec![c], ParamKind::Buffer, vec![1.0; c]);
-                continue;
+                });
             }
-            let (shape, fan_in) = weight_shape(&n.op);
-            let bound = 1.0 / (fan_in as f32).sqrt();
-            let out = shape[0];
-            let w: Vec<f32> = (0..shape.iter().product())
-                .map(|_| rng.uniform_f32(-bound, bound))
-                .collect();
-            let b: Vec<f32> = (0..out).map(|_| rng.uniform_f32(-bound, bound)).collect();
-            push("weight", shape, ParamKind::Weight, w);
-            push("bias", vec![out], ParamKind::Bias, b);
         }
         Params(ps)
     }
@@ -461,31 +354,9 @@ impl Architecture for Graph {
         let mut params = 0usize;
         let mut acts = 0usize;
         for n in structure::all_nodes(&self.nodes) {
-            let out: usize = n.output.iter().product();
-            match n.op {
-                Op::Linear { inputs, out } => {
-                    params = params.saturating_add(inputs.saturating_mul(out).saturating_add(out));
-                    acts = acts.saturating_add(out);
-                }
-                Op::Conv2d { cin, cout, k, .. } => {
-                    let kk = cin.saturating_mul(k * k);
-                    params = params.saturating_add(kk.saturating_mul(cout).saturating_add(cout));
-                    let positions = n.output[1] * n.output[2];
-                    acts = acts
-                        .saturating_add(kk.saturating_mul(positions))
-                        .saturating_add(out);
-                }
-                Op::BatchNorm { channels } => {
-                    // Centred, normalised, scaled and shifted copies while training.
-                    params = params.saturating_add(2 * channels);
-                    acts = acts.saturating_add(out.saturating_mul(4))
-                }
-                Op::MaxPool { .. }
-                | Op::AvgPool { .. }
-                | Op::Dropout { .. }
-                | Op::Residual { .. } => acts = acts.saturating_add(out),
-                Op::Flatten | Op::Act(_) => {}
-            }
+            let (p, a) = n.spec.layer().footprint(n);
+            params = params.saturating_add(p);
+            acts = acts.saturating_add(a);
         }
         crate::sweep::memory::Footprint {
             params,

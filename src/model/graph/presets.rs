@@ -6,13 +6,13 @@ use crate::config::Activation;
 
 fn act(a: Activation) -> LayerSpec {
     match a {
-        Activation::Relu => LayerSpec::Relu,
-        Activation::Tanh => LayerSpec::Tanh,
+        Activation::Relu => LayerSpec::relu(),
+        Activation::Tanh => LayerSpec::tanh(),
     }
 }
 
 fn linear(out: Option<usize>) -> LayerSpec {
-    LayerSpec::Linear { out, name: None }
+    LayerSpec::linear(out)
 }
 
 /// `mlp`: linear layers of the `hidden` widths with `activation` between them, then one unit per
@@ -40,25 +40,16 @@ pub fn lenet300(activation: Activation) -> Vec<LayerSpec> {
 /// 2 → conv2 50 filters 5×5 → max-pool 2 → fc1 500 → ReLU → fc2 (no activation after the
 /// convolutions): 431,080 parameters with 10 classes.
 pub fn lenet5() -> Vec<LayerSpec> {
-    let conv = |out| LayerSpec::Conv2d {
-        out,
-        kernel: 5,
-        stride: None,
-        padding: None,
-        name: None,
-    };
-    let pool = || LayerSpec::MaxPool {
-        size: 2,
-        stride: None,
-    };
+    let conv = |out| LayerSpec::conv2d(out, 5, None, None);
+    let pool = || LayerSpec::max_pool(2);
     vec![
         conv(20),
         pool(),
         conv(50),
         pool(),
-        LayerSpec::Flatten,
+        LayerSpec::flatten(),
         linear(Some(500)),
-        LayerSpec::Relu,
+        LayerSpec::relu(),
         linear(None),
     ]
 }
@@ -71,26 +62,17 @@ pub const LENET_INPUT: [usize; 3] = [1, 28, 28];
 /// `2·width`, `4·width`, … channels; then flatten → linear of `2^stages · width` units → ReLU →
 /// one unit per class.
 pub fn vgg(width: usize, stages: usize) -> Vec<LayerSpec> {
-    let conv = |out| LayerSpec::Conv2d {
-        out,
-        kernel: 3,
-        stride: None,
-        padding: Some(1),
-        name: None,
-    };
+    let conv = |out| LayerSpec::conv2d(out, 3, None, Some(1));
     let mut layers = Vec::new();
     for s in 0..stages {
         let c = width << s;
-        layers.extend([conv(c), LayerSpec::Relu, conv(c), LayerSpec::Relu]);
-        layers.push(LayerSpec::MaxPool {
-            size: 2,
-            stride: None,
-        });
+        layers.extend([conv(c), LayerSpec::relu(), conv(c), LayerSpec::relu()]);
+        layers.push(LayerSpec::max_pool(2));
     }
     layers.extend([
-        LayerSpec::Flatten,
+        LayerSpec::flatten(),
         linear(Some(width << stages)),
-        LayerSpec::Relu,
+        LayerSpec::relu(),
         linear(None),
     ]);
     layers
@@ -105,15 +87,16 @@ pub fn vgg(width: usize, stages: usize) -> Vec<LayerSpec> {
 /// convolution with batch normalisation where the shape changes (option B). `width` 16,
 /// `stages` 3, `blocks` 3 is ResNet-20 (0.27 M parameters on CIFAR-10).
 pub fn resnet(width: usize, stages: usize, blocks: usize, input: &[usize]) -> Vec<LayerSpec> {
-    let conv = |out, kernel, stride: usize| LayerSpec::Conv2d {
-        out,
-        kernel,
-        stride: (stride != 1).then_some(stride),
-        padding: (kernel == 3).then_some(1),
-        name: None,
+    let conv = |out, kernel, stride: usize| {
+        LayerSpec::conv2d(
+            out,
+            kernel,
+            (stride != 1).then_some(stride),
+            (kernel == 3).then_some(1),
+        )
     };
-    let bn = || LayerSpec::BatchNorm { name: None };
-    let mut layers = vec![conv(width, 3, 1), bn(), LayerSpec::Relu];
+    let bn = LayerSpec::batch_norm;
+    let mut layers = vec![conv(width, 3, 1), bn(), LayerSpec::relu()];
     let (mut channels, mut side) = (
         width,
         (
@@ -128,7 +111,7 @@ pub fn resnet(width: usize, stages: usize, blocks: usize, input: &[usize]) -> Ve
             let body = vec![
                 conv(c, 3, stride),
                 bn(),
-                LayerSpec::Relu,
+                LayerSpec::relu(),
                 conv(c, 3, 1),
                 bn(),
             ];
@@ -137,8 +120,8 @@ pub fn resnet(width: usize, stages: usize, blocks: usize, input: &[usize]) -> Ve
             } else {
                 Vec::new()
             };
-            layers.push(LayerSpec::Residual { body, shortcut });
-            layers.push(LayerSpec::Relu);
+            layers.push(LayerSpec::residual(body, shortcut));
+            layers.push(LayerSpec::relu());
             channels = c;
             if stride == 2 {
                 side = (side.0.div_ceil(2), side.1.div_ceil(2));
@@ -146,11 +129,8 @@ pub fn resnet(width: usize, stages: usize, blocks: usize, input: &[usize]) -> Ve
         }
     }
     layers.extend([
-        LayerSpec::AvgPool {
-            size: side.0.min(side.1).max(1),
-            stride: None,
-        },
-        LayerSpec::Flatten,
+        LayerSpec::avg_pool(side.0.min(side.1).max(1)),
+        LayerSpec::flatten(),
         linear(None),
     ]);
     layers

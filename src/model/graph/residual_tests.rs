@@ -29,13 +29,7 @@ fn close(a: &[f32], b: &[f32], tol: f32) -> bool {
 /// `batch_norm → linear` on 2 features, the linear layer the identity: the logits are the
 /// normalised features.
 fn bn_then_identity() -> (Graph, Params) {
-    let layers = [
-        LayerSpec::BatchNorm { name: None },
-        LayerSpec::Linear {
-            out: None,
-            name: None,
-        },
-    ];
+    let layers = [LayerSpec::batch_norm(), LayerSpec::linear(None)];
     let g = graph(&[2], &layers, 2);
     let mut p = g.init(&mut Rng::new(1));
     let names: Vec<&str> = p.0.iter().map(|q| q.name.as_str()).collect();
@@ -145,13 +139,7 @@ fn fit_updates_running_statistics() {
 
 #[test]
 fn dropout_is_off_at_evaluation_and_scales_survivors_in_training() {
-    let layers = [
-        LayerSpec::Dropout { p: 0.25 },
-        LayerSpec::Linear {
-            out: None,
-            name: None,
-        },
-    ];
+    let layers = [LayerSpec::dropout(0.25), LayerSpec::linear(None)];
     let g = graph(&[400], &layers, 400);
     let mut p = g.init(&mut Rng::new(1));
     // fc1 the identity, so the logits are what the dropout lets through.
@@ -179,28 +167,10 @@ fn dropout_is_off_at_evaluation_and_scales_survivors_in_training() {
 
 #[test]
 fn residual_shape_errors_name_the_layer_and_both_shapes() {
-    let conv = |out, stride| LayerSpec::Conv2d {
-        out,
-        kernel: 3,
-        stride: Some(stride),
-        padding: Some(1),
-        name: None,
-    };
-    let head = [
-        LayerSpec::Flatten,
-        LayerSpec::Linear {
-            out: None,
-            name: None,
-        },
-    ];
+    let conv = |out, stride| LayerSpec::conv2d(out, 3, Some(stride), Some(1));
+    let head = [LayerSpec::flatten(), LayerSpec::linear(None)];
     // The body doubles the channels, the identity shortcut does not.
-    let mut layers = vec![
-        conv(2, 1),
-        LayerSpec::Residual {
-            body: vec![conv(4, 1)],
-            shortcut: vec![],
-        },
-    ];
+    let mut layers = vec![conv(2, 1), LayerSpec::residual(vec![conv(4, 1)], vec![])];
     layers.extend(head.clone());
     let e = Graph::new(&[1, 8, 8], &layers, 3).unwrap_err();
     assert_eq!(e.field(), "model.layers[1]");
@@ -211,10 +181,7 @@ fn residual_shape_errors_name_the_layer_and_both_shapes() {
     );
     assert!(e.message.contains("residual"), "{}", e.message);
     // A shortcut that halves the maps while the body does not.
-    layers[1] = LayerSpec::Residual {
-        body: vec![conv(2, 1)],
-        shortcut: vec![conv(2, 2)],
-    };
+    layers[1] = LayerSpec::residual(vec![conv(2, 1)], vec![conv(2, 2)]);
     let e = Graph::new(&[1, 8, 8], &layers, 3).unwrap_err();
     assert!(
         e.message.contains("[2, 8, 8]") && e.message.contains("[2, 4, 4]"),
@@ -222,10 +189,7 @@ fn residual_shape_errors_name_the_layer_and_both_shapes() {
         e.message
     );
     // An error inside a branch names its place.
-    layers[1] = LayerSpec::Residual {
-        body: vec![LayerSpec::Flatten, LayerSpec::Flatten],
-        shortcut: vec![],
-    };
+    layers[1] = LayerSpec::residual(vec![LayerSpec::flatten(), LayerSpec::flatten()], vec![]);
     let e = Graph::new(&[1, 8, 8], &layers, 3).unwrap_err();
     assert_eq!(e.field(), "model.layers[1].body[1]");
     assert!(
@@ -374,11 +338,8 @@ fn smooth(layers: Vec<LayerSpec>) -> Vec<LayerSpec> {
     layers
         .into_iter()
         .map(|l| match l {
-            LayerSpec::Relu => LayerSpec::Tanh,
-            LayerSpec::Residual { body, shortcut } => LayerSpec::Residual {
-                body: smooth(body),
-                shortcut: smooth(shortcut),
-            },
+            LayerSpec::Relu(_) => LayerSpec::tanh(),
+            LayerSpec::Residual(r) => LayerSpec::residual(smooth(r.body), smooth(r.shortcut)),
             other => other,
         })
         .collect()
@@ -458,20 +419,15 @@ fn autograd_through_batch_norm_and_residuals_matches_finite_differences() {
 /// two residual blocks (identity, or a projection with a random stride), dropout, a pooling,
 /// and a head.
 fn random_residual_graph(rng: &mut Rng) -> (Vec<usize>, Vec<LayerSpec>) {
-    let conv = |out, kernel: usize, stride| LayerSpec::Conv2d {
-        out,
-        kernel,
-        stride: Some(stride),
-        padding: Some(kernel / 2),
-        name: None,
-    };
-    let bn = || LayerSpec::BatchNorm { name: None };
+    let conv =
+        |out, kernel: usize, stride| LayerSpec::conv2d(out, kernel, Some(stride), Some(kernel / 2));
+    let bn = || LayerSpec::batch_norm();
     let mut c = 2 + rng.below(3);
     let mut layers = vec![conv(c, 3, 1)];
     if rng.below(2) == 0 {
         layers.push(bn());
     }
-    layers.push(LayerSpec::Relu);
+    layers.push(LayerSpec::relu());
     for _ in 0..1 + rng.below(2) {
         let project = rng.below(2) == 0;
         let (out, stride) = if project {
@@ -482,7 +438,7 @@ fn random_residual_graph(rng: &mut Rng) -> (Vec<usize>, Vec<LayerSpec>) {
         let mut body = vec![
             conv(2 + rng.below(3), 3, stride),
             bn(),
-            LayerSpec::Relu,
+            LayerSpec::relu(),
             conv(out, 3, 1),
         ];
         if rng.below(2) == 0 {
@@ -493,30 +449,21 @@ fn random_residual_graph(rng: &mut Rng) -> (Vec<usize>, Vec<LayerSpec>) {
         } else {
             Vec::new()
         };
-        layers.push(LayerSpec::Residual { body, shortcut });
-        layers.push(LayerSpec::Relu);
+        layers.push(LayerSpec::residual(body, shortcut));
+        layers.push(LayerSpec::relu());
         if rng.below(2) == 0 {
-            layers.push(LayerSpec::Dropout { p: 0.5 });
+            layers.push(LayerSpec::dropout(0.5));
         }
         c = out;
     }
-    layers.push(LayerSpec::AvgPool {
-        size: 2,
-        stride: None,
-    });
-    layers.push(LayerSpec::Flatten);
+    layers.push(LayerSpec::avg_pool(2));
+    layers.push(LayerSpec::flatten());
     if rng.below(2) == 0 {
-        layers.push(LayerSpec::Linear {
-            out: Some(2 + rng.below(4)),
-            name: None,
-        });
+        layers.push(LayerSpec::linear(Some(2 + rng.below(4))));
         layers.push(bn());
-        layers.push(LayerSpec::Relu);
+        layers.push(LayerSpec::relu());
     }
-    layers.push(LayerSpec::Linear {
-        out: None,
-        name: None,
-    });
+    layers.push(LayerSpec::linear(None));
     (
         vec![1 + rng.below(2), 6 + rng.below(3), 6 + rng.below(3)],
         layers,

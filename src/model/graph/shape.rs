@@ -3,85 +3,30 @@
 //! output shapes and parameter positions. Every refusal names the layer's index and kind and
 //! both shapes involved.
 
-use super::spec::{layer_names, LayerSpec};
-
-/// An elementwise activation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Act {
-    Relu,
-    Tanh,
-    Gelu,
-}
-
-impl Act {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Act::Relu => "relu",
-            Act::Tanh => "tanh",
-            Act::Gelu => "gelu",
-        }
-    }
-}
-
-/// A resolved layer.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Op {
-    Linear {
-        inputs: usize,
-        out: usize,
-    },
-    Conv2d {
-        cin: usize,
-        cout: usize,
-        k: usize,
-        stride: usize,
-        pad: usize,
-    },
-    MaxPool {
-        size: usize,
-        stride: usize,
-    },
-    AvgPool {
-        size: usize,
-        stride: usize,
-    },
-    Flatten,
-    Act(Act),
-    /// Per-channel (or per-feature) normalisation; its parameters are scale, shift, running
-    /// mean, running variance.
-    BatchNorm {
-        channels: usize,
-    },
-    Dropout {
-        p: f64,
-    },
-    /// `body(x) + shortcut(x)`; an empty shortcut is the identity.
-    Residual {
-        body: Vec<Node>,
-        shortcut: Vec<Node>,
-    },
-}
+use super::layers::{LayerSpec, Resolved};
+use super::spec::layer_names;
 
 /// A layer with the shapes it reads and writes (per sample: `[features]` or `[c, h, w]`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
-    pub op: Op,
+    /// The layer's settings, every default filled in (a residual's lists left empty: its
+    /// resolved branches are `branches`).
+    pub spec: LayerSpec,
     pub input: Vec<usize>,
     pub output: Vec<usize>,
     /// For a layer with parameters: its name and the index of its first parameter (a weight,
     /// with its bias next; a batch normalisation's scale, with shift, running mean and running
     /// variance next).
     pub param: Option<(String, usize)>,
+    /// Resolved nested layer lists: a residual's body and shortcut.
+    pub branches: Vec<Vec<Node>>,
 }
 
 impl Node {
     /// Output units of a layer with weights (neurons or channels).
     pub fn units(&self) -> Option<usize> {
-        match self.op {
-            Op::Linear { out, .. } => Some(out),
-            Op::Conv2d { cout, .. } => Some(cout),
-            _ => None,
-        }
+        let weighted = self.spec.layer().params().is_some_and(|p| p.weighted);
+        weighted.then(|| self.output[0])
     }
 }
 
@@ -103,15 +48,6 @@ impl ShapeError {
     }
 }
 
-/// Parameter layout of a layer: how many tensors it holds.
-pub fn param_tensors(op: &Op) -> usize {
-    match op {
-        Op::Linear { .. } | Op::Conv2d { .. } => 2,
-        Op::BatchNorm { .. } => 4,
-        _ => 0,
-    }
-}
-
 /// `[a, b, c]` as written in YAML.
 pub fn fmt_shape(s: &[usize]) -> String {
     let v: Vec<String> = s.iter().map(|x| x.to_string()).collect();
@@ -119,7 +55,7 @@ pub fn fmt_shape(s: &[usize]) -> String {
 }
 
 /// Output side of a window of `k` sliding by `stride` over `side + 2·pad`, if it fits.
-fn slide(side: usize, k: usize, stride: usize, pad: usize) -> Option<usize> {
+pub fn slide(side: usize, k: usize, stride: usize, pad: usize) -> Option<usize> {
     let padded = side.checked_add(pad.checked_mul(2)?)?;
     (padded >= k).then(|| (padded - k) / stride + 1)
 }
@@ -155,7 +91,7 @@ pub fn resolve(
     }
     let last_linear = layers
         .iter()
-        .rposition(|l| matches!(l, LayerSpec::Linear { .. }));
+        .rposition(|l| matches!(l, LayerSpec::Linear(_)));
     let mut walk = Walk {
         names: names.into_iter(),
         n_params: 0,
@@ -182,18 +118,62 @@ pub fn resolve(
 }
 
 /// The state of one resolution: names and parameter positions handed out in order.
-struct Walk {
+pub struct Walk {
     names: std::vec::IntoIter<String>,
     n_params: usize,
     /// Index of the last top-level linear layer (it may leave `out` to the class count).
     last_linear: Option<usize>,
-    classes: Option<usize>,
+    /// The data's class count, when known.
+    pub classes: Option<usize>,
+}
+
+/// Where a layer sits, for its errors: `at` under `model.layers` (`[3]`, `[3].body[1]`).
+pub struct Site {
+    pub at: String,
+    label: String,
+    kind: &'static str,
+    /// Whether it is the last top-level linear layer (which may leave `out` to the classes).
+    pub last_linear: bool,
+}
+
+impl Site {
+    /// An error about this layer: "layer 3 (conv2d) {what}".
+    pub fn err(&self, what: String) -> ShapeError {
+        ShapeError {
+            at: Some(self.at.clone()),
+            message: format!("{} ({}) {what}", self.label, self.kind),
+        }
+    }
+
+    /// Refuse a zero `field`.
+    pub fn at_least_1(&self, field: &str, v: usize) -> Result<(), ShapeError> {
+        if v == 0 {
+            Err(self.err(format!("`{field}` must be at least 1, got 0")))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// `shape` as (channels, height, width), or an error ending in `hint`.
+    pub fn spatial(
+        &self,
+        shape: &[usize],
+        hint: &str,
+    ) -> Result<(usize, usize, usize), ShapeError> {
+        match *shape {
+            [c, h, w] => Ok((c, h, w)),
+            _ => Err(self.err(format!(
+                "needs a [channels, height, width] input but gets {}{hint}",
+                fmt_shape(shape)
+            ))),
+        }
+    }
 }
 
 impl Walk {
     /// Resolve `layers` (at `prefix` under `model.layers`: empty at the top, `[3].body` in a
     /// residual) read from `shape`: the nodes and the shape they give.
-    fn list(
+    pub fn list(
         &mut self,
         mut shape: Vec<usize>,
         layers: &[LayerSpec],
@@ -216,179 +196,40 @@ impl Walk {
         i: usize,
         prefix: &str,
     ) -> Result<Node, ShapeError> {
-        let kind = spec.kind();
         let at = format!("{prefix}[{i}]");
         let label = if prefix.is_empty() {
             format!("layer {i}")
         } else {
             format!("layer {}", &at[1..].replacen(']', "", 1))
         };
-        let err = |what: String| ShapeError {
-            at: Some(at.clone()),
-            message: format!("{label} ({kind}) {what}"),
+        let site = Site {
+            at,
+            label,
+            kind: spec.kind(),
+            last_linear: prefix.is_empty() && Some(i) == self.last_linear,
         };
-        let at_least_1 = |field: &str, v: usize| {
-            if v == 0 {
-                Err(err(format!("`{field}` must be at least 1, got 0")))
-            } else {
-                Ok(())
-            }
-        };
-        let spatial = |shape: &[usize], hint: &str| -> Result<(usize, usize, usize), ShapeError> {
-            match *shape {
-                [c, h, w] => Ok((c, h, w)),
-                _ => Err(err(format!(
-                    "needs a [channels, height, width] input but gets {}{hint}",
-                    fmt_shape(shape)
-                ))),
-            }
-        };
-        let (op, output) = match spec {
-            LayerSpec::Linear { out, .. } => {
-                let [inputs] = shape[..] else {
-                    return Err(err(format!(
-                        "needs a flat input but gets {}; add a `flatten` layer before it",
-                        fmt_shape(shape)
-                    )));
-                };
-                let last = prefix.is_empty() && Some(i) == self.last_linear;
-                let out = match (out, last, self.classes) {
-                    (Some(o), _, _) => *o,
-                    (None, true, Some(c)) => c,
-                    (None, true, None) => 1,
-                    (None, false, _) => {
-                        return Err(err(
-                            "needs `out` (only the last linear layer may leave it out: it \
-                             then has one unit per class)"
-                                .into(),
-                        ))
-                    }
-                };
-                at_least_1("out", out)?;
-                (Op::Linear { inputs, out }, vec![out])
-            }
-            LayerSpec::Conv2d {
-                out,
-                kernel,
-                stride,
-                padding,
-                ..
-            } => {
-                let (c, h, w) = spatial(
-                    shape,
-                    "; give model.input as [channels, height, width], or put the convolutions \
-                     before the flatten",
-                )?;
-                let (stride, pad) = (stride.unwrap_or(1), padding.unwrap_or(0));
-                at_least_1("out", *out)?;
-                at_least_1("kernel", *kernel)?;
-                at_least_1("stride", stride)?;
-                let (Some(oh), Some(ow)) = (
-                    slide(h, *kernel, stride, pad),
-                    slide(w, *kernel, stride, pad),
-                ) else {
-                    return Err(err(format!(
-                        "with kernel {kernel} and padding {pad} needs maps of at least \
-                         {kernel}×{kernel} after padding, but gets {}",
-                        fmt_shape(shape)
-                    )));
-                };
-                (
-                    Op::Conv2d {
-                        cin: c,
-                        cout: *out,
-                        k: *kernel,
-                        stride,
-                        pad,
-                    },
-                    vec![*out, oh, ow],
-                )
-            }
-            LayerSpec::MaxPool { size, stride } | LayerSpec::AvgPool { size, stride } => {
-                let (c, h, w) = spatial(shape, "; pooling must come before the flatten")?;
-                let stride = stride.unwrap_or(*size);
-                at_least_1("size", *size)?;
-                at_least_1("stride", stride)?;
-                let (Some(oh), Some(ow)) = (slide(h, *size, stride, 0), slide(w, *size, stride, 0))
-                else {
-                    return Err(err(format!(
-                        "with size {size} needs maps of at least {size}×{size}, but gets {}",
-                        fmt_shape(shape)
-                    )));
-                };
-                let op = if matches!(spec, LayerSpec::MaxPool { .. }) {
-                    Op::MaxPool {
-                        size: *size,
-                        stride,
-                    }
-                } else {
-                    Op::AvgPool {
-                        size: *size,
-                        stride,
-                    }
-                };
-                (op, vec![c, oh, ow])
-            }
-            LayerSpec::Flatten => {
-                let (c, h, w) = spatial(shape, " (it is already flat)")?;
-                (Op::Flatten, vec![c * h * w])
-            }
-            LayerSpec::Relu => (Op::Act(Act::Relu), shape.to_vec()),
-            LayerSpec::Tanh => (Op::Act(Act::Tanh), shape.to_vec()),
-            LayerSpec::Gelu => (Op::Act(Act::Gelu), shape.to_vec()),
-            LayerSpec::BatchNorm { .. } => (Op::BatchNorm { channels: shape[0] }, shape.to_vec()),
-            &LayerSpec::Dropout { p } => {
-                if !(0.0..1.0).contains(&p) {
-                    return Err(err(format!(
-                        "`p` is the probability of zeroing a value, in [0, 1), not {p}"
-                    )));
-                }
-                (Op::Dropout { p }, shape.to_vec())
-            }
-            LayerSpec::Residual { body, shortcut } => {
-                if body.is_empty() {
-                    return Err(err(
-                        "needs a `body` of at least one layer (the shortcut alone is the \
-                         identity)"
-                            .into(),
-                    ));
-                }
-                let (body, b) = self.list(shape.to_vec(), body, &format!("{at}.body"))?;
-                let (shortcut, s) =
-                    self.list(shape.to_vec(), shortcut, &format!("{at}.shortcut"))?;
-                if b != s {
-                    let what = if shortcut.is_empty() {
-                        "the identity shortcut gives its input".to_string()
-                    } else {
-                        "its shortcut gives".to_string()
-                    };
-                    return Err(err(format!(
-                        "adds branches of different shapes: its body gives {} but {what} {}; \
-                         the body must keep the shape, or the shortcut must change it the same \
-                         way (e.g. a 1×1 `conv2d` with the body's stride and channels)",
-                        fmt_shape(&b),
-                        fmt_shape(&s)
-                    )));
-                }
-                (Op::Residual { body, shortcut }, b)
-            }
-        };
-        let tensors = param_tensors(&op);
-        let param = (tensors > 0).then(|| {
-            let p = (
+        let layer = spec.layer();
+        let Resolved {
+            spec,
+            output,
+            branches,
+        } = layer.resolve(shape, &site, self)?;
+        let param = layer.params().map(|p| {
+            let at = (
                 self.names
                     .next()
                     .expect("one name per layer with parameters"),
                 self.n_params,
             );
-            self.n_params += tensors;
-            p
+            self.n_params += p.tensors;
+            at
         });
         Ok(Node {
-            op,
+            spec,
             input: shape.to_vec(),
             output,
             param,
+            branches,
         })
     }
 }

@@ -7,7 +7,8 @@
 //! result is a smaller graph, with smaller tensors, computing the same function as the masked
 //! model.
 
-use super::shape::{Node, Op};
+use super::layers::Shrunk;
+use super::shape::Node;
 use super::structure::{self, Structure};
 use super::Graph;
 use crate::model::{Masks, Param, Params};
@@ -62,8 +63,9 @@ fn spaces(g: &Graph, st: &Structure, masks: &Masks) -> HashMap<usize, (usize, Ve
     out
 }
 
-/// The walk that rebuilds the nodes with the kept units.
-struct Cut<'a> {
+/// The walk that rebuilds the nodes with the kept units, as the layers see it
+/// ([`super::layers::Layer::shrink`]).
+pub struct Cut<'a> {
     spaces: HashMap<usize, (usize, Vec<usize>)>,
     /// The structure's layers with weights and normalisations, consumed in walk order.
     weighted: std::slice::Iter<'a, structure::Weighted<'a>>,
@@ -75,7 +77,7 @@ struct Cut<'a> {
 impl Cut<'_> {
     /// `nodes` read from `shape` (kept units counted) in `space`: the new nodes, and the space
     /// and shape they give.
-    fn list(
+    pub fn list(
         &mut self,
         nodes: &[Node],
         mut space: usize,
@@ -84,85 +86,61 @@ impl Cut<'_> {
         let mut new = Vec::with_capacity(nodes.len());
         for n in nodes {
             let input = shape.clone();
-            let op = match &n.op {
-                Op::Linear { .. } | Op::Conv2d { .. } => {
-                    let w = self.weighted.next().expect("walk order");
-                    let (n_in, ins) = self.spaces[&w.reads].clone();
-                    let (units, outs) = self.spaces[&w.writes].clone();
-                    let p = n.param.as_ref().expect("weighted").1;
-                    let (wt, b) = (&self.pruned.0[p], &self.pruned.0[p + 1]);
-                    let inner = wt.data.len() / (units * n_in).max(1);
-                    let mut wshape = wt.shape.clone();
-                    wshape[0] = outs.len();
-                    wshape[1] = ins.len() * (wt.shape[1] / n_in.max(1));
-                    self.out.push(Param {
-                        data: gather(&wt.data, n_in, inner, &outs, &ins),
-                        shape: wshape,
-                        ..wt.clone()
-                    });
-                    self.out.push(Param {
-                        data: outs.iter().map(|&o| b.data[o]).collect(),
-                        shape: vec![outs.len()],
-                        ..b.clone()
-                    });
-                    shape = n.output.clone();
-                    shape[0] = outs.len();
-                    space = w.writes;
-                    match n.op {
-                        Op::Linear { .. } => Op::Linear {
-                            inputs: input[0],
-                            out: outs.len(),
-                        },
-                        Op::Conv2d { k, stride, pad, .. } => Op::Conv2d {
-                            cin: input[0],
-                            cout: outs.len(),
-                            k,
-                            stride,
-                            pad,
-                        },
-                        _ => unreachable!("matched a weighted layer"),
-                    }
-                }
-                Op::BatchNorm { .. } => {
-                    let &(s, q) = self.norms.next().expect("walk order");
-                    let kept = &self.spaces[&s].1;
-                    for t in &self.pruned.0[q..q + 4] {
-                        self.out.push(Param {
-                            data: kept.iter().map(|&u| t.data[u]).collect(),
-                            shape: vec![kept.len()],
-                            ..t.clone()
-                        });
-                    }
-                    Op::BatchNorm {
-                        channels: kept.len(),
-                    }
-                }
-                Op::Residual { body, shortcut } => {
-                    let (body, s, out_shape) = self.list(body, space, shape.clone());
-                    let (shortcut, _, _) = self.list(shortcut, space, shape.clone());
-                    space = s;
-                    shape = out_shape;
-                    Op::Residual { body, shortcut }
-                }
-                Op::Flatten => {
-                    shape = vec![shape.iter().product()];
-                    Op::Flatten
-                }
-                pool @ (Op::MaxPool { .. } | Op::AvgPool { .. }) => {
-                    shape = n.output.clone();
-                    shape[0] = input[0];
-                    pool.clone()
-                }
-                other @ (Op::Act(_) | Op::Dropout { .. }) => other.clone(),
-            };
+            let Shrunk {
+                spec,
+                branches,
+                space: s,
+                shape: out,
+            } = n.spec.layer().shrink(n, self, space, shape);
+            (space, shape) = (s, out);
             new.push(Node {
-                op,
+                spec,
                 input,
                 output: shape.clone(),
                 param: n.param.clone(),
+                branches,
             });
         }
         (new, space, shape)
+    }
+
+    /// The next layer with weights (`node`): its weight and bias cut to the kept units of the
+    /// spaces it reads and writes. The kept output units and the space written.
+    pub fn weighted(&mut self, node: &Node) -> (usize, usize) {
+        let w = self.weighted.next().expect("walk order");
+        let (n_in, ins) = self.spaces[&w.reads].clone();
+        let (units, outs) = self.spaces[&w.writes].clone();
+        let p = node.param.as_ref().expect("weighted").1;
+        let (wt, b) = (&self.pruned.0[p], &self.pruned.0[p + 1]);
+        let inner = wt.data.len() / (units * n_in).max(1);
+        let mut wshape = wt.shape.clone();
+        wshape[0] = outs.len();
+        wshape[1] = ins.len() * (wt.shape[1] / n_in.max(1));
+        self.out.push(Param {
+            data: gather(&wt.data, n_in, inner, &outs, &ins),
+            shape: wshape,
+            ..wt.clone()
+        });
+        self.out.push(Param {
+            data: outs.iter().map(|&o| b.data[o]).collect(),
+            shape: vec![outs.len()],
+            ..b.clone()
+        });
+        (outs.len(), w.writes)
+    }
+
+    /// The next normalisation: its 4 tensors cut to the kept units of its space; how many.
+    pub fn norm(&mut self) -> usize {
+        let &(s, q) = self.norms.next().expect("walk order");
+        let kept = &self.spaces[&s].1;
+        for t in &self.pruned.0[q..q + 4] {
+            self.out.push(Param {
+                data: kept.iter().map(|&u| t.data[u]).collect(),
+                shape: vec![kept.len()],
+                ..t.clone()
+            });
+        }
+        kept.len()
     }
 }
 

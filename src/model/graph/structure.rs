@@ -13,7 +13,7 @@
 //! `u` of every layer reading it. The output space and any space joined to the input keep
 //! their units.
 
-use super::shape::{Node, Op};
+use super::shape::Node;
 
 /// A layer with weights, in parameter order.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,10 +66,17 @@ impl Spaces {
 
 /// The structure of `nodes` (a graph's top-level layers).
 pub fn of(nodes: &[Node]) -> Structure<'_> {
-    let mut spaces = Spaces(vec![0]);
-    let mut weighted = Vec::new();
-    let mut norms = Vec::new();
-    let out = walk(nodes, 0, &mut spaces, &mut weighted, &mut norms);
+    let mut walk = Walk {
+        spaces: Spaces(vec![0]),
+        weighted: Vec::new(),
+        norms: Vec::new(),
+    };
+    let out = walk.list(nodes, 0);
+    let Walk {
+        spaces,
+        weighted,
+        norms,
+    } = walk;
     Structure {
         weighted: weighted
             .into_iter()
@@ -87,54 +94,54 @@ pub fn of(nodes: &[Node]) -> Structure<'_> {
     }
 }
 
-/// Walk `nodes` from space `space`; the space of their output.
-fn walk<'a>(
-    nodes: &'a [Node],
-    mut space: usize,
-    spaces: &mut Spaces,
-    weighted: &mut Vec<Weighted<'a>>,
-    norms: &mut Vec<(usize, usize)>,
-) -> usize {
-    for n in nodes {
-        match &n.op {
-            Op::Linear { .. } | Op::Conv2d { .. } => {
-                let writes = spaces.open();
-                weighted.push(Weighted {
-                    node: n,
-                    reads: space,
-                    writes,
-                });
-                space = writes;
-            }
-            Op::BatchNorm { .. } => norms.push((
-                space,
-                n.param.as_ref().expect("batch_norm has parameters").1,
-            )),
-            Op::Residual { body, shortcut } => {
-                let b = walk(body, space, spaces, weighted, norms);
-                let s = walk(shortcut, space, spaces, weighted, norms);
-                spaces.join(b, s);
-                space = b;
-            }
-            Op::MaxPool { .. }
-            | Op::AvgPool { .. }
-            | Op::Flatten
-            | Op::Act(_)
-            | Op::Dropout { .. } => {}
-        }
-    }
-    space
+/// The walk that reads the structure, as the layers see it
+/// ([`super::layers::Layer::structure`]).
+pub struct Walk<'a> {
+    spaces: Spaces,
+    weighted: Vec<Weighted<'a>>,
+    norms: Vec<(usize, usize)>,
 }
 
-/// Every node of `nodes`, residual branches included (body before shortcut), in order.
+impl<'a> Walk<'a> {
+    /// Walk `nodes` from space `space`; the space of their output.
+    pub fn list(&mut self, nodes: &'a [Node], mut space: usize) -> usize {
+        for n in nodes {
+            space = n.spec.layer().structure(n, space, self);
+        }
+        space
+    }
+
+    /// A layer with weights reads `space` and writes a new space, which it returns.
+    pub fn weighted(&mut self, node: &'a Node, space: usize) -> usize {
+        let writes = self.spaces.open();
+        self.weighted.push(Weighted {
+            node,
+            reads: space,
+            writes,
+        });
+        writes
+    }
+
+    /// A normalisation whose parameters start at index `param` acts on `space`.
+    pub fn norm(&mut self, space: usize, param: usize) {
+        self.norms.push((space, param));
+    }
+
+    /// Two spaces become one (a residual add).
+    pub fn join(&mut self, a: usize, b: usize) {
+        self.spaces.join(a, b);
+    }
+}
+
+/// Every node of `nodes`, nested branches included (a residual's body before its shortcut),
+/// in order.
 pub fn all_nodes(nodes: &[Node]) -> Vec<&Node> {
     let mut out = Vec::new();
     fn go<'a>(nodes: &'a [Node], out: &mut Vec<&'a Node>) {
         for n in nodes {
             out.push(n);
-            if let Op::Residual { body, shortcut } = &n.op {
-                go(body, out);
-                go(shortcut, out);
+            for b in &n.branches {
+                go(b, out);
             }
         }
     }

@@ -54,15 +54,9 @@ fn mlp_preset_is_the_mlp_it_replaces() {
     }
     // GELU, or two activations in a row, is not the engine's MLP.
     let gelu = [
-        LayerSpec::Linear {
-            out: Some(4),
-            name: None,
-        },
-        LayerSpec::Gelu,
-        LayerSpec::Linear {
-            out: None,
-            name: None,
-        },
+        LayerSpec::linear(Some(4)),
+        LayerSpec::gelu(),
+        LayerSpec::linear(None),
     ];
     assert!(graph(&[3], &gelu, 2).as_mlp().is_none());
     assert!(graph(&[3], &gelu, 2)
@@ -152,30 +146,12 @@ fn host_engines_match_autograd_on_every_preset() {
 #[test]
 fn conv_stride_padding_and_avg_pool_match_candle() {
     let layers = vec![
-        LayerSpec::Conv2d {
-            out: 4,
-            kernel: 3,
-            stride: Some(2),
-            padding: Some(1),
-            name: None,
-        },
-        LayerSpec::Tanh,
-        LayerSpec::AvgPool {
-            size: 2,
-            stride: None,
-        },
-        LayerSpec::Conv2d {
-            out: 3,
-            kernel: 2,
-            stride: None,
-            padding: Some(1),
-            name: None,
-        },
-        LayerSpec::Flatten,
-        LayerSpec::Linear {
-            out: None,
-            name: None,
-        },
+        LayerSpec::conv2d(4, 3, Some(2), Some(1)),
+        LayerSpec::tanh(),
+        LayerSpec::avg_pool(2),
+        LayerSpec::conv2d(3, 2, None, Some(1)),
+        LayerSpec::flatten(),
+        LayerSpec::linear(None),
     ];
     let g = graph(&[2, 9, 9], &layers, 5);
     // 9 → conv s2 p1 k3 → 5 → avg 2 → 2 → conv k2 p1 → 3: 3·3·3 = 27 features.
@@ -266,15 +242,9 @@ fn conv_stride_padding_and_avg_pool_match_candle() {
 #[test]
 fn max_pool_values_and_routed_gradient() {
     let layers = vec![
-        LayerSpec::MaxPool {
-            size: 2,
-            stride: None,
-        },
-        LayerSpec::Flatten,
-        LayerSpec::Linear {
-            out: Some(1),
-            name: None,
-        },
+        LayerSpec::max_pool(2),
+        LayerSpec::flatten(),
+        LayerSpec::linear(Some(1)),
     ];
     let g = graph(&[1, 2, 4], &layers, 1);
     // One row: windows [1, 5; 2, 0] and [3, 3; 3, 3] (four tied).
@@ -292,14 +262,8 @@ fn max_pool_values_and_routed_gradient() {
 
 #[test]
 fn shape_errors_name_the_layer_and_both_shapes() {
-    let lin = |out| LayerSpec::Linear { out, name: None };
-    let conv = |out, kernel| LayerSpec::Conv2d {
-        out,
-        kernel,
-        stride: None,
-        padding: None,
-        name: None,
-    };
+    let lin = |out| LayerSpec::linear(out);
+    let conv = |out, kernel| LayerSpec::conv2d(out, kernel, None, None);
     let err = |input: &[usize], layers: &[LayerSpec], classes| {
         Graph::new(input, layers, classes).unwrap_err()
     };
@@ -309,7 +273,7 @@ fn shape_errors_name_the_layer_and_both_shapes() {
         e.message,
         "layer 1 (linear) needs a flat input but gets [4, 6, 6]; add a `flatten` layer before it"
     );
-    let e = err(&[64], &[conv(4, 3), LayerSpec::Flatten, lin(None)], 10);
+    let e = err(&[64], &[conv(4, 3), LayerSpec::flatten(), lin(None)], 10);
     assert_eq!(e.field(), "model.layers[0]");
     assert!(
         e.message
@@ -317,26 +281,32 @@ fn shape_errors_name_the_layer_and_both_shapes() {
         "{}",
         e.message
     );
-    let e = err(&[1, 4, 4], &[conv(2, 5), LayerSpec::Flatten, lin(None)], 10);
+    let e = err(
+        &[1, 4, 4],
+        &[conv(2, 5), LayerSpec::flatten(), lin(None)],
+        10,
+    );
     assert_eq!(e.message, "layer 0 (conv2d) with kernel 5 and padding 0 needs maps of at least 5×5 after padding, but gets [1, 4, 4]");
-    let e = err(&[5], &[lin(Some(4)), LayerSpec::Flatten, lin(None)], 3);
+    let e = err(&[5], &[lin(Some(4)), LayerSpec::flatten(), lin(None)], 3);
     assert_eq!(e.message, "layer 1 (flatten) needs a [channels, height, width] input but gets [4] (it is already flat)");
-    let e = err(&[5], &[lin(Some(4)), LayerSpec::Relu, lin(Some(7))], 3);
+    let e = err(&[5], &[lin(Some(4)), LayerSpec::relu(), lin(Some(7))], 3);
     assert_eq!(e.field(), "model.layers[2]");
     assert_eq!(e.message, "the model's output must be one logit per class, [3], but the last layer (layer 2, linear) gives [7]");
-    let e = err(&[5], &[lin(None), LayerSpec::Relu, lin(None)], 3);
+    let e = err(&[5], &[lin(None), LayerSpec::relu(), lin(None)], 3);
     assert!(e.message.starts_with("layer 0 (linear) needs `out`"));
-    let named = |n: &str| LayerSpec::Linear {
-        out: None,
-        name: Some(n.into()),
+    let named = |n: &str| {
+        LayerSpec::Linear(layers::linear::Linear {
+            out: None,
+            name: Some(n.into()),
+        })
     };
     let e = err(
         &[5],
         &[
-            LayerSpec::Linear {
+            LayerSpec::Linear(layers::linear::Linear {
                 out: Some(2),
                 name: Some("a".into()),
-            },
+            }),
             named("a"),
         ],
         3,
@@ -348,7 +318,7 @@ fn shape_errors_name_the_layer_and_both_shapes() {
             "two layers are named `a`; names must be unique"
         )
     );
-    let e = err(&[5], &[LayerSpec::Relu], 5);
+    let e = err(&[5], &[LayerSpec::relu()], 5);
     assert!(e.message.starts_with("the model has no layer with weights"));
     let e = err(&[1, 2, 3, 4], &[lin(None)], 5);
     assert_eq!(e.field(), "model");
@@ -356,42 +326,32 @@ fn shape_errors_name_the_layer_and_both_shapes() {
 
 /// A random small graph: convolutions (random stride, padding), pooling, flatten, linear layers.
 fn random_graph(rng: &mut Rng) -> (Vec<usize>, Vec<LayerSpec>) {
-    let acts = [LayerSpec::Relu, LayerSpec::Tanh, LayerSpec::Gelu];
+    let acts = [LayerSpec::relu(), LayerSpec::tanh(), LayerSpec::gelu()];
     let mut layers = Vec::new();
     let side = 6 + rng.below(4);
     for _ in 0..1 + rng.below(2) {
-        layers.push(LayerSpec::Conv2d {
-            out: 2 + rng.below(4),
-            kernel: 1 + rng.below(3),
-            stride: Some(1 + rng.below(2)),
-            padding: Some(rng.below(2)),
-            name: None,
-        });
+        layers.push(LayerSpec::conv2d(
+            2 + rng.below(4),
+            1 + rng.below(3),
+            Some(1 + rng.below(2)),
+            Some(rng.below(2)),
+        ));
         layers.push(acts[rng.below(3)].clone());
     }
     if rng.below(2) == 0 {
-        layers.push(LayerSpec::MaxPool {
-            size: 2,
-            stride: None,
-        });
+        layers.push(LayerSpec::max_pool(2));
     } else {
-        layers.push(LayerSpec::AvgPool {
+        layers.push(LayerSpec::AvgPool(layers::pool::AvgPool {
             size: 2,
             stride: Some(1),
-        });
+        }));
     }
-    layers.push(LayerSpec::Flatten);
+    layers.push(LayerSpec::flatten());
     for _ in 0..rng.below(3) {
-        layers.push(LayerSpec::Linear {
-            out: Some(2 + rng.below(5)),
-            name: None,
-        });
+        layers.push(LayerSpec::linear(Some(2 + rng.below(5))));
         layers.push(acts[rng.below(3)].clone());
     }
-    layers.push(LayerSpec::Linear {
-        out: None,
-        name: None,
-    });
+    layers.push(LayerSpec::linear(None));
     (vec![1 + rng.below(2), side, side], layers)
 }
 
