@@ -1,11 +1,14 @@
 //! Models as layer graphs: every architecture — the built-in presets (`mlp`, `lenet300`,
-//! `lenet5`, `vgg`) and any `model.layers` list written in YAML — is a [`Graph`], one
+//! `lenet5`, `vgg`, `resnet`) and any `model.layers` list written in YAML — is a [`Graph`], one
 //! [`Architecture`] for all of them.
 //!
-//! - [`spec`]: the layer list as written in YAML;
+//! - [`layers`]: the layer kinds, one file each behind the [`layers::Layer`] trait, and the
+//!   registry that makes [`LayerSpec`] (the `kind`-tagged YAML entry) from them;
+//! - [`spec`]: the layer list as written in YAML, its layers' names, builders for Rust;
 //! - [`shape`]: shape inference and the errors that name a layer and both shapes;
 //! - [`presets`]: the built-in models written in that description;
 //! - [`forward`]: the candle forward pass (trained by candle's autograd when no engine fits);
+//! - [`structure`]: the unit spaces and groups structured pruning removes together;
 //! - [`shrink`]: removed units cut out, giving a smaller graph and its parameters.
 //!
 //! The pruning structure is read off the graph: each layer with weights is a prunable layer

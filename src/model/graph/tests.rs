@@ -326,7 +326,12 @@ fn shape_errors_name_the_layer_and_both_shapes() {
 
 /// A random small graph: convolutions (random stride, padding), pooling, flatten, linear layers.
 fn random_graph(rng: &mut Rng) -> (Vec<usize>, Vec<LayerSpec>) {
-    let acts = [LayerSpec::relu(), LayerSpec::tanh(), LayerSpec::gelu()];
+    let acts = [
+        LayerSpec::relu(),
+        LayerSpec::tanh(),
+        LayerSpec::gelu(),
+        LayerSpec::LeakyRelu(layers::leaky_relu::LeakyRelu { slope: Some(0.2) }),
+    ];
     let mut layers = Vec::new();
     let side = 6 + rng.below(4);
     for _ in 0..1 + rng.below(2) {
@@ -336,7 +341,7 @@ fn random_graph(rng: &mut Rng) -> (Vec<usize>, Vec<LayerSpec>) {
             Some(1 + rng.below(2)),
             Some(rng.below(2)),
         ));
-        layers.push(acts[rng.below(3)].clone());
+        layers.push(acts[rng.below(4)].clone());
     }
     if rng.below(2) == 0 {
         layers.push(LayerSpec::max_pool(2));
@@ -349,7 +354,7 @@ fn random_graph(rng: &mut Rng) -> (Vec<usize>, Vec<LayerSpec>) {
     layers.push(LayerSpec::flatten());
     for _ in 0..rng.below(3) {
         layers.push(LayerSpec::linear(Some(2 + rng.below(5))));
-        layers.push(acts[rng.below(3)].clone());
+        layers.push(acts[rng.below(4)].clone());
     }
     layers.push(LayerSpec::linear(None));
     (vec![1 + rng.below(2), side, side], layers)
@@ -471,4 +476,45 @@ fn vgg_preset_shapes() {
     assert!(g.as_mlp().is_none() && g.as_lenet5().is_none());
     assert!(g.footprint().autograd);
     assert_eq!(g.describe(), "graph 1x8x8 conv3x3:4/p1-relu-conv3x3:4/p1-relu-maxpool2-conv3x3:8/p1-relu-conv3x3:8/p1-relu-maxpool2-flatten-fc:16-relu-fc:10");
+}
+
+/// `leaky_relu`, the worked example of a layer kind with a setting: its values by hand, its
+/// default slope, its YAML form and the refusal of a slope outside [0, 1).
+#[test]
+fn leaky_relu_by_hand() {
+    let read = |y: &str| serde_yaml_ng::from_str::<Vec<LayerSpec>>(y).unwrap();
+    let layers = read("[{kind: linear, out: 2}, {kind: leaky_relu, slope: 0.25}, {kind: linear}]");
+    let g = graph(&[2], &layers, 2);
+    assert_eq!(g.describe(), "graph 2 fc:2-leaky0.25-fc:2");
+    assert!(g.as_mlp().is_none(), "no hand-written engine implements it");
+    let mut p = g.init(&mut Rng::new(0));
+    for (q, v) in p.0.iter_mut().zip([
+        vec![1.0, 0.0, 0.0, 1.0],
+        vec![0.0, 0.0],
+        vec![1.0, 0.0, 0.0, 1.0],
+        vec![0.0, 0.5],
+    ]) {
+        q.data = v;
+    }
+    let x = tensor(&[-2.0, 3.0, 4.0, -0.4], 2);
+    let y = g.forward(&p.tensors().unwrap(), &x).unwrap();
+    let y: Vec<f32> = y.flatten_all().unwrap().to_vec1().unwrap();
+    assert_eq!(y, [-0.5, 3.5, 4.0, 0.4]);
+    let default = graph(&[2], &read("[{kind: leaky_relu}, {kind: linear}]"), 2);
+    assert_eq!(default.describe(), "graph 2 leaky0.01-fc:2");
+    assert_eq!(
+        serde_yaml_ng::to_string(&default.to_layers()).unwrap(),
+        "- kind: leaky_relu\n  slope: 0.01\n- kind: linear\n  out: 2\n  name: fc1\n"
+    );
+    let e = Graph::new(
+        &[2],
+        &read("[{kind: leaky_relu, slope: 1.5}, {kind: linear}]"),
+        2,
+    )
+    .unwrap_err();
+    assert_eq!(e.field(), "model.layers[0]");
+    assert_eq!(
+        e.message,
+        "layer 0 (leaky_relu) `slope` must be in [0, 1), not 1.5"
+    );
 }

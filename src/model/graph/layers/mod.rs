@@ -11,6 +11,7 @@ pub mod batch_norm;
 pub mod conv2d;
 pub mod dropout;
 pub mod flatten;
+pub mod leaky_relu;
 pub mod linear;
 pub mod pool;
 pub mod residual;
@@ -82,6 +83,7 @@ registry! {
     "relu" => Relu(activation::Relu),
     "tanh" => Tanh(activation::Tanh),
     "gelu" => Gelu(activation::Gelu),
+    "leaky_relu" => LeakyRelu(leaky_relu::LeakyRelu),
     "batch_norm" => BatchNorm(batch_norm::BatchNorm),
     "dropout" => Dropout(dropout::Dropout),
     "residual" => Residual(residual::Residual),
