@@ -21,8 +21,9 @@
 //!   progress, a [`sweep::CancelToken`] stops a run from another thread, and [`sweep::Mode`]
 //!   with [`sweep::Shard`] splits a written run over machines.
 //! - Your own model: [`UserModel::candle`] wraps a `candle_nn` module described by its
-//!   [`Prunable`] layers, and [`config::Experiment::with_model`] sets it on an experiment (see
-//!   `examples/candle_module.rs`).
+//!   [`Prunable`] layers (see `examples/candle_module.rs`), [`UserModel::graph`] a layer graph
+//!   built with the [`LayerSpec`] builders; [`config::parse_with_model`] reads an experiment
+//!   file for it and [`config::Experiment::with_model`] sets it on an experiment.
 //! - [`Error`] and [`Result`]: every failure, typed; [`Error::exit_code`] is the binary's
 //!   exit-code table.
 //!
@@ -89,3 +90,4 @@ pub(crate) mod train;
 
 pub use error::{Error, Result};
 pub use model::candle_module::{Prunable, UserModel};
+pub use model::graph::LayerSpec;

@@ -81,3 +81,65 @@ fn the_data_section_says_what_its_source_reads() {
         "{err}"
     );
 }
+
+/// A layer graph built in Rust (`UserModel::graph`) is the model the same list in a file
+/// describes: same resolved YAML, same hash, whether given to `parse_with_model` or
+/// `with_model`; its shapes and `prune.ignore` are checked.
+#[test]
+fn a_graph_built_in_rust_is_the_file_s_model() {
+    use crate::{LayerSpec as L, UserModel};
+    let text = "name: g\ndata: {source: builtin, name: digits}\nprune: {ignore: [conv1]}\n";
+    let file = format!(
+        "{text}model:\n  input: [1, 8, 8]\n  layers:\n    - {{kind: conv2d, out: 4, kernel: 3, padding: 1}}\n    - {{kind: batch_norm}}\n    - {{kind: leaky_relu, slope: 0.1}}\n    - {{kind: max_pool, size: 2}}\n    - {{kind: flatten}}\n    - {{kind: dropout, p: 0.25}}\n    - {{kind: linear}}\n"
+    );
+    let from_file = super::parse(&file, "g.yaml", &[]).unwrap();
+    let graph = UserModel::graph(
+        &[1, 8, 8],
+        vec![
+            L::conv2d(4, 3, None, Some(1)),
+            L::batch_norm(),
+            L::leaky_relu(0.1),
+            L::max_pool(2),
+            L::flatten(),
+            L::dropout(0.25),
+            L::linear(None),
+        ],
+    );
+    let parsed = super::parse_with_model(text, "g.yaml", &[], graph.clone()).unwrap();
+    assert_eq!(parsed.to_yaml(), from_file.to_yaml());
+    assert_eq!(parsed.hash(), from_file.hash());
+    let swapped = super::parse(
+        "name: g\ndata: {source: builtin, name: digits}\n",
+        "g.yaml",
+        &[],
+    )
+    .unwrap()
+    .with_model(graph)
+    .unwrap();
+    assert_eq!(swapped.model, from_file.model);
+    let bad = UserModel::graph(
+        &[1, 8, 8],
+        vec![L::conv2d(4, 3, None, None), L::linear(None)],
+    );
+    let e = super::parse_with_model("name: g\n", "g.yaml", &[], bad)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("model.layers[1]") && e.contains("needs a flat input but gets [4, 6, 6]"),
+        "{e}"
+    );
+    let mlp = UserModel::graph(&[64], vec![L::linear(Some(8)), L::relu(), L::linear(None)]);
+    let e = super::parse(
+        "name: g\nmodel: {hidden: [8, 8]}\nprune: {ignore: [fc3]}\n",
+        "g.yaml",
+        &[],
+    )
+    .unwrap()
+    .with_model(mlp)
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        e,
+        "prune.ignore[0]: \"fc3\" is not a prunable layer of the model (its prunable layers: fc1, fc2)"
+    );
+}

@@ -51,11 +51,32 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<Experiment> {
 
 /// Parse experiment text. `file` is used in error messages.
 pub fn parse(text: &str, file: &str, overrides: &[String]) -> Result<Experiment> {
+    parse_for(text, file, overrides, None)
+}
+
+/// Parse experiment text for a model built by Rust code (e.g. a `candle_nn` module:
+/// [`crate::UserModel::candle`]): the file leaves `model` out, and its `prune.ignore` names the
+/// module's prunable layers.
+pub fn parse_with_model(
+    text: &str,
+    file: &str,
+    overrides: &[String],
+    user: crate::model::candle_module::UserModel,
+) -> Result<Experiment> {
+    parse_for(text, file, overrides, Some(user))
+}
+
+fn parse_for(
+    text: &str,
+    file: &str,
+    overrides: &[String],
+    user: Option<crate::model::candle_module::UserModel>,
+) -> Result<Experiment> {
     // First pass straight from the text, so type errors carry line and column.
     let raw: RawExperiment = serde_yaml_ng::from_str(text)
         .map_err(|e| Error::config(file, with_hint(&e.to_string())))?;
     if overrides.is_empty() {
-        return resolve::resolve(raw, file);
+        return resolve::resolve(raw, file, user);
     }
     let mut value: Value = serde_yaml_ng::from_str(text)
         .map_err(|e| Error::config(file, with_hint(&e.to_string())))?;
@@ -77,7 +98,7 @@ pub fn parse(text: &str, file: &str, overrides: &[String]) -> Result<Experiment>
             ),
         )
     })?;
-    resolve::resolve(raw, file)
+    resolve::resolve(raw, file, user)
 }
 
 /// Apply one `key.path=value` override; the value is parsed as YAML (flow lists and maps allowed).
@@ -183,22 +204,31 @@ impl Experiment {
         &self.name
     }
 
-    /// The experiment with its model replaced by one built by Rust code (for example a
-    /// `candle_nn` module: [`crate::UserModel::candle`]). Its name goes
-    /// into `resolved.yaml` (`model.module`) and the configuration hash.
-    pub fn with_model(mut self, user: crate::model::candle_module::UserModel) -> Experiment {
-        self.model = ModelSpec {
-            kind: ModelKind::Custom,
-            hidden: Vec::new(),
-            width: 0,
-            stages: 0,
-            blocks: 0,
-            input: None,
-            layers: Vec::new(),
-            user: Some(user),
-            ..self.model
-        };
-        self
+    /// The experiment with its model replaced by one built by Rust code: a `candle_nn` module
+    /// ([`crate::UserModel::candle`]; its name goes into `resolved.yaml` as `model.module` and
+    /// into the configuration hash) or a layer graph ([`crate::UserModel::graph`]; the same
+    /// model as in a file). Refused when the graph does not fit together or `prune.ignore`
+    /// names a layer the new model does not have (parse with [`parse_with_model`] to name its
+    /// layers in the file).
+    pub fn with_model(
+        mut self,
+        user: crate::model::candle_module::UserModel,
+    ) -> Result<Experiment> {
+        let model = model::from_user(user, "Experiment::with_model")?;
+        let names = crate::model::layer_names(&model);
+        for (i, l) in self.prune.ignore.iter().enumerate() {
+            if !names.contains(l) {
+                return Err(Error::Mismatch {
+                    field: format!("prune.ignore[{i}]"),
+                    message: format!(
+                        "{l:?} is not a prunable layer of the model (its prunable layers: {})",
+                        names.join(", ")
+                    ),
+                });
+            }
+        }
+        self.model = model;
+        Ok(self)
     }
 
     /// The resolved experiment as YAML: a valid experiment file with every default written out.

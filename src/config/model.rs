@@ -27,7 +27,43 @@ pub struct ModelSpec {
     /// Every layer, the preset's or the file's.
     pub layers: Vec<LayerSpec>,
     /// A model built by Rust code instead (`Experiment::with_model`); `kind` is then `custom`.
-    pub user: Option<crate::model::candle_module::UserModel>,
+    pub user: Option<crate::model::candle_module::UserModule>,
+}
+
+/// The model a library user built in Rust: a candle module (`kind: custom`, no layer list), or
+/// a layer graph resolved as the same `model: {input, layers}` in a file would be (`file`
+/// names the source in its errors).
+pub fn from_user(user: crate::model::candle_module::UserModel, file: &str) -> Result<ModelSpec> {
+    use crate::model::candle_module::UserSource;
+    match user.0 {
+        UserSource::Candle(module) => Ok(ModelSpec::module(module)),
+        UserSource::Graph { input, layers } => resolve_model(
+            &RawModel {
+                kind: Some(ModelKind::Custom),
+                input: Some(input),
+                layers: Some(layers),
+                ..Default::default()
+            },
+            file,
+        ),
+    }
+}
+
+impl ModelSpec {
+    /// A candle module: `kind: custom`, no layer list.
+    fn module(user: crate::model::candle_module::UserModule) -> ModelSpec {
+        ModelSpec {
+            kind: ModelKind::Custom,
+            hidden: Vec::new(),
+            activation: Activation::Relu,
+            width: 0,
+            stages: 0,
+            blocks: 0,
+            input: None,
+            layers: Vec::new(),
+            user: Some(user),
+        }
+    }
 }
 
 /// Defaults of the `vgg` preset.

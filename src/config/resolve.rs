@@ -143,8 +143,13 @@ impl Ctx<'_> {
     }
 }
 
-/// Fill defaults and validate. `file` names the source in error messages.
-pub fn resolve(raw: RawExperiment, file: &str) -> Result<Experiment> {
+/// Fill defaults and validate. `file` names the source in error messages; `user`: a model
+/// built by Rust code, which the file must then leave out.
+pub fn resolve(
+    raw: RawExperiment,
+    file: &str,
+    user: Option<crate::model::candle_module::UserModel>,
+) -> Result<Experiment> {
     let c = Ctx { file };
     let name = raw.name.ok_or_else(|| {
         Error::config(
@@ -169,7 +174,17 @@ pub fn resolve(raw: RawExperiment, file: &str) -> Result<Experiment> {
     let data = super::data::resolve(raw.data.unwrap_or_default(), &c)?;
 
     let raw_model = raw.model.unwrap_or_default();
-    let model = super::model::resolve_model(&raw_model, c.file)?;
+    let model = match user {
+        None => super::model::resolve_model(&raw_model, c.file)?,
+        Some(user) if raw_model == Default::default() => super::model::from_user(user, c.file)?,
+        Some(_) => {
+            return Err(Error::config(
+                file,
+                "field `model`: the model is built by Rust code (`parse_with_model`); a file \
+                 parsed for it must leave `model` out",
+            ))
+        }
+    };
 
     let t = raw.train.unwrap_or_default();
     let optimizer = t.optimizer.unwrap_or(OptimizerKind::Sgd);

@@ -269,20 +269,38 @@ impl Architecture for CandleModule {
     }
 }
 
-/// A model built by the library user's code, set on an experiment with
-/// [`crate::config::Experiment::with_model`]: its name (recorded in `resolved.yaml` and part of
-/// the configuration hash, so change it when the code changes) and a function from the data's
-/// feature and class counts to the model (the crate's internal `Architecture`).
+/// A model built by the library user's code, for [`crate::config::parse_with_model`] or
+/// [`crate::config::Experiment::with_model`]: a `candle_nn` module ([`UserModel::candle`]) or a
+/// layer graph built in Rust ([`UserModel::graph`]).
+#[derive(Clone, Debug)]
+pub struct UserModel(pub(crate) UserSource);
+
+#[derive(Clone, Debug)]
+pub(crate) enum UserSource {
+    Candle(UserModule),
+    /// The same model as `model: {input, layers}` in a file.
+    Graph {
+        input: Vec<usize>,
+        layers: Vec<crate::model::graph::LayerSpec>,
+    },
+}
+
+/// A `candle_nn` module: its name (recorded in `resolved.yaml` and part of the configuration
+/// hash, so change it when the code changes), its prunable layers' names, and a function from
+/// the data's feature and class counts to the model.
 #[derive(Clone)]
-pub struct UserModel {
+pub(crate) struct UserModule {
     /// The model's name (`model.module` in `resolved.yaml`).
     pub name: String,
+    /// Names of its prunable layers (what `prune.ignore` may name).
+    pub layers: Vec<String>,
     #[allow(clippy::type_complexity)]
-    pub(crate) build: Arc<dyn Fn(usize, usize) -> Result<Box<dyn Architecture>> + Send + Sync>,
+    pub build: Arc<dyn Fn(usize, usize) -> Result<Box<dyn Architecture>> + Send + Sync>,
 }
 
 impl UserModel {
-    /// A `candle_nn` module built by `build` from a `VarBuilder`, pruned as `prunable` says.
+    /// A `candle_nn` module built by `build` from a `VarBuilder`, pruned as `prunable` says;
+    /// `name` is recorded as `model.module` in `resolved.yaml` and the configuration hash.
     pub fn candle(
         name: &str,
         build: impl Fn(VarBuilder) -> candle_core::Result<Box<dyn Module + Send + Sync>>
@@ -293,8 +311,9 @@ impl UserModel {
     ) -> UserModel {
         let build: Arc<BuildFn> = Arc::new(build);
         let owned = name.to_string();
-        UserModel {
+        UserModel(UserSource::Candle(UserModule {
             name: name.into(),
+            layers: prunable.iter().map(|p| p.name.clone()).collect(),
             build: Arc::new(move |d, classes| {
                 Ok(Box::new(CandleModule::new(
                     &owned,
@@ -304,23 +323,44 @@ impl UserModel {
                     &prunable,
                 )?))
             }),
+        }))
+    }
+
+    /// A layer graph built in Rust: per-sample `input` shape (`[features]` or `[channels,
+    /// height, width]`) and `layers` from the [`crate::LayerSpec`] builders. It is the model
+    /// `model: {input, layers}` in a file describes (same resolved YAML, same hash), checked
+    /// the same way; it trains on a hand-written engine where one fits, is exported shrunk, and
+    /// `prunecv eval` reloads it.
+    pub fn graph(input: &[usize], layers: Vec<crate::model::graph::LayerSpec>) -> UserModel {
+        UserModel(UserSource::Graph {
+            input: input.to_vec(),
+            layers,
+        })
+    }
+
+    /// The candle module (tests).
+    #[cfg(test)]
+    pub(crate) fn module(&self) -> &UserModule {
+        match &self.0 {
+            UserSource::Candle(m) => m,
+            UserSource::Graph { .. } => panic!("not a candle module"),
         }
     }
 }
 
-impl std::fmt::Debug for UserModel {
+impl std::fmt::Debug for UserModule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "UserModel({})", self.name)
+        write!(f, "UserModule({})", self.name)
     }
 }
 
-impl PartialEq for UserModel {
+impl PartialEq for UserModule {
     fn eq(&self, other: &Self) -> bool {
         self.name == other.name
     }
 }
 
-impl serde::Serialize for UserModel {
+impl serde::Serialize for UserModule {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         s.serialize_str(&self.name)
     }

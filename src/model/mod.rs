@@ -251,5 +251,8 @@ pub fn build(
 
 /// Names of the prunable layers a model spec will have (for validating `prune.ignore`).
 pub fn layer_names(spec: &ModelSpec) -> Vec<String> {
+    if let Some(user) = &spec.user {
+        return user.layers.clone();
+    }
     graph::spec::weight_layer_names(&spec.layers)
 }

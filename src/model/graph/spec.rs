@@ -49,7 +49,10 @@ fn named(layers: &[LayerSpec]) -> Vec<(bool, String)> {
     out
 }
 
-/// Builders for layer lists written in Rust (the presets, tests).
+/// Builders for layer lists written in Rust (the presets; a library user's graph for
+/// [`crate::UserModel::graph`]). Each gives the layer the YAML entry of the same
+/// `kind` describes (README, "Models: presets and layer lists"); names are the defaults (`fc1`,
+/// `conv1`, `bn1`, … in order).
 impl LayerSpec {
     /// `linear` with `out` units (`None`: one per class, last layer only).
     pub fn linear(out: Option<usize>) -> LayerSpec {
@@ -81,30 +84,39 @@ impl LayerSpec {
         LayerSpec::AvgPool(super::layers::pool::AvgPool { size, stride: None })
     }
 
+    /// `[c, h, w]` → `[c·h·w]`, channel-major.
     pub fn flatten() -> LayerSpec {
         LayerSpec::Flatten(super::layers::flatten::Flatten {})
     }
 
+    /// `max(x, 0)`.
     pub fn relu() -> LayerSpec {
         LayerSpec::Relu(super::layers::activation::Relu {})
     }
 
+    /// `tanh(x)`.
     pub fn tanh() -> LayerSpec {
         LayerSpec::Tanh(super::layers::activation::Tanh {})
     }
 
-    #[cfg(test)]
+    /// GELU (tanh approximation).
     pub fn gelu() -> LayerSpec {
         LayerSpec::Gelu(super::layers::activation::Gelu {})
     }
 
+    /// Batch normalisation of the channels (or features) it reads.
     pub fn batch_norm() -> LayerSpec {
         LayerSpec::BatchNorm(super::layers::batch_norm::BatchNorm { name: None })
     }
 
-    #[cfg(test)]
+    /// Dropout with probability `p` (training only).
     pub fn dropout(p: f64) -> LayerSpec {
         LayerSpec::Dropout(super::layers::dropout::Dropout { p })
+    }
+
+    /// `max(x, slope·x)`, `slope` in [0, 1).
+    pub fn leaky_relu(slope: f64) -> LayerSpec {
+        LayerSpec::LeakyRelu(super::layers::leaky_relu::LeakyRelu { slope: Some(slope) })
     }
 
     /// `body(x) + shortcut(x)`; an empty `shortcut` is the identity.

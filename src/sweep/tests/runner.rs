@@ -90,7 +90,7 @@ cv: {folds: 2, select: [best]}
 ";
     let graph_exp = crate::config::parse(yaml, "cm.yaml", &[]).unwrap();
     let as_graph = crate::model::build(&graph_exp.model, 64, 10).unwrap();
-    let as_candle = (user.build)(64, 10).unwrap();
+    let as_candle = (user.module().build)(64, 10).unwrap();
     let mut rng = crate::rng::Rng::new(11);
     let p = as_graph.init(&mut rng);
     assert_eq!(p, as_candle.init(&mut crate::rng::Rng::new(11)));
@@ -114,7 +114,7 @@ cv: {folds: 2, select: [best]}
     // Wrong structure: named in the error.
     let mut wrong = structure.clone();
     wrong[0].next = Some("fc9.weight".into());
-    let e = (UserModel::candle("bad", build, wrong).build)(64, 10)
+    let e = (UserModel::candle("bad", build, wrong).module().build)(64, 10)
         .err()
         .unwrap()
         .to_string();
@@ -122,16 +122,57 @@ cv: {folds: 2, select: [best]}
         e.contains("layer conv1: next weight `fc9.weight` is not a listed weight"),
         "{e}"
     );
-    let e = (UserModel::candle("bad", build, structure[..2].to_vec()).build)(64, 10)
-        .err()
-        .unwrap()
-        .to_string();
+    let e = (UserModel::candle("bad", build, structure[..2].to_vec())
+        .module()
+        .build)(64, 10)
+    .err()
+    .unwrap()
+    .to_string();
     assert!(
         e.contains("parameter `fc2.bias` belongs to no listed layer"),
         "{e}"
     );
 
-    let exp = graph_exp.with_model(user);
+    // prune.ignore must name the module's layers: a file for the module names them; a
+    // file whose model has other layers is refused on `with_model`.
+    let parse_for = |prune: &str, model: &str| {
+        crate::config::parse_with_model(
+            &format!("name: m\ndata: {{source: builtin, name: digits}}\n{model}prune: {prune}\n"),
+            "m.yaml",
+            &[],
+            user.clone(),
+        )
+    };
+    let ok = parse_for("{ignore: [conv1]}", "").unwrap();
+    assert_eq!(ok.prune.ignore, ["conv1"]);
+    assert!(ok.to_yaml().contains("module: net-v1"));
+    let e = parse_for("{ignore: [fc3]}", "").unwrap_err().to_string();
+    assert!(
+        e.contains("prune.ignore[0]") && e.contains("conv1, fc1, fc2"),
+        "{e}"
+    );
+    let e = parse_for("{}", "model: {kind: mlp}\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("m.yaml: field `model`: the model is built by Rust code"),
+        "{e}"
+    );
+    let mlp = crate::config::parse(
+        "name: m\nmodel: {hidden: [8, 8]}\nprune: {ignore: [fc3]}\n",
+        "m.yaml",
+        &[],
+    )
+    .unwrap();
+    let e = mlp.with_model(user.clone()).unwrap_err();
+    assert_eq!(e.exit_code(), 2);
+    assert_eq!(
+        e.to_string(),
+        "prune.ignore[0]: \"fc3\" is not a prunable layer of the model (its prunable \
+         layers: conv1, fc1, fc2)"
+    );
+
+    let exp = graph_exp.with_model(user).unwrap();
     let a = crate::sweep::run(&exp, &crate::sweep::RunOptions::default()).unwrap();
     let b = crate::sweep::run(
         &exp,

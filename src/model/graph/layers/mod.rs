@@ -28,11 +28,16 @@ use crate::rng::Rng;
 /// each its settings' object with a `kind` constant).
 macro_rules! registry {
     ($($kind:literal => $variant:ident($($ty:ident)::+),)*) => {
-        /// One layer of `model.layers`.
+        /// One layer of `model.layers`, as written in YAML (tagged by `kind`) or built in Rust
+        /// by its builders ([`LayerSpec::linear`], [`LayerSpec::conv2d`], …).
         #[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
         #[serde(tag = "kind")]
         pub enum LayerSpec {
-            $(#[serde(rename = $kind)] $variant($($ty)::+),)*
+            $(
+                #[doc = concat!("`kind: ", $kind, "`")]
+                #[serde(rename = $kind)]
+                $variant($($ty)::+),
+            )*
         }
 
         impl LayerSpec {
@@ -44,14 +49,14 @@ macro_rules! registry {
             }
 
             /// The layer's behaviour.
-            pub fn layer(&self) -> &dyn Layer {
+            pub(crate) fn layer(&self) -> &dyn Layer {
                 match self {
                     $(LayerSpec::$variant(l) => l,)*
                 }
             }
 
             /// The layer's behaviour, mutably (to set its name).
-            pub fn layer_mut(&mut self) -> &mut dyn Layer {
+            pub(crate) fn layer_mut(&mut self) -> &mut dyn Layer {
                 match self {
                     $(LayerSpec::$variant(l) => l,)*
                 }
