@@ -2,7 +2,7 @@
 //! Networks", for 28×28 single-channel images (MNIST) given as flat 784-feature rows.
 //!
 //! - `lenet300` (LeNet-300-100) is an [`Mlp`](super::mlp::Mlp) 784-300-100-10 built by the
-//!   registry with [`LENET300_HIDDEN`]: 266,610 parameters.
+//!   registry (`presets::lenet300`): 266,610 parameters.
 //! - `lenet5` ([`LeNet5`]) is Caffe's LeNet: conv1 20 filters 5×5 → max-pool 2 → conv2 50
 //!   filters 5×5 → max-pool 2 → fc1 500 → ReLU → fc2 10 (no activation after the convolutions):
 //!   20·25+20 + 50·20·25+50 + 800·500+500 + 500·10+10 = 431,080 parameters.
@@ -24,9 +24,6 @@
 use super::{Architecture, LayerInfo, Masks, Param, ParamKind, Params};
 use crate::rng::Rng;
 use candle_core::{Module, Tensor};
-
-/// Hidden widths of LeNet-300-100.
-pub const LENET300_HIDDEN: [usize; 2] = [300, 100];
 
 /// Input side: images are `SIDE × SIDE`, one channel.
 pub const SIDE: usize = 28;
@@ -59,6 +56,7 @@ pub struct LeNet5 {
 
 impl LeNet5 {
     /// Han et al.'s widths: 20 and 50 channels, 500 hidden units.
+    #[cfg(test)]
     pub fn new(classes: usize) -> Self {
         LeNet5 {
             conv1: 20,
@@ -379,7 +377,8 @@ mod tests {
         let names: Vec<_> = arch.layers().into_iter().map(|l| l.name).collect();
         assert_eq!(names, crate::model::layer_names(&spec("lenet300")));
         // The same as an explicit MLP.
-        let m = Mlp::new(INPUT_DIM, &LENET300_HIDDEN, 10, Activation::Relu);
+        let hidden = crate::model::graph::presets::LENET300_HIDDEN;
+        let m = Mlp::new(INPUT_DIM, &hidden, 10, Activation::Relu);
         assert_eq!(m.init(&mut Rng::new(0)), p);
     }
 

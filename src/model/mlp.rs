@@ -13,6 +13,7 @@ pub struct Mlp {
 }
 
 impl Mlp {
+    #[cfg(test)]
     pub fn new(input: usize, hidden: &[usize], classes: usize, activation: Activation) -> Self {
         let mut widths = vec![input];
         widths.extend_from_slice(hidden);

@@ -10,6 +10,8 @@ pub mod lenet;
 pub mod mask;
 pub mod mlp;
 pub mod shrink;
+#[cfg(test)]
+pub(crate) mod testing;
 
 pub use mask::Masks;
 
