@@ -11,8 +11,7 @@
 use crate::config::{Activation, OptimizerKind, TrainSpec};
 use crate::data::Table;
 use crate::error::Result;
-use crate::model::lenet::LeNet5;
-use crate::model::mlp::Mlp;
+use crate::model::graph::{presets, Graph};
 use crate::model::Architecture;
 use crate::rng::Rng;
 use crate::sweep::{self, RunOptions};
@@ -58,10 +57,11 @@ impl Model {
     }
 
     fn arch(self) -> Box<dyn Architecture> {
-        match self {
-            Model::LeNet300 => Box::new(Mlp::new(784, &[300, 100], 10, Activation::Relu)),
-            Model::LeNet5 => Box::new(LeNet5::new(10)),
-        }
+        let g = match self {
+            Model::LeNet300 => Graph::new(&[784], &presets::lenet300(Activation::Relu), 10),
+            Model::LeNet5 => Graph::new(&presets::LENET_INPUT, &presets::lenet5(), 10),
+        };
+        Box::new(g.expect("a preset of 10 classes resolves"))
     }
 }
 

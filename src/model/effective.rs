@@ -157,8 +157,7 @@ pub fn effective_sparsity(params: &Params, masks: &Masks, layers: &[LayerInfo]) 
 mod tests {
     use super::*;
     use crate::config::Activation;
-    use crate::model::lenet::LeNet5;
-    use crate::model::mlp::Mlp;
+    use crate::model::testing;
     use crate::model::Architecture;
     use crate::rng::Rng;
 
@@ -173,7 +172,7 @@ mod tests {
     /// unit g0 has no input-connected inputs once h0 loses its incoming weights.
     #[test]
     fn mlp_dead_units_by_hand() {
-        let mlp = Mlp::new(3, &[2, 2], 2, Activation::Relu);
+        let mlp = testing::mlp(3, &[2, 2], 2, Activation::Relu);
         let p = mlp.init(&mut Rng::new(1));
         let layers = mlp.layers();
         // fc1 [2,3]: h0 has no kept inputs; h1 keeps x0, x2.
@@ -202,7 +201,7 @@ mod tests {
 
     #[test]
     fn output_dead_units_cut_their_inputs() {
-        let mlp = Mlp::new(2, &[2], 1, Activation::Relu);
+        let mlp = testing::mlp(2, &[2], 1, Activation::Relu);
         let p = mlp.init(&mut Rng::new(1));
         let layers = mlp.layers();
         // fc2 reads only h0: h1's incoming weights and input x1 (only feeding h1) are dead.
@@ -216,7 +215,7 @@ mod tests {
 
     #[test]
     fn dense_and_fully_connected_masks_are_unchanged() {
-        let mlp = Mlp::new(4, &[3], 2, Activation::Relu);
+        let mlp = testing::mlp(4, &[3], 2, Activation::Relu);
         let p = mlp.init(&mut Rng::new(1));
         let dense = Masks::dense(&p);
         let e = effective(&p, &dense, &mlp.layers());
@@ -229,7 +228,7 @@ mod tests {
     /// weight, so conv2's 50·25 weights reading it are dead.
     #[test]
     fn lenet5_channels_through_the_flatten() {
-        let net = LeNet5::new(10);
+        let net = testing::lenet5(20, 50, 500, 10);
         let p = net.init(&mut Rng::new(1));
         let layers = net.layers();
         let mut masks = Masks::dense(&p);

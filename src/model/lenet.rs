@@ -1,32 +1,23 @@
-//! The LeNets of Han et al. (2015), "Learning both Weights and Connections for Efficient Neural
-//! Networks", for 28×28 single-channel images (MNIST) given as flat 784-feature rows.
+//! The shape of LeNet-5 — its four widths — as the LeNet-5 training engine
+//! ([`crate::train::conv_engine`]) and the inference kernels of [`crate::speed::conv`] read it, and
+//! the constants of its fixed geometry.
 //!
-//! - `lenet300` (LeNet-300-100) is an [`Mlp`](super::mlp::Mlp) 784-300-100-10 built by the
-//!   registry with [`LENET300_HIDDEN`]: 266,610 parameters.
-//! - `lenet5` ([`LeNet5`]) is Caffe's LeNet: conv1 20 filters 5×5 → max-pool 2 → conv2 50
-//!   filters 5×5 → max-pool 2 → fc1 500 → ReLU → fc2 10 (no activation after the convolutions):
-//!   20·25+20 + 50·20·25+50 + 800·500+500 + 500·10+10 = 431,080 parameters.
+//! The model itself is a [`Graph`](super::graph::Graph): the `lenet5` preset
+//! ([`presets::lenet5`](super::graph::presets::lenet5)), Caffe's LeNet of Han et al. (2015),
+//! "Learning both Weights and Connections for Efficient Neural Networks", on 28×28
+//! single-channel images (MNIST) given as flat 784-feature rows — conv1 20 filters 5×5 →
+//! max-pool 2 → conv2 50 filters 5×5 → max-pool 2 → fc1 500 → ReLU → fc2 10 (no activation after
+//! the convolutions): 20·25+20 + 50·20·25+50 + 800·500+500 + 500·10+10 = 431,080 parameters — or
+//! any layer list of that shape with other widths (a shrunk LeNet-5). The graph recognises the
+//! shape and keeps a [`LeNet5`] to describe itself and build its engine
+//! ([`Graph::as_lenet5`](super::graph::Graph::as_lenet5)).
 //!
 //! Conv weights have shape `[out, in, kh, kw]`; a unit of a conv layer is an output channel.
 //! conv2's `50 × 4 × 4` output is flattened channel-major into fc1's 800 inputs, so fc1's weight
 //! `[500, 800]` reads as `[500, 50, 16]` and removing channel `c` of conv2 removes the 16 columns
 //! `16c..16c+16` — the block [`crate::prune::expand`] zeroes.
-//!
-//! The candle forward pass below defines the model (and is what candle's autograd trains any
-//! model through); training and evaluation run on the hand-written engine of
-//! [`crate::train::conv_engine`] ([`Architecture::host_engine`]), tested against it. In candle
-//! the convolutions are computed as im2col: a gather of every 5×5 patch (`index_select`) and one
-//! matrix product, with activations held as `(channels·height·width, batch)` and pooled by
-//! candle's `max_pool2d`. This is the same function as `Tensor::conv2d` (tested against it,
-//! values and gradients) but trains about 1.5 times faster on a CPU, because candle's direct
-//! convolution gradients are slow there; parameters keep the usual `[out, in, kh, kw]` layout.
 
-use super::{Architecture, LayerInfo, Masks, Param, ParamKind, Params};
-use crate::rng::Rng;
-use candle_core::{Module, Tensor};
-
-/// Hidden widths of LeNet-300-100.
-pub const LENET300_HIDDEN: [usize; 2] = [300, 100];
+use crate::train::engine::Engine;
 
 /// Input side: images are `SIDE × SIDE`, one channel.
 pub const SIDE: usize = 28;
@@ -58,259 +49,163 @@ pub struct LeNet5 {
 }
 
 impl LeNet5 {
-    /// Han et al.'s widths: 20 and 50 channels, 500 hidden units.
-    pub fn new(classes: usize) -> Self {
-        LeNet5 {
-            conv1: 20,
-            conv2: 50,
-            fc1: 500,
-            classes,
-        }
-    }
-
     /// Inputs of fc1: conv2's channels × the 4×4 pooled map, channel-major.
     pub fn flat(&self) -> usize {
         self.conv2 * POOLED
     }
 
-    /// The flattened pooled conv2 output `(batch, conv2·16)` that fc1 reads, channel-major.
-    pub fn features(&self, params: &[Tensor], x: &Tensor) -> candle_core::Result<Tensor> {
-        if x.dim(1)? != INPUT_DIM {
-            candle_core::bail!(
-                "lenet5 expects {INPUT_DIM} input features (1×{SIDE}×{SIDE} images), got {}",
-                x.dim(1)?
-            );
-        }
-        self.features_seen(params, x, |_| Ok(()))
-    }
-
-    /// [`LeNet5::features`], showing `seen` each convolution's patch matrix `(c·k·k, o·o·batch)`.
-    fn features_seen(
-        &self,
-        params: &[Tensor],
-        x: &Tensor,
-        mut seen: impl FnMut(&Tensor) -> candle_core::Result<()>,
-    ) -> candle_core::Result<Tensor> {
-        // Activations are held as (channels·height·width, batch): every gather then moves
-        // contiguous runs of `batch` values, forward and backward.
-        let h = x.t()?.contiguous()?;
-        let cols = patches(&h, params[0].dim(1)?, SIDE)?;
-        seen(&cols)?;
-        let h = pool(&conv_cols(&cols, &params[0], &params[1])?, CONV1_OUT)?;
-        let cols = patches(&h, params[2].dim(1)?, POOL1_OUT)?;
-        seen(&cols)?;
-        let h = pool(&conv_cols(&cols, &params[2], &params[3])?, CONV2_OUT)?;
-        h.t()?.contiguous()
-    }
-}
-
-/// For a `(c, side, side)` map flattened row-major, the input index of every entry of every
-/// `k × k` patch (stride 1, no padding), ordered channel, kernel row, kernel column, then output
-/// row and column: row `(ci·k + ky)·k + kx` of the patch matrix lines up with column
-/// `[ci, ky, kx]` of a conv weight `[out, c, k, k]`.
-fn patch_index(c: usize, side: usize, k: usize) -> Vec<u32> {
-    let o = side - k + 1;
-    let mut idx = Vec::with_capacity(c * k * k * o * o);
-    for ci in 0..c {
-        for ky in 0..k {
-            for kx in 0..k {
-                for oy in 0..o {
-                    for ox in 0..o {
-                        idx.push(((ci * side + oy + ky) * side + ox + kx) as u32);
-                    }
-                }
-            }
-        }
-    }
-    idx
-}
-
-/// A 2-d convolution (stride 1, no padding, plus bias) as a gather of patches and one matrix
-/// product (im2col). `h` is `(c·side·side, batch)`; the result is `(out, o·o·batch)`,
-/// o = side − k + 1. Its gradients are matrix products and a scatter-add of contiguous rows,
-/// faster on a CPU than candle's direct convolution gradients.
-/// The im2col patch matrix `(c·K·K, o·o·batch)` of a `(c·side·side, batch)` map.
-fn patches(h: &Tensor, c: usize, side: usize) -> candle_core::Result<Tensor> {
-    let batch = h.dim(1)?;
-    let o = side - K + 1;
-    let idx = Tensor::from_vec(patch_index(c, side, K), c * K * K * o * o, h.device())?;
-    h.index_select(&idx, 0)?.reshape((c * K * K, o * o * batch))
-}
-
-/// The convolution's output `(out, o·o·batch)` from its patch matrix.
-fn conv_cols(cols: &Tensor, w: &Tensor, bias: &Tensor) -> candle_core::Result<Tensor> {
-    let (out, c, k, _) = w.dims4()?;
-    w.reshape((out, c * k * k))?
-        .matmul(cols)?
-        .broadcast_add(&bias.reshape((out, 1))?)
-}
-
-/// 2×2 max-pooling (stride 2) of a conv output `(out, o·o·batch)` to
-/// `(out·(o/2)·(o/2), batch)`, through candle's `max_pool2d` on an `(out, batch, o, o)` view.
-fn pool(y: &Tensor, o: usize) -> candle_core::Result<Tensor> {
-    let out = y.dim(0)?;
-    let batch = y.dim(1)? / (o * o);
-    let q = o / POOL;
-    // (out, batch, qy, wy, qx, wx) → windows last: (out, batch, qy, qx, POOL²).
-    let windows = y
-        .reshape((out, o * o, batch))?
-        .transpose(1, 2)?
-        .contiguous()?
-        .reshape((out, batch, q, POOL, q, POOL))?
-        .permute((0, 1, 2, 4, 3, 5))?
-        .contiguous()?
-        .reshape((out, batch, q, q, POOL * POOL))?;
-    // The maximum as a weighted sum whose weights (1/k on the k entries equal to the maximum,
-    // held constant) route the gradient to the maximum, split evenly among ties. candle's
-    // `max_pool2d` backward would give each tied entry k/4 of it instead (a unique maximum a
-    // quarter), see `train::pool`.
-    let max = windows.max_keepdim(4)?;
-    let at_max = windows.broadcast_eq(&max)?.to_dtype(windows.dtype())?;
-    let weights = at_max.broadcast_div(&at_max.sum_keepdim(4)?)?.detach();
-    (windows * weights)?
-        .sum(4)?
-        .reshape((out, batch, q * q))?
-        .transpose(1, 2)?
-        .contiguous()?
-        .reshape((out * q * q, batch))
-}
-
-/// A parameter tensor drawn uniform in ±1/√fan_in (PyTorch's Linear and Conv2d default).
-fn uniform(
-    rng: &mut Rng,
-    name: String,
-    shape: Vec<usize>,
-    kind: ParamKind,
-    fan_in: usize,
-) -> Param {
-    let bound = 1.0 / (fan_in as f32).sqrt();
-    let n = shape.iter().product();
-    Param {
-        name,
-        shape,
-        kind,
-        data: (0..n).map(|_| rng.uniform_f32(-bound, bound)).collect(),
-    }
-}
-
-impl Architecture for LeNet5 {
-    fn describe(&self) -> String {
+    /// A short description, e.g. `lenet5 1x28x28 conv5x5:20-pool2-conv5x5:50-pool2-fc:500-10`.
+    pub fn describe(&self) -> String {
         format!(
             "lenet5 1x{SIDE}x{SIDE} conv{K}x{K}:{}-pool{POOL}-conv{K}x{K}:{}-pool{POOL}-fc:{}-{}",
             self.conv1, self.conv2, self.fc1, self.classes
         )
     }
 
-    /// Weights and biases uniform in ±1/√fan_in, fan_in = in_channels·5·5 for convolutions.
-    fn init(&self, rng: &mut Rng) -> Params {
-        let layers: [(&str, Vec<usize>, usize); 4] = [
-            ("conv1", vec![self.conv1, 1, K, K], K * K),
-            (
-                "conv2",
-                vec![self.conv2, self.conv1, K, K],
-                self.conv1 * K * K,
-            ),
-            ("fc1", vec![self.fc1, self.flat()], self.flat()),
-            ("fc2", vec![self.classes, self.fc1], self.fc1),
-        ];
-        let mut ps = Vec::new();
-        for (name, shape, fan_in) in layers {
-            let out = shape[0];
-            ps.push(uniform(
-                rng,
-                format!("{name}.weight"),
-                shape,
-                ParamKind::Weight,
-                fan_in,
-            ));
-            ps.push(uniform(
-                rng,
-                format!("{name}.bias"),
-                vec![out],
-                ParamKind::Bias,
-                fan_in,
-            ));
-        }
-        Params(ps)
-    }
-
-    /// `x` is `(batch, 784)`, reshaped to `(batch, 1, 28, 28)`.
-    fn input_dim(&self) -> usize {
-        INPUT_DIM
-    }
-
-    fn forward(&self, params: &[Tensor], x: &Tensor) -> candle_core::Result<Tensor> {
-        let h = self.features(params, x)?;
-        let fc1 = candle_nn::Linear::new(params[4].clone(), Some(params[5].clone()));
-        let fc2 = candle_nn::Linear::new(params[6].clone(), Some(params[7].clone()));
-        fc2.forward(&fc1.forward(&h)?.relu()?)
-    }
-
-    fn input_sq_sums(&self, params: &[Tensor], x: &Tensor) -> candle_core::Result<Vec<Tensor>> {
-        let mut sums = Vec::with_capacity(4);
-        let h = self.features_seen(params, x, |cols| {
-            sums.push(cols.sqr()?.sum(1)?);
-            Ok(())
-        })?;
-        let fc1 = candle_nn::Linear::new(params[4].clone(), Some(params[5].clone()));
-        sums.push(h.sqr()?.sum(0)?);
-        sums.push(fc1.forward(&h)?.relu()?.sqr()?.sum(0)?);
-        Ok(sums)
-    }
-
-    fn layers(&self) -> Vec<LayerInfo> {
-        let spatial = [CONV1_OUT * CONV1_OUT, CONV2_OUT * CONV2_OUT, 1, 1];
-        let units = [self.conv1, self.conv2, self.fc1, self.classes];
-        ["conv1", "conv2", "fc1", "fc2"]
-            .iter()
-            .enumerate()
-            .map(|(l, name)| {
-                LayerInfo::in_chain(
-                    name.to_string(),
-                    (2 * l, 2 * l + 1),
-                    units[l],
-                    spatial[l],
-                    (l < 3).then_some(2 * (l + 1)),
-                    (l, 4),
-                )
-            })
-            .collect()
-    }
-
-    fn as_lenet5(&self) -> Option<&LeNet5> {
-        Some(self)
-    }
-
-    /// [`crate::train::conv_engine`].
-    fn host_engine(&self, threads: usize) -> Option<Box<dyn crate::train::engine::Engine + '_>> {
+    /// The LeNet-5 engine ([`crate::train::conv_engine`]) for this shape, its products on
+    /// `threads` threads: what a graph of this shape trains on
+    /// ([`super::Architecture::host_engine`]).
+    pub fn host_engine(&self, threads: usize) -> Option<Box<dyn Engine + '_>> {
         Some(Box::new(crate::train::conv_engine::ConvEngine::new(
             self, threads,
         )))
     }
+}
 
-    fn shrunk_param_count(&self, params: &Params, masks: &Masks) -> usize {
-        super::shrink::shrink_lenet5(self, params, masks).1.count()
+/// For tests: Han's widths, and a plain candle LeNet-5 of this shape (PyTorch's initialisation,
+/// the textbook forward pass through candle's `conv2d`, its prunable layers and memory figures)
+/// that tests hold the `lenet5` preset graph against.
+#[cfg(test)]
+mod reference {
+    use super::*;
+    use crate::model::{LayerInfo, Param, ParamKind, Params};
+    use crate::rng::Rng;
+    use candle_core::{Module, Tensor};
+
+    /// A parameter tensor drawn uniform in ±1/√fan_in (PyTorch's Linear and Conv2d default).
+    fn uniform(
+        rng: &mut Rng,
+        name: String,
+        shape: Vec<usize>,
+        kind: ParamKind,
+        fan_in: usize,
+    ) -> Param {
+        let bound = 1.0 / (fan_in as f32).sqrt();
+        let n = shape.iter().product();
+        Param {
+            name,
+            shape,
+            kind,
+            data: (0..n).map(|_| rng.uniform_f32(-bound, bound)).collect(),
+        }
     }
 
-    /// Activations per sample: both im2col patch matrices, conv and pooled maps, fc outputs.
-    fn footprint(&self) -> crate::sweep::memory::Footprint {
-        let (c1, c2) = (CONV1_OUT * CONV1_OUT, CONV2_OUT * CONV2_OUT);
-        crate::sweep::memory::Footprint {
-            params: self.conv1 * K * K
-                + self.conv1
-                + self.conv2 * self.conv1 * K * K
-                + self.conv2
-                + self.fc1 * self.flat()
-                + self.fc1
-                + self.classes * self.fc1
-                + self.classes,
-            activations_per_sample: c1 * K * K
-                + self.conv1 * (c1 + POOL1_OUT * POOL1_OUT)
-                + c2 * self.conv1 * K * K
-                + self.conv2 * (c2 + POOLED)
-                + self.fc1
-                + self.classes,
-            autograd: true,
+    impl LeNet5 {
+        /// Han et al.'s widths: 20 and 50 channels, 500 hidden units.
+        pub fn new(classes: usize) -> Self {
+            LeNet5 {
+                conv1: 20,
+                conv2: 50,
+                fc1: 500,
+                classes,
+            }
+        }
+
+        /// Weights and biases uniform in ±1/√fan_in, fan_in = in_channels·5·5 for convolutions,
+        /// layer by layer, weight before bias.
+        pub fn init(&self, rng: &mut Rng) -> Params {
+            let layers: [(&str, Vec<usize>, usize); 4] = [
+                ("conv1", vec![self.conv1, 1, K, K], K * K),
+                (
+                    "conv2",
+                    vec![self.conv2, self.conv1, K, K],
+                    self.conv1 * K * K,
+                ),
+                ("fc1", vec![self.fc1, self.flat()], self.flat()),
+                ("fc2", vec![self.classes, self.fc1], self.fc1),
+            ];
+            let mut ps = Vec::new();
+            for (name, shape, fan_in) in layers {
+                let out = shape[0];
+                let w = format!("{name}.weight");
+                ps.push(uniform(rng, w, shape, ParamKind::Weight, fan_in));
+                let b = format!("{name}.bias");
+                ps.push(uniform(rng, b, vec![out], ParamKind::Bias, fan_in));
+            }
+            Params(ps)
+        }
+
+        /// The flattened pooled conv2 maps `(batch, conv2·16)`, channel-major, of `x`
+        /// `(batch, 784)`: candle's `conv2d` on NCHW maps and a 2×2 max as two reductions
+        /// (candle's `max_pool2d` backward scales the gradient by a quarter, see `train::pool`;
+        /// on random inputs nothing ties).
+        pub fn features(&self, p: &[Tensor], x: &Tensor) -> candle_core::Result<Tensor> {
+            if x.dim(1)? != INPUT_DIM {
+                candle_core::bail!("lenet5 expects {INPUT_DIM} input features");
+            }
+            let b = x.dim(0)?;
+            let conv = |h: &Tensor, w: &Tensor, bias: &Tensor, c: usize| {
+                let y = h
+                    .conv2d(w, 0, 1, 1, 1)?
+                    .broadcast_add(&bias.reshape((1, c, 1, 1))?)?;
+                let (b, c, o, _) = y.dims4()?;
+                y.reshape((b, c, o / POOL, POOL, o / POOL, POOL))?
+                    .max(5)?
+                    .max(3)
+            };
+            let h = conv(&x.reshape((b, 1, SIDE, SIDE))?, &p[0], &p[1], self.conv1)?;
+            conv(&h, &p[2], &p[3], self.conv2)?.flatten_from(1)
+        }
+
+        /// Logits of `x` `(batch, 784)`.
+        pub fn forward(&self, p: &[Tensor], x: &Tensor) -> candle_core::Result<Tensor> {
+            let h = self.features(p, x)?;
+            let fc1 = candle_nn::Linear::new(p[4].clone(), Some(p[5].clone()));
+            let fc2 = candle_nn::Linear::new(p[6].clone(), Some(p[7].clone()));
+            fc2.forward(&fc1.forward(&h)?.relu()?)
+        }
+
+        /// The chain conv1, conv2, fc1, fc2, each read by the next.
+        pub fn layers(&self) -> Vec<LayerInfo> {
+            let spatial = [CONV1_OUT * CONV1_OUT, CONV2_OUT * CONV2_OUT, 1, 1];
+            let units = [self.conv1, self.conv2, self.fc1, self.classes];
+            ["conv1", "conv2", "fc1", "fc2"]
+                .iter()
+                .enumerate()
+                .map(|(l, name)| {
+                    LayerInfo::in_chain(
+                        name.to_string(),
+                        (2 * l, 2 * l + 1),
+                        units[l],
+                        spatial[l],
+                        (l < 3).then_some(2 * (l + 1)),
+                        (l, 4),
+                    )
+                })
+                .collect()
+        }
+
+        /// Parameters, and activations per sample: both im2col patch matrices, conv and pooled
+        /// maps, fc outputs; trained on its engine.
+        pub fn footprint(&self) -> crate::sweep::memory::Footprint {
+            let (c1, c2) = (CONV1_OUT * CONV1_OUT, CONV2_OUT * CONV2_OUT);
+            crate::sweep::memory::Footprint {
+                params: self.conv1 * K * K
+                    + self.conv1
+                    + self.conv2 * self.conv1 * K * K
+                    + self.conv2
+                    + self.fc1 * self.flat()
+                    + self.fc1
+                    + self.classes * self.fc1
+                    + self.classes,
+                activations_per_sample: c1 * K * K
+                    + self.conv1 * (c1 + POOL1_OUT * POOL1_OUT)
+                    + c2 * self.conv1 * K * K
+                    + self.conv2 * (c2 + POOLED)
+                    + self.fc1
+                    + self.classes,
+                autograd: false,
+            }
         }
     }
 }
@@ -319,19 +214,33 @@ impl Architecture for LeNet5 {
 mod tests {
     use super::*;
     use crate::config::{Activation, MethodKind, Scope, TauUnit};
-    use crate::model::mlp::Mlp;
+    use crate::model::graph::{presets, Graph};
+    use crate::model::{testing, Architecture, Masks, Param, ParamKind, Params};
     use crate::prune::{Granularity, MaskContext, ScoreContext};
+    use crate::rng::Rng;
+    use candle_core::{Device, Tensor};
+
+    /// The `lenet5` preset at Han's widths.
+    fn lenet5() -> Graph {
+        Graph::new(&presets::LENET_INPUT, &presets::lenet5(), 10).unwrap()
+    }
+
+    /// The flattened pooled conv2 maps that fc1 reads, squared and summed over the batch: fc1's
+    /// entry of the graph's [`Architecture::input_sq_sums`] (its forward pass).
+    fn fc1_input_sq(g: &Graph, ts: &[Tensor], x: &Tensor) -> Vec<f32> {
+        g.input_sq_sums(ts, x).unwrap()[2].to_vec1().unwrap()
+    }
 
     #[test]
     fn input_sq_sums_are_im2col_column_norms() {
-        let m = LeNet5::new(10);
+        let m = lenet5();
         let p = m.init(&mut Rng::new(5));
         // Row 0: pixel (0, 0) = 2 lies only in the patch at output (0, 0), as kernel entry
         // (0, 0). Row 1: pixel (10, 10) = 1 lies under every kernel entry once.
         let mut x = vec![0.0f32; 2 * INPUT_DIM];
         x[0] = 2.0;
         x[INPUT_DIM + 10 * SIDE + 10] = 1.0;
-        let xt = Tensor::from_slice(&x, (2, INPUT_DIM), &candle_core::Device::Cpu).unwrap();
+        let xt = Tensor::from_slice(&x, (2, INPUT_DIM), &Device::Cpu).unwrap();
         let sums = m.input_sq_sums(&p.tensors().unwrap(), &xt).unwrap();
         let c1 = sums[0].to_vec1::<f32>().unwrap();
         let mut want = vec![1.0f32; K * K];
@@ -339,13 +248,15 @@ mod tests {
         assert_eq!(c1, want);
         let shapes: Vec<usize> = sums.iter().map(|t| t.dim(0).unwrap()).collect();
         assert_eq!(shapes, vec![K * K, 20 * K * K, 800, 500]);
-        // fc2's inputs are fc1's ReLU outputs: non-negative sums, and their squares add up.
-        let h = m.features(&p.tensors().unwrap(), &xt).unwrap();
+        // fc1's inputs are the flattened pooled conv2 maps (candle's conv2d gives them): their
+        // squares add up.
+        let h = LeNet5::new(10)
+            .features(&p.tensors().unwrap(), &xt)
+            .unwrap();
         let want_fc1: f32 = h.sqr().unwrap().sum_all().unwrap().to_scalar().unwrap();
         let got: f32 = sums[2].sum_all().unwrap().to_scalar().unwrap();
         assert!((want_fc1 - got).abs() <= 1e-4 * want_fc1.max(1.0));
     }
-    use candle_core::Device;
 
     fn random_input(n: usize, seed: u64) -> Tensor {
         let mut rng = Rng::new(seed);
@@ -379,13 +290,19 @@ mod tests {
         let names: Vec<_> = arch.layers().into_iter().map(|l| l.name).collect();
         assert_eq!(names, crate::model::layer_names(&spec("lenet300")));
         // The same as an explicit MLP.
-        let m = Mlp::new(INPUT_DIM, &LENET300_HIDDEN, 10, Activation::Relu);
+        let m = testing::mlp(INPUT_DIM, &[300, 100], 10, Activation::Relu);
         assert_eq!(m.init(&mut Rng::new(0)), p);
+        assert_eq!(arch.describe(), m.describe());
+        assert_eq!(arch.describe(), "mlp 784-300-100-10");
     }
 
     #[test]
     fn lenet5_shapes_counts_and_layers() {
         let arch = crate::model::build(&spec("lenet5"), INPUT_DIM, 10).unwrap();
+        assert_eq!(
+            arch.describe(),
+            "lenet5 1x28x28 conv5x5:20-pool2-conv5x5:50-pool2-fc:500-10"
+        );
         let p = arch.init(&mut Rng::new(0));
         assert_eq!(p.count(), 431_080);
         let shapes: Vec<_> = p.0.iter().map(|q| q.shape.clone()).collect();
@@ -456,29 +373,12 @@ mod tests {
         }
     }
 
-    /// LeNet-5's features the textbook way: candle's `conv2d` and `max_pool2d` on NCHW maps.
-    fn reference_features(m: &LeNet5, p: &[Tensor], x: &Tensor) -> candle_core::Result<Tensor> {
-        let b = x.dim(0)?;
-        // candle's conv2d, and a 2×2 max as two reductions (candle's `max_pool2d` backward
-        // scales the gradient by a quarter, see `train::pool`; on random inputs nothing ties).
-        let conv = |h: &Tensor, w: &Tensor, bias: &Tensor, c: usize| {
-            let y = h
-                .conv2d(w, 0, 1, 1, 1)?
-                .broadcast_add(&bias.reshape((1, c, 1, 1))?)?;
-            let (b, c, o, _) = y.dims4()?;
-            y.reshape((b, c, o / POOL, POOL, o / POOL, POOL))?
-                .max(5)?
-                .max(3)
-        };
-        let h = conv(&x.reshape((b, 1, SIDE, SIDE))?, &p[0], &p[1], m.conv1)?;
-        conv(&h, &p[2], &p[3], m.conv2)?.flatten_from(1)
-    }
-
-    /// The im2col forward equals candle's conv2d and a 2×2 max, values and parameter gradients.
+    /// The graph's forward pass (im2col and routed max-pooling) equals LeNet-5 written with
+    /// candle's `conv2d` and a 2×2 max: logits and every parameter's gradient.
     #[test]
-    fn im2col_matches_candle_conv2d() {
-        let m = LeNet5::new(10);
-        let p = m.init(&mut Rng::new(21));
+    fn graph_matches_candle_conv2d() {
+        let g = lenet5();
+        let p = g.init(&mut Rng::new(21));
         let vars: Vec<candle_core::Var> = p
             .tensors()
             .unwrap()
@@ -487,9 +387,9 @@ mod tests {
             .collect();
         let ts: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
         let x = random_input(3, 22);
-        let ours = m.features(&ts, &x).unwrap();
-        let theirs = reference_features(&m, &ts, &x).unwrap();
-        assert_eq!(ours.dims(), &[3, 800]);
+        let ours = g.forward(&ts, &x).unwrap();
+        let theirs = LeNet5::new(10).forward(&ts, &x).unwrap();
+        assert_eq!(ours.dims(), &[3, 10]);
         let diff = |a: &Tensor, b: &Tensor| {
             (a - b)
                 .unwrap()
@@ -505,8 +405,8 @@ mod tests {
         assert!(diff(&ours, &theirs) <= 1e-5);
         // Gradients of the same scalar through both paths (random inputs: no tied maxima).
         let mut rng = Rng::new(23);
-        let ws: Vec<f32> = (0..3 * 800).map(|_| rng.uniform_f32(-1.0, 1.0)).collect();
-        let w = Tensor::from_vec(ws, (3, 800), &Device::Cpu).unwrap();
+        let ws: Vec<f32> = (0..3 * 10).map(|_| rng.uniform_f32(-1.0, 1.0)).collect();
+        let w = Tensor::from_vec(ws, (3, 10), &Device::Cpu).unwrap();
         let ga = (ours * &w).unwrap().sum_all().unwrap().backward().unwrap();
         let gb = (theirs * &w)
             .unwrap()
@@ -514,7 +414,7 @@ mod tests {
             .unwrap()
             .backward()
             .unwrap();
-        for (i, v) in vars.iter().enumerate().take(4) {
+        for (i, v) in vars.iter().enumerate() {
             let (a, b) = (ga.get(v).unwrap(), gb.get(v).unwrap());
             let scale = b.abs().unwrap().flatten_all().unwrap().max(0).unwrap();
             let tol = 1e-4 * scale.to_scalar::<f32>().unwrap().max(1.0);
@@ -522,19 +422,14 @@ mod tests {
         }
         // A row of the wrong width is an error, not a silent truncation.
         let bad = Tensor::zeros((2, 785), candle_core::DType::F32, &Device::Cpu).unwrap();
-        assert!(m.forward(&ts, &bad).is_err());
+        assert!(g.forward(&ts, &bad).is_err());
     }
 
     #[test]
     fn forward_matches_hand_computation() {
         // One conv1 channel and two conv2 channels that copy their input's top-left-aligned
         // pixel (kernel entry [0][0]), so a single bright pixel travels through both pools.
-        let m = LeNet5 {
-            conv1: 1,
-            conv2: 2,
-            fc1: 1,
-            classes: 1,
-        };
+        let m = testing::lenet5(1, 2, 1, 1);
         let mut k1 = vec![0.0; 25];
         k1[0] = 1.0;
         let mut k2 = vec![0.0; 50];
@@ -563,14 +458,13 @@ mod tests {
         x[10 * SIDE + 6] = 1.0;
         let x = Tensor::from_slice(&x, (1, INPUT_DIM), &Device::Cpu).unwrap();
         let ts = p.tensors().unwrap();
-        let f = m.features(&ts, &x).unwrap().to_vec2::<f32>().unwrap();
-        let nonzero: Vec<(usize, f32)> = f[0]
-            .iter()
+        // One image: fc1's squared inputs are the squared features.
+        let nonzero: Vec<(usize, f32)> = fc1_input_sq(&m, &ts, &x)
+            .into_iter()
             .enumerate()
-            .filter(|(_, v)| **v != 0.0)
-            .map(|(i, v)| (i, *v))
+            .filter(|(_, v)| *v != 0.0)
             .collect();
-        assert_eq!(nonzero, vec![(9, 2.0), (25, 3.0)]);
+        assert_eq!(nonzero, vec![(9, 4.0), (25, 9.0)]);
         let y = m.forward(&ts, &x).unwrap().to_vec2::<f32>().unwrap();
         assert_eq!(y, vec![vec![45.5]]);
     }
@@ -579,15 +473,11 @@ mod tests {
     /// read it: for conv2 → fc1 the fc1 columns whose flattened feature changes with that channel.
     #[test]
     fn expand_matches_channel_major_flatten() {
-        let m = LeNet5::new(10);
+        let m = lenet5();
         let p = m.init(&mut Rng::new(4));
         let layers = m.layers();
         let x = random_input(2, 5);
-        let base = m
-            .features(&p.tensors().unwrap(), &x)
-            .unwrap()
-            .to_vec2::<f32>()
-            .unwrap();
+        let base = fc1_input_sq(&m, &p.tensors().unwrap(), &x);
         for u in [0, 17, 49] {
             let mut pruned = vec![false; 50];
             pruned[u] = true;
@@ -600,20 +490,15 @@ mod tests {
                     assert_eq!(masks.0[4][o * 800 + i], masks.0[4][i]);
                 }
             }
-            // Features that change when channel u's filter and bias change.
+            // Features that change when channel u's filter and bias change (seen through their
+            // squares summed over the two images).
             let mut q = p.clone();
             q.0[2].data[u * 500..(u + 1) * 500]
                 .iter_mut()
                 .for_each(|v| *v += 1.0);
             q.0[3].data[u] += 1.0;
-            let moved = m
-                .features(&q.tensors().unwrap(), &x)
-                .unwrap()
-                .to_vec2::<f32>()
-                .unwrap();
-            let changed: Vec<usize> = (0..800)
-                .filter(|&i| (0..2).any(|b| moved[b][i] != base[b][i]))
-                .collect();
+            let moved = fc1_input_sq(&m, &q.tensors().unwrap(), &x);
+            let changed: Vec<usize> = (0..800).filter(|&i| moved[i] != base[i]).collect();
             assert_eq!(cols, changed, "channel {u}");
             assert_eq!(cols, (16 * u..16 * u + 16).collect::<Vec<_>>());
             // Its own filter and bias go too.
@@ -636,7 +521,7 @@ mod tests {
 
     #[test]
     fn shrunk_lenet5_equals_masked_model() {
-        let m = LeNet5::new(10);
+        let m = lenet5();
         let p = m.init(&mut Rng::new(11));
         let layers = m.layers();
         let spec = crate::config::parse("name: t\n", "t", &[]).unwrap().prune;
@@ -648,15 +533,10 @@ mod tests {
         // round(0.3 × units) removed from conv1, conv2 and fc1; outputs kept.
         let (k1, k2, k3) = (20 - 6, 50 - 15, 500 - 150);
         assert_eq!(masks.neurons_removed(&layers), 6 + 15 + 150);
-        let (small, sp) = crate::model::shrink::shrink_lenet5(&m, &p, &masks);
+        let (small, sp) = crate::model::graph::shrink::shrink(&m, &p, &masks);
         assert_eq!(
-            small,
-            LeNet5 {
-                conv1: k1,
-                conv2: k2,
-                fc1: k3,
-                classes: 10
-            }
+            small.describe(),
+            format!("lenet5 1x28x28 conv5x5:{k1}-pool2-conv5x5:{k2}-pool2-fc:{k3}-10")
         );
         let shapes: Vec<_> = sp.0.iter().map(|q| q.shape.clone()).collect();
         assert_eq!(shapes[2], vec![k2, k1, 5, 5]);
@@ -688,12 +568,7 @@ mod tests {
 
     #[test]
     fn lenet5_trains_with_masks_held() {
-        let m = LeNet5 {
-            conv1: 4,
-            conv2: 6,
-            fc1: 16,
-            classes: 2,
-        };
+        let m = testing::lenet5(4, 6, 16, 2);
         let mut rng = Rng::new(9);
         // Two classes: bright top half vs bright bottom half, with noise.
         let n = 32;

@@ -1,11 +1,15 @@
-//! A multi-layer perceptron: Linear layers `fc1..fcL` with an activation between them.
+//! The shape of a multi-layer perceptron — its widths and the activation between its layers — as
+//! the MLP training engine ([`crate::train::mlp_engine`]) and the inference kernels of
+//! [`crate::speed`] read it. The model itself is a [`Graph`](super::graph::Graph) (the `mlp` and
+//! `lenet300` presets, or any layer list of linear layers with one ReLU or tanh between them),
+//! which recognises this shape and keeps an `Mlp` to describe itself and build its engine
+//! ([`Graph::as_mlp`](super::graph::Graph::as_mlp)).
 
-use super::{Architecture, LayerInfo, Param, ParamKind, Params};
 use crate::config::Activation;
-use crate::rng::Rng;
-use candle_core::{Module, Tensor};
+use crate::train::engine::Engine;
 
-/// Layer widths from input to output.
+/// Layer widths from input to output (`fc1..fcL` map `widths[l]` to `widths[l + 1]`), and the
+/// activation after every layer but the last.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mlp {
     pub widths: Vec<usize>,
@@ -13,141 +17,128 @@ pub struct Mlp {
 }
 
 impl Mlp {
-    pub fn new(input: usize, hidden: &[usize], classes: usize, activation: Activation) -> Self {
-        let mut widths = vec![input];
-        widths.extend_from_slice(hidden);
-        widths.push(classes);
-        Mlp { widths, activation }
-    }
-
-    fn n_layers(&self) -> usize {
-        self.widths.len() - 1
-    }
-
-    /// The forward pass, showing `seen` each layer's input `(batch, width)`.
-    fn run(
-        &self,
-        params: &[Tensor],
-        x: &Tensor,
-        mut seen: impl FnMut(&Tensor) -> candle_core::Result<()>,
-    ) -> candle_core::Result<Tensor> {
-        let mut h = x.clone();
-        let n = self.n_layers();
-        for l in 0..n {
-            seen(&h)?;
-            let lin =
-                candle_nn::Linear::new(params[2 * l].clone(), Some(params[2 * l + 1].clone()));
-            h = lin.forward(&h)?;
-            if l + 1 < n {
-                h = match self.activation {
-                    Activation::Relu => h.relu()?,
-                    Activation::Tanh => h.tanh()?,
-                };
-            }
-        }
-        Ok(h)
-    }
-}
-
-impl Architecture for Mlp {
-    fn describe(&self) -> String {
+    /// A short description, e.g. `mlp 64-128-64-10`.
+    pub fn describe(&self) -> String {
         let w: Vec<String> = self.widths.iter().map(|w| w.to_string()).collect();
         format!("mlp {}", w.join("-"))
     }
 
-    /// PyTorch's Linear default: weights and biases uniform in ±1/√fan_in.
-    fn init(&self, rng: &mut Rng) -> Params {
-        let mut ps = Vec::new();
-        for l in 0..self.n_layers() {
-            let (fan_in, out) = (self.widths[l], self.widths[l + 1]);
-            let bound = 1.0 / (fan_in as f32).sqrt();
-            let w = (0..fan_in * out)
-                .map(|_| rng.uniform_f32(-bound, bound))
-                .collect();
-            let b = (0..out).map(|_| rng.uniform_f32(-bound, bound)).collect();
-            ps.push(Param {
-                name: format!("fc{}.weight", l + 1),
-                shape: vec![out, fan_in],
-                kind: ParamKind::Weight,
-                data: w,
-            });
-            ps.push(Param {
-                name: format!("fc{}.bias", l + 1),
-                shape: vec![out],
-                kind: ParamKind::Bias,
-                data: b,
-            });
-        }
-        Params(ps)
-    }
-
-    fn input_dim(&self) -> usize {
-        self.widths[0]
-    }
-
-    fn forward(&self, params: &[Tensor], x: &Tensor) -> candle_core::Result<Tensor> {
-        self.run(params, x, |_| Ok(()))
-    }
-
-    fn input_sq_sums(&self, params: &[Tensor], x: &Tensor) -> candle_core::Result<Vec<Tensor>> {
-        let mut sums = Vec::with_capacity(self.n_layers());
-        self.run(params, x, |h| {
-            sums.push(h.sqr()?.sum(0)?);
-            Ok(())
-        })?;
-        Ok(sums)
-    }
-
-    fn shrunk_param_count(&self, params: &Params, masks: &super::Masks) -> usize {
-        super::shrink::shrink_mlp(self, params, masks).1.count()
-    }
-
-    fn footprint(&self) -> crate::sweep::memory::Footprint {
-        let w = &self.widths;
-        crate::sweep::memory::Footprint {
-            params: w
-                .windows(2)
-                .map(|p| p[0].saturating_mul(p[1]).saturating_add(p[1]))
-                .fold(0, usize::saturating_add),
-            activations_per_sample: w[1..].iter().fold(0, |a, &b| a.saturating_add(b)),
-            autograd: false,
-        }
-    }
-
-    fn host_engine(&self, threads: usize) -> Option<Box<dyn crate::train::engine::Engine + '_>> {
+    /// The MLP engine for this shape, its products on `threads` threads: what a graph of this
+    /// shape trains on ([`super::Architecture::host_engine`]).
+    pub fn host_engine(&self, threads: usize) -> Option<Box<dyn Engine + '_>> {
         Some(Box::new(crate::train::mlp_engine::MlpEngine::new(
             self, threads,
         )))
     }
+}
 
-    fn as_mlp(&self) -> Option<&Mlp> {
-        Some(self)
-    }
+/// For tests: the shape from its parts, and a plain candle MLP of this shape (PyTorch's
+/// initialisation, the forward pass, its prunable layers and memory figures) that tests hold the
+/// `mlp` preset graph against.
+#[cfg(test)]
+mod reference {
+    use super::*;
+    use crate::model::{LayerInfo, Param, ParamKind, Params};
+    use crate::rng::Rng;
+    use candle_core::{Module, Tensor};
 
-    fn layers(&self) -> Vec<LayerInfo> {
-        let n = self.n_layers();
-        (0..n)
-            .map(|l| {
-                LayerInfo::in_chain(
-                    format!("fc{}", l + 1),
-                    (2 * l, 2 * l + 1),
-                    self.widths[l + 1],
-                    1,
-                    (l + 1 < n).then_some(2 * (l + 1)),
-                    (l, n),
-                )
-            })
-            .collect()
+    impl Mlp {
+        pub fn new(input: usize, hidden: &[usize], classes: usize, activation: Activation) -> Self {
+            let mut widths = vec![input];
+            widths.extend_from_slice(hidden);
+            widths.push(classes);
+            Mlp { widths, activation }
+        }
+
+        fn n_layers(&self) -> usize {
+            self.widths.len() - 1
+        }
+
+        /// PyTorch's Linear default: weights and biases uniform in ±1/√fan_in, layer by layer,
+        /// weight before bias.
+        pub fn init(&self, rng: &mut Rng) -> Params {
+            let mut ps = Vec::new();
+            for l in 0..self.n_layers() {
+                let (fan_in, out) = (self.widths[l], self.widths[l + 1]);
+                let bound = 1.0 / (fan_in as f32).sqrt();
+                let w = (0..fan_in * out)
+                    .map(|_| rng.uniform_f32(-bound, bound))
+                    .collect();
+                let b = (0..out).map(|_| rng.uniform_f32(-bound, bound)).collect();
+                ps.push(Param {
+                    name: format!("fc{}.weight", l + 1),
+                    shape: vec![out, fan_in],
+                    kind: ParamKind::Weight,
+                    data: w,
+                });
+                ps.push(Param {
+                    name: format!("fc{}.bias", l + 1),
+                    shape: vec![out],
+                    kind: ParamKind::Bias,
+                    data: b,
+                });
+            }
+            Params(ps)
+        }
+
+        /// Logits of `x` `(batch, widths[0])`: `candle_nn::Linear` layers and the activation.
+        pub fn forward(&self, params: &[Tensor], x: &Tensor) -> candle_core::Result<Tensor> {
+            let mut h = x.clone();
+            let n = self.n_layers();
+            for l in 0..n {
+                let lin =
+                    candle_nn::Linear::new(params[2 * l].clone(), Some(params[2 * l + 1].clone()));
+                h = lin.forward(&h)?;
+                if l + 1 < n {
+                    h = match self.activation {
+                        Activation::Relu => h.relu()?,
+                        Activation::Tanh => h.tanh()?,
+                    };
+                }
+            }
+            Ok(h)
+        }
+
+        /// The chain `fc1..fcL`, each read by the next.
+        pub fn layers(&self) -> Vec<LayerInfo> {
+            let n = self.n_layers();
+            (0..n)
+                .map(|l| {
+                    LayerInfo::in_chain(
+                        format!("fc{}", l + 1),
+                        (2 * l, 2 * l + 1),
+                        self.widths[l + 1],
+                        1,
+                        (l + 1 < n).then_some(2 * (l + 1)),
+                        (l, n),
+                    )
+                })
+                .collect()
+        }
+
+        /// Parameters, and one value per unit of every layer's output; trained on its engine.
+        pub fn footprint(&self) -> crate::sweep::memory::Footprint {
+            let w = &self.widths;
+            crate::sweep::memory::Footprint {
+                params: w.windows(2).map(|p| p[0] * p[1] + p[1]).sum(),
+                activations_per_sample: w[1..].iter().sum(),
+                autograd: false,
+            }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::config::Activation;
+    use crate::model::testing;
+    use crate::model::{Architecture, Param, ParamKind, Params};
+    use crate::rng::Rng;
+    use candle_core::Tensor;
 
     #[test]
     fn shapes_counts_and_forward() {
-        let m = Mlp::new(4, &[3], 2, Activation::Relu);
+        let m = testing::mlp(4, &[3], 2, Activation::Relu);
         let p = m.init(&mut Rng::new(0));
         assert_eq!(p.count(), 4 * 3 + 3 + 3 * 2 + 2);
         assert_eq!(p.0[0].shape, vec![3, 4]);
@@ -162,7 +153,7 @@ mod tests {
 
     #[test]
     fn forward_matches_hand_computation() {
-        let m = Mlp::new(2, &[2], 1, Activation::Relu);
+        let m = testing::mlp(2, &[2], 1, Activation::Relu);
         let p = Params(vec![
             Param {
                 name: "fc1.weight".into(),

@@ -1,6 +1,8 @@
-//! Models: host-side parameters ([`Params`]), the [`Architecture`] trait each model implements
-//! (initialisation, forward pass, prunable-layer listing) and the registry that builds one from
-//! the experiment's `model` section.
+//! Models: host-side parameters ([`Params`]), the [`Architecture`] trait (initialisation, forward
+//! pass, prunable-layer listing, shrinking, training engine) and [`build`], which makes one from
+//! the experiment's `model` section. Every built-in or layer-list model is a [`graph::Graph`]; a
+//! user's `candle_nn` module is a [`candle_module::CandleModule`]. [`mlp`] and [`lenet`] hold the
+//! shapes the hand-written training engines run, which a graph recognises in its layers.
 
 pub mod candle_module;
 pub mod effective;
@@ -9,7 +11,8 @@ pub mod graph;
 pub mod lenet;
 pub mod mask;
 pub mod mlp;
-pub mod shrink;
+#[cfg(test)]
+pub(crate) mod testing;
 
 pub use mask::Masks;
 

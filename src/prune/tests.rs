@@ -1,13 +1,14 @@
 use super::*;
 use crate::config::{Activation, Norm};
-use crate::model::mlp::Mlp;
+use crate::model::graph::Graph;
+use crate::model::testing;
 use crate::model::{Architecture, Param, ParamKind};
 use crate::rng::Rng;
 use proptest::prelude::*;
 
 /// A 2-3-2 MLP with hand-picked weights.
-fn tiny() -> (Mlp, Params) {
-    let m = Mlp::new(2, &[3], 2, Activation::Relu);
+fn tiny() -> (Graph, Params) {
+    let m = testing::mlp(2, &[3], 2, Activation::Relu);
     let p = Params(vec![
         Param {
             name: "fc1.weight".into(),
@@ -38,11 +39,11 @@ fn tiny() -> (Mlp, Params) {
 }
 
 /// The MLP whose parameters `p` are (widths read off the weight shapes), leaked for the test.
-fn arch_of(p: &Params) -> &'static Mlp {
+fn arch_of(p: &Params) -> &'static Graph {
     let w: Vec<&Param> = p.0.iter().filter(|q| q.kind == ParamKind::Weight).collect();
     let hidden: Vec<usize> = w[..w.len() - 1].iter().map(|q| q.shape[0]).collect();
     let out = w[w.len() - 1].shape[0];
-    Box::leak(Box::new(Mlp::new(
+    Box::leak(Box::new(testing::mlp(
         w[0].shape[1],
         &hidden,
         out,
@@ -254,8 +255,8 @@ fn random_scores_nest_as_tau_grows() {
 }
 
 /// A random MLP and fake gradients for property tests.
-fn random_model(seed: u64, hidden: usize) -> (Mlp, Params, Params) {
-    let m = Mlp::new(5, &[hidden, 4], 3, Activation::Relu);
+fn random_model(seed: u64, hidden: usize) -> (Graph, Params, Params) {
+    let m = testing::mlp(5, &[hidden, 4], 3, Activation::Relu);
     let mut rng = Rng::new(seed);
     let p = m.init(&mut rng);
     let mut g = p.clone();
@@ -336,7 +337,7 @@ proptest! {
 
     #[test]
     fn global_equals_layer_on_a_one_layer_model(seed in 0u64..1000, t in 0.0f64..2.0) {
-        let m = Mlp::new(6, &[], 4, Activation::Relu);
+        let m = testing::mlp(6, &[], 4, Activation::Relu);
         let p = m.init(&mut Rng::new(seed));
         let layers = m.layers();
         for kind in [MethodKind::Magnitude, MethodKind::Random] {
@@ -388,7 +389,7 @@ proptest! {
         let layers = m.layers();
         let (method, s) = scores_of(MethodKind::Combined, &p, &layers, None);
         let masks = method.masks(&mctx(&p, &layers, TauUnit::Quantile, Scope::Layer), &s, q).unwrap();
-        let (small, sp) = crate::model::shrink::shrink_mlp(&m, &p, &masks);
+        let (small, sp) = crate::model::graph::shrink::shrink(&m, &p, &masks);
         prop_assert_eq!(sp.count(), p.count() - removed_params(&m, &masks));
         let mut rng = Rng::new(seed + 1);
         let xs: Vec<f32> = (0..7 * 5).map(|_| rng.uniform_f32(-2.0, 2.0)).collect();
@@ -404,7 +405,7 @@ proptest! {
 }
 
 /// Parameters that disappear when removed units are cut out: their rows, biases and next columns.
-fn removed_params(m: &Mlp, masks: &Masks) -> usize {
+fn removed_params(m: &Graph, masks: &Masks) -> usize {
     let layers = m.layers();
     let mut n = 0;
     for l in layers.iter().filter(|l| !l.is_output) {
@@ -671,7 +672,7 @@ fn synflow_rounds_reach_the_target_exactly_and_never_empty_a_layer() {
 
 #[test]
 fn synflow_runs_through_lenet5_in_f64() {
-    let m = crate::model::lenet::LeNet5::new(10);
+    let m = testing::lenet5(20, 50, 500, 10);
     let p = m.init(&mut Rng::new(2));
     let layers = m.layers();
     let s = synflow::synflow_scores(&m, &p, &Masks::dense(&p), &layers, &[0, 1, 2, 3]).unwrap();

@@ -11,8 +11,7 @@ use super::forward::{Forward, Kernel, Net};
 use super::timing::{time_interleaved, Protocol};
 use crate::config::{Activation, MethodKind, Scope, TauUnit};
 use crate::error::Result;
-use crate::model::lenet::LeNet5;
-use crate::model::mlp::Mlp;
+use crate::model::graph::{presets, Graph};
 use crate::model::{Architecture, Masks, Params};
 use crate::prune::{self, Granularity, MaskContext, ScoreContext};
 use crate::rng::Rng;
@@ -99,24 +98,22 @@ fn structured(arch: &dyn Architecture, params: &Params, s: f64) -> Masks {
 
 /// Measure `net`'s table. `quick` uses [`Protocol::RUN`] and three sparsities (a smoke test).
 pub fn speedup_table(net: BenchNet, quick: bool) -> Result<Vec<SpeedupRow>> {
+    let graph = |input: &[usize], layers: Vec<_>| {
+        Graph::new(input, &layers, 10).expect("a preset of 10 classes resolves")
+    };
     match net {
         BenchNet::LeNet300 => {
-            let mlp = Mlp::new(
-                784,
-                &crate::model::lenet::LENET300_HIDDEN,
-                10,
-                Activation::Relu,
-            );
+            let mlp = graph(&[784], presets::lenet300(Activation::Relu));
             let params = mlp.init(&mut Rng::new(300));
             table(net, &mlp, &params, quick, |m, k| {
-                Forward::build(&mlp, &params, m, k)
+                Forward::build(&mlp, &params, m, k).expect("LeNet-300-100 is an MLP")
             })
         }
         BenchNet::LeNet5 => {
-            let l5 = LeNet5::new(10);
+            let l5 = graph(&presets::LENET_INPUT, presets::lenet5());
             let params = l5.init(&mut Rng::new(5));
             table(net, &l5, &params, quick, |m, k| {
-                ConvForward::build(&l5, &params, m, k)
+                ConvForward::build(&l5, &params, m, k).expect("LeNet-5 is LeNet-5")
             })
         }
     }
@@ -280,7 +277,7 @@ mod tests {
 
     #[test]
     fn structured_masks_remove_whole_units() {
-        let mlp = Mlp::new(6, &[4, 2], 3, Activation::Relu);
+        let mlp = crate::model::testing::mlp(6, &[4, 2], 3, Activation::Relu);
         let p = mlp.init(&mut Rng::new(0));
         let m = unit_masks(&mlp, &p, &[3, 1]);
         // fc1: unit 3 gone (6 weights); fc2: column 3 of both rows and unit 1's row (4 + 1 more
@@ -289,24 +286,27 @@ mod tests {
         let masked = 6 + 5 + 3;
         let total = 24 + 8 + 6;
         assert!((m.sparsity(&mlp.layers()) - masked as f64 / total as f64).abs() < 1e-12);
-        assert_eq!(
-            crate::model::shrink::shrink_mlp(&mlp, &p, &m).0.widths,
-            vec![6, 3, 1, 3]
-        );
+        let shrunk = crate::model::graph::shrink::shrink(&mlp, &p, &m).0;
+        assert_eq!(shrunk.describe(), "mlp 6-3-1-3");
     }
 
     /// LeNet-5's structured masks remove the same share of conv1 and conv2 channels and fc1
     /// units, close to the asked sparsity.
     #[test]
     fn structured_lenet5_masks_remove_channels_alike() {
-        let l5 = LeNet5::new(10);
+        let l5 = crate::model::testing::lenet5(20, 50, 500, 10);
         let p = l5.init(&mut Rng::new(0));
         let m = structured(&l5, &p, 0.9);
         assert!((m.sparsity(&l5.layers()) - 0.9).abs() < 0.005);
-        let s = crate::model::shrink::shrink_lenet5(&l5, &p, &m).0;
-        let share = s.fc1 as f64 / 500.0;
-        assert_eq!(s.conv1, (share * 20.0).round() as usize);
-        assert_eq!(s.conv2, (share * 50.0).round() as usize);
-        assert_eq!(s.classes, 10);
+        let units: Vec<usize> = crate::model::graph::shrink::shrink(&l5, &p, &m)
+            .0
+            .layers()
+            .iter()
+            .map(|l| l.units)
+            .collect();
+        let share = units[2] as f64 / 500.0;
+        assert_eq!(units[0], (share * 20.0).round() as usize);
+        assert_eq!(units[1], (share * 50.0).round() as usize);
+        assert_eq!(units[3], 10);
     }
 }

@@ -16,10 +16,10 @@
 //! `c·16 + y·4 + x` (channel-major per image, as candle's model flattens), and fc1 → ReLU → fc2
 //! run on the whole batch as [`super::forward::Forward`].
 
-use super::forward::{Forward, Kernel, Layer, Net};
+use super::forward::{layer, Forward, Kernel, Layer, Net};
 use crate::config::Activation;
-use crate::model::lenet::{LeNet5, INPUT_DIM, K, POOL, POOLED, SIDE};
-use crate::model::{Masks, Params};
+use crate::model::lenet::{INPUT_DIM, K, POOL, POOLED, SIDE};
+use crate::model::{Architecture, Masks, Params};
 use crate::train::im2col::{im2col, padded};
 use crate::train::pool::{max_pool, Strides};
 
@@ -58,38 +58,27 @@ pub struct ConvBuffers {
 }
 
 impl ConvForward {
-    /// `net` with `params` pruned by `masks`, laid out for `kernel`.
-    pub fn build(net: &LeNet5, params: &Params, masks: &Masks, kernel: Kernel) -> ConvForward {
-        let (net, ps, keep) = match kernel {
-            Kernel::Shrunk => {
-                let (n, p) = crate::model::shrink::shrink_lenet5(net, params, masks);
-                (n, p, None)
-            }
-            Kernel::Dense => (net.clone(), masks.apply(params), None),
-            Kernel::Csr => (net.clone(), masks.apply(params), Some(masks)),
+    /// The LeNet-5 `arch` with `params` pruned by `masks`, laid out for `kernel`; `None` when
+    /// `arch` is not LeNet-5 ([`Architecture::as_lenet5`]) or, for the shrunk kernel, cannot
+    /// shrink.
+    pub fn build(
+        arch: &dyn Architecture,
+        params: &Params,
+        masks: &Masks,
+        kernel: Kernel,
+    ) -> Option<ConvForward> {
+        arch.as_lenet5()?;
+        let (ps, keep) = match kernel {
+            Kernel::Shrunk => (arch.shrink(params, masks)?.params, None),
+            Kernel::Dense => (masks.apply(params), None),
+            Kernel::Csr => (masks.apply(params), Some(masks)),
         };
-        let shapes = [
-            (net.conv1, K * K),
-            (net.conv2, net.conv1 * K * K),
-            (net.fc1, net.flat()),
-            (net.classes, net.fc1),
-        ];
-        let mut layers: Vec<Layer> = shapes
-            .iter()
-            .enumerate()
-            .map(|(l, &(out, inp))| {
-                let (w, b) = (ps.0[2 * l].data.clone(), ps.0[2 * l + 1].data.clone());
-                let csr = keep.map(|k| k.0[2 * l].as_slice());
-                Layer::new(w, b, out, inp, csr)
-            })
-            .collect();
-        let fc = Forward::from_layers(layers.split_off(2), Activation::Relu, net.flat());
-        let conv2 = layers.pop().expect("conv2");
-        let conv1 = layers.pop().expect("conv1");
-        ConvForward {
+        let [conv1, conv2, fc1, fc2] = [0, 1, 2, 3].map(|l| layer(&ps, l, keep));
+        let flat = ps.0[4].shape[1];
+        Some(ConvForward {
             conv: [conv1, conv2],
-            fc,
-        }
+            fc: Forward::from_layers(vec![fc1, fc2], Activation::Relu, flat),
+        })
     }
 
     /// Output channels of conv1 and conv2.
@@ -162,14 +151,15 @@ impl Net for ConvForward {
 mod tests {
     use super::*;
     use crate::config::{MethodKind, Scope, TauUnit};
-    use crate::model::Architecture;
+    use crate::model::graph::{shrink::shrink, Graph};
+    use crate::model::testing;
     use crate::prune::{self, Granularity, MaskContext, ScoreContext};
     use crate::rng::Rng;
     use candle_core::{Device, Tensor};
 
     /// Masks of `net`: magnitude (per weight, per layer) or importance (whole channels and
     /// units) at `tau`.
-    fn masks(net: &LeNet5, params: &Params, kind: MethodKind, tau: f64) -> Masks {
+    fn masks(net: &Graph, params: &Params, kind: MethodKind, tau: f64) -> Masks {
         let layers = net.layers();
         let spec = crate::config::parse("name: t\n", "t", &[]).unwrap().prune;
         let method = prune::build(kind, &spec);
@@ -181,7 +171,8 @@ mod tests {
     }
 
     /// Every kernel's logits against candle's forward of the masked model at each of `batches`.
-    fn check(net: &LeNet5, params: &Params, masks: &Masks, what: &str, batches: &[usize]) {
+    fn check(net: &Graph, params: &Params, masks: &Masks, what: &str, batches: &[usize]) {
+        let classes = net.layers()[3].units;
         let pruned = masks.apply(params).tensors().unwrap();
         for &batch in batches {
             let mut rng = Rng::new(batch as u64 + 10);
@@ -189,13 +180,13 @@ mod tests {
             let xt = Tensor::from_slice(&x, (batch, INPUT_DIM), &Device::Cpu).unwrap();
             let want = net.forward(&pruned, &xt).unwrap().to_vec2::<f32>().unwrap();
             for k in [Kernel::Dense, Kernel::Shrunk, Kernel::Csr] {
-                let f = ConvForward::build(net, params, masks, k);
+                let f = ConvForward::build(net, params, masks, k).unwrap();
                 let mut bufs = f.buffers(batch);
                 let xin = f.input(&x, batch);
                 // Twice through the same buffers: nothing of the first call leaks into the next.
                 for _ in 0..2 {
                     let got = f.run(&xin, batch, &mut bufs);
-                    assert_eq!(got.len(), net.classes * batch);
+                    assert_eq!(got.len(), classes * batch);
                     super::super::forward::assert_logits_match(
                         got,
                         &want,
@@ -211,12 +202,7 @@ mod tests {
     /// batch 1, 3 and, once, a batch of one full chunk of images and a part of one.
     #[test]
     fn conv_kernels_match_candle_at_reduced_widths() {
-        let net = LeNet5 {
-            conv1: 4,
-            conv2: 6,
-            fc1: 12,
-            classes: 5,
-        };
+        let net = testing::lenet5(4, 6, 12, 5);
         let params = net.init(&mut Rng::new(3));
         let layers = net.layers();
         for (kind, tau) in [
@@ -228,7 +214,7 @@ mod tests {
         ] {
             let m = masks(&net, &params, kind, tau);
             if kind == MethodKind::Importance {
-                let shrunk = crate::model::shrink::shrink_lenet5(&net, &params, &m).0;
+                let shrunk = shrink(&net, &params, &m).0;
                 assert_ne!(shrunk, net, "τ {tau} removes units");
             }
             let batches: &[usize] = if tau == 0.5 {
@@ -240,19 +226,14 @@ mod tests {
         }
         let mut m = masks(&net, &params, MethodKind::Magnitude, 0.5);
         prune::expand(Granularity::Unit, &layers[0], &[true; 4], &params, &mut m);
-        assert_eq!(
-            crate::model::shrink::shrink_lenet5(&net, &params, &m)
-                .0
-                .conv1,
-            0
-        );
+        assert_eq!(shrink(&net, &params, &m).0.layers()[0].units, 0);
         check(&net, &params, &m, "no conv1 channel", &[1, 3]);
     }
 
     /// Han's widths (20, 50, 500), magnitude-pruned to 90 % and with channels removed.
     #[test]
     fn conv_kernels_match_candle_at_full_width() {
-        let net = LeNet5::new(10);
+        let net = testing::lenet5(20, 50, 500, 10);
         let params = net.init(&mut Rng::new(5));
         let mut m = masks(&net, &params, MethodKind::Magnitude, 0.9);
         let layers = net.layers();

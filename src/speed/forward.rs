@@ -3,13 +3,12 @@
 //!
 //! - `dense`: the masked model as it is stored, zeros multiplied (`gemm`, as training uses);
 //! - `shrunk`: the physically smaller model with removed units cut out
-//!   ([`crate::model::shrink`]), same dense kernel;
+//!   ([`Architecture::shrink`]), same dense kernel;
 //! - `csr`: every layer's kept weights in CSR ([`super::csr`]), our own sparse kernel.
 
 use super::csr::Csr;
 use crate::config::Activation;
-use crate::model::mlp::Mlp;
-use crate::model::{Masks, Params};
+use crate::model::{Architecture, Masks, Params};
 use crate::train::matmul::{matmul, View};
 
 /// Which kernel serves a forward pass.
@@ -130,6 +129,15 @@ pub trait Net {
     fn run<'b>(&self, x: &[f32], batch: usize, bufs: &'b mut Self::Buffers) -> &'b [f32];
 }
 
+/// Layer `l` of `params` (weight `2l`, bias `2l + 1`) for one kernel: its size read off the
+/// weight's shape `[out, …]` (a shrunk model's are smaller), CSR keeping what `csr` keeps.
+pub(super) fn layer(params: &Params, l: usize, csr: Option<&Masks>) -> Layer {
+    let (w, b) = (&params.0[2 * l], &params.0[2 * l + 1]);
+    let (out, inp) = (w.shape[0], w.shape[1..].iter().product());
+    let keep = csr.map(|k| k.0[2 * l].as_slice());
+    Layer::new(w.data.clone(), b.data.clone(), out, inp, keep)
+}
+
 /// A model ready to run with one kernel.
 pub struct Forward {
     layers: Vec<Layer>,
@@ -138,24 +146,25 @@ pub struct Forward {
 }
 
 impl Forward {
-    /// `mlp` with `params` pruned by `masks`, laid out for `kernel`.
-    pub fn build(mlp: &Mlp, params: &Params, masks: &Masks, kernel: Kernel) -> Forward {
-        let (widths, ps, keep) = match kernel {
-            Kernel::Shrunk => {
-                let (m, p) = crate::model::shrink::shrink_mlp(mlp, params, masks);
-                (m.widths, p, None)
-            }
-            Kernel::Dense => (mlp.widths.clone(), masks.apply(params), None),
-            Kernel::Csr => (mlp.widths.clone(), masks.apply(params), Some(masks)),
+    /// The MLP `arch` with `params` pruned by `masks`, laid out for `kernel`; `None` when `arch`
+    /// is not a plain MLP ([`Architecture::as_mlp`]) or, for the shrunk kernel, cannot shrink.
+    pub fn build(
+        arch: &dyn Architecture,
+        params: &Params,
+        masks: &Masks,
+        kernel: Kernel,
+    ) -> Option<Forward> {
+        let mlp = arch.as_mlp()?;
+        let (ps, keep) = match kernel {
+            Kernel::Shrunk => (arch.shrink(params, masks)?.params, None),
+            Kernel::Dense => (masks.apply(params), None),
+            Kernel::Csr => (masks.apply(params), Some(masks)),
         };
-        let layers = (0..widths.len() - 1)
-            .map(|l| {
-                let (w, b) = (ps.0[2 * l].data.clone(), ps.0[2 * l + 1].data.clone());
-                let csr = keep.map(|k| k.0[2 * l].as_slice());
-                Layer::new(w, b, widths[l + 1], widths[l], csr)
-            })
+        let layers: Vec<Layer> = (0..mlp.widths.len() - 1)
+            .map(|l| layer(&ps, l, keep))
             .collect();
-        Forward::from_layers(layers, mlp.activation, widths[0])
+        let inputs = ps.0[0].shape[1];
+        Some(Forward::from_layers(layers, mlp.activation, inputs))
     }
 
     /// Linear layers applied in turn to `inputs` features, `activation` between them.
@@ -255,7 +264,7 @@ mod tests {
     /// unstructured (magnitude) and structured (importance) masks, at batch 1 and 33.
     #[test]
     fn kernels_match_the_dense_model() {
-        let mlp = Mlp::new(20, &[16, 12], 5, Activation::Relu);
+        let mlp = crate::model::testing::mlp(20, &[16, 12], 5, Activation::Relu);
         let params = mlp.init(&mut Rng::new(4));
         let layers = mlp.layers();
         for kind in [
@@ -289,7 +298,7 @@ mod tests {
                         .unwrap();
                     let xf = feature_major(&x, batch, 20);
                     for k in [Kernel::Dense, Kernel::Shrunk, Kernel::Csr] {
-                        let f = Forward::build(&mlp, &params, &masks, k);
+                        let f = Forward::build(&mlp, &params, &masks, k).unwrap();
                         let mut bufs = f.buffers(batch);
                         let got = f.run(&xf, batch, &mut bufs);
                         assert_logits_match(got, &want, &format!("{kind:?} τ={tau} {k:?}"));

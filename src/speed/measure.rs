@@ -79,12 +79,10 @@ fn time_kernel(
     batch: usize,
     p: Protocol,
 ) -> Option<(usize, Timing)> {
-    if let Some(mlp) = arch.as_mlp() {
-        let f = Forward::build(mlp, s.params, s.masks, kernel);
+    if let Some(f) = Forward::build(arch, s.params, s.masks, kernel) {
         return Some(time_net(&f, x, batch, p));
     }
-    let l5 = arch.as_lenet5()?;
-    let f = ConvForward::build(l5, s.params, s.masks, kernel);
+    let f = ConvForward::build(arch, s.params, s.masks, kernel)?;
     Some(time_net(&f, x, batch, p))
 }
 
@@ -153,7 +151,7 @@ pub fn measure(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::lenet::{LeNet5, INPUT_DIM};
+    use crate::model::lenet::INPUT_DIM;
     use crate::prune::{expand, Granularity};
     use crate::rng::Rng;
     use std::time::Duration;
@@ -162,12 +160,7 @@ mod tests {
     /// path), each counting the weights it multiplies; the dense model with the dense kernel.
     #[test]
     fn lenet5_subjects_get_dense_shrunk_and_csr() {
-        let net = LeNet5 {
-            conv1: 3,
-            conv2: 4,
-            fc1: 8,
-            classes: 3,
-        };
+        let net = crate::model::testing::lenet5(3, 4, 8, 3);
         let params = net.init(&mut Rng::new(2));
         let dense = Masks::dense(&params);
         let mut pruned = dense.clone();

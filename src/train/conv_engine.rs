@@ -557,7 +557,7 @@ mod tests {
     use super::*;
     use crate::config::{OptimizerKind, TrainSpec};
     use crate::model::lenet::INPUT_DIM;
-    use crate::model::{Architecture, Masks};
+    use crate::model::{testing, Architecture, Masks};
     use crate::rng::Rng;
     use crate::train::engine::CandleEngine;
     use crate::train::{optim, zeros_like};
@@ -580,33 +580,29 @@ mod tests {
     }
 
     /// Gradients of every parameter, the mean loss and the evaluation (summed loss, correct
-    /// count) equal candle's autograd through [`LeNet5`]'s forward, at Han's widths and reduced
-    /// ones, at batch 1, an odd batch that leaves a partial chunk, and two whole chunks.
+    /// count) of the engine of a LeNet-5 graph's shape equal candle's autograd through the
+    /// graph's forward, at Han's widths and reduced ones, at batch 1, an odd batch that leaves a
+    /// partial chunk, and two whole chunks.
     #[test]
     fn conv_engine_matches_candle_autograd() {
-        let small = LeNet5 {
-            conv1: 4,
-            conv2: 6,
-            fc1: 12,
-            classes: 5,
-        };
         let cases = [
-            (small, &[1, 7, 2 * CHUNK + 3][..]),
-            (LeNet5::new(10), &[1, 19][..]),
+            (testing::lenet5(4, 6, 12, 5), 5, &[1, 7, 2 * CHUNK + 3][..]),
+            (testing::lenet5(20, 50, 500, 10), 10, &[1, 19][..]),
         ];
-        for (net, batches) in cases {
+        for (net, classes, batches) in cases {
+            let shape = net.as_lenet5().unwrap();
             for (k, &rows) in batches.iter().enumerate() {
                 let p = net.init(&mut Rng::new(30 + k as u64));
-                let (x, y) = batch(rows, net.classes, 40 + k as u64);
+                let (x, y) = batch(rows, classes, 40 + k as u64);
                 let (mut g_host, mut g_candle) = (zeros_like(&p), zeros_like(&p));
                 // Odd cases split the chunks and products over 3 threads.
                 let pool = rayon::ThreadPoolBuilder::new()
                     .num_threads(3)
                     .build()
                     .unwrap();
-                let mut fast = ConvEngine::new(&net, 1 + 2 * (k % 2));
+                let mut fast = ConvEngine::new(shape, 1 + 2 * (k % 2));
                 let mut slow = CandleEngine::new(&net);
-                let what = format!("{net:?} batch {rows}");
+                let what = format!("{} batch {rows}", net.describe());
                 let l_host = pool
                     .install(|| fast.loss_and_grads(&p, &x, &y, &mut g_host))
                     .unwrap();
@@ -637,12 +633,8 @@ mod tests {
     /// sum), and a second batch through the same buffers gives what a fresh engine gives.
     #[test]
     fn conv_engine_is_bit_identical_on_any_thread_count() {
-        let net = LeNet5 {
-            conv1: 5,
-            conv2: 7,
-            fc1: 33,
-            classes: 4,
-        };
+        let net = testing::lenet5(5, 7, 33, 4);
+        let shape = net.as_lenet5().unwrap();
         let p = net.init(&mut Rng::new(2));
         let (x, y) = batch(3 * CHUNK + 5, 4, 3);
         let (x2, y2) = batch(CHUNK - 1, 4, 4);
@@ -651,7 +643,7 @@ mod tests {
             .build()
             .unwrap();
         let run = |threads: usize| {
-            let mut e = ConvEngine::new(&net, threads);
+            let mut e = ConvEngine::new(shape, threads);
             let mut g = zeros_like(&p);
             let loss = pool
                 .install(|| e.loss_and_grads(&p, &x, &y, &mut g))
@@ -665,7 +657,7 @@ mod tests {
         let one = run(1);
         assert_eq!(one, run(2));
         assert_eq!(one, run(3));
-        let mut fresh = ConvEngine::new(&net, 1);
+        let mut fresh = ConvEngine::new(shape, 1);
         let mut g2 = zeros_like(&p);
         fresh.loss_and_grads(&p, &x2, &y2, &mut g2).unwrap();
         assert_eq!(g2, one.2);
@@ -677,12 +669,8 @@ mod tests {
     /// batch gives zeros.
     #[test]
     fn conv_engine_training_holds_masks_and_optimizer_state() {
-        let net = LeNet5 {
-            conv1: 3,
-            conv2: 4,
-            fc1: 10,
-            classes: 3,
-        };
+        let net = testing::lenet5(3, 4, 10, 3);
+        let shape = net.as_lenet5().unwrap();
         let p0 = net.init(&mut Rng::new(8));
         let mut masks = Masks::dense(&p0);
         for i in [0, 2, 4] {
@@ -703,7 +691,7 @@ mod tests {
             let mut g = zeros_like(&p);
             let sizes: Vec<usize> = g.iter().map(Vec::len).collect();
             let mut o = optim::Optimizer::new(&spec, spec.lr, &sizes);
-            let mut e = ConvEngine::new(&net, 1);
+            let mut e = ConvEngine::new(shape, 1);
             for step in 0..6 {
                 let (x, y) = batch(8 + step % 2, 3, 50 + step as u64);
                 let loss = e.loss_and_grads(&p, &x, &y, &mut g).unwrap();
@@ -721,7 +709,7 @@ mod tests {
                 }
             }
         }
-        let mut e = ConvEngine::new(&net, 1);
+        let mut e = ConvEngine::new(shape, 1);
         let (x, y) = batch(2, 3, 1);
         let mut g = zeros_like(&p0);
         let mut nan = p0.clone();
@@ -755,10 +743,11 @@ mod tests {
         }
     }
 
-    /// Why LeNet-5 does not pool with candle's `max_pool2d` ([`crate::model::lenet`] and
-    /// [`super::super::pool`] route the gradient to the maximum instead): its backward gives a
-    /// unique maximum a quarter of the pooled gradient and each of four equal entries all of it.
-    /// If a candle upgrade fixes this, this test fails and `lenet::pool` can use it again.
+    /// Why max-pooling does not use candle's `max_pool2d` (the graph's forward,
+    /// [`crate::model::graph::forward`], and [`super::super::pool`] route the gradient to the
+    /// maximum instead): its backward gives a unique maximum a quarter of the pooled gradient and
+    /// each of four equal entries all of it. If a candle upgrade fixes this, this test fails and
+    /// the graph's forward can pool with it again.
     #[test]
     fn candle_max_pool_gradient_scales_by_the_share_of_maxima() {
         use candle_core::{Device, Tensor, Var};

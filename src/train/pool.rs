@@ -10,10 +10,10 @@
 //!
 //! The gradient is the maximum's: the pooled gradient goes to the window entry that attains the
 //! maximum, split evenly when `k` entries tie (each gets 1/k, so a window passes on exactly its
-//! gradient, as PyTorch's does, which gives it all to one of them). The candle forward of
-//! [`crate::model::lenet`] computes the same thing. (candle 0.11's own `max_pool2d` backward
-//! gives every tied entry `k/4` of the gradient — a quarter of it to a unique maximum — and is
-//! therefore not used: see `lenet::pool`.)
+//! gradient, as PyTorch's does, which gives it all to one of them). The graph's candle forward
+//! ([`crate::model::graph::forward`]) computes the same thing. (candle 0.11's own `max_pool2d`
+//! backward gives every tied entry `k/4` of the gradient — a quarter of it to a unique maximum —
+//! and is therefore not used there.)
 
 use crate::model::lenet::POOL;
 

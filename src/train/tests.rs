@@ -1,7 +1,8 @@
 use super::*;
 use crate::config::{Activation, OptimizerKind};
 use crate::data::standardize::Standardizer;
-use crate::model::mlp::Mlp;
+use crate::model::graph::Graph;
+use crate::model::testing;
 
 fn spec(opt: OptimizerKind, lr: f64, epochs: usize) -> TrainSpec {
     TrainSpec {
@@ -16,10 +17,10 @@ fn spec(opt: OptimizerKind, lr: f64, epochs: usize) -> TrainSpec {
     }
 }
 
-fn iris() -> (Table, Mlp) {
+fn iris() -> (Table, Graph) {
     let d = crate::data::builtin::load(crate::config::BuiltinName::Iris).unwrap();
     let t = Standardizer::fit(&d.pool).apply(&d.pool);
-    (t, Mlp::new(4, &[16], 3, Activation::Relu))
+    (t, testing::mlp(4, &[16], 3, Activation::Relu))
 }
 
 #[test]
@@ -198,8 +199,8 @@ fn snapshot_holds_the_weights_after_epoch_k() {
 }
 
 /// Random parameters and a batch for an MLP of `widths`.
-fn mlp_case(act: Activation, seed: u64) -> (Mlp, Params, Vec<f32>, Vec<u32>) {
-    let m = Mlp::new(7, &[5, 4], 3, act);
+fn mlp_case(act: Activation, seed: u64) -> (Graph, Params, Vec<f32>, Vec<u32>) {
+    let m = testing::mlp(7, &[5, 4], 3, act);
     let mut rng = Rng::new(seed);
     let p = m.init(&mut rng);
     let rows = 9;
@@ -215,8 +216,8 @@ fn mlp_engine_matches_candle_autograd() {
         for seed in 0..4 {
             let (m, p, x, y) = mlp_case(act, seed);
             let (mut g_host, mut g_candle) = (zeros_like(&p), zeros_like(&p));
-            // Odd seeds split the engine's matmuls over 3 threads.
-            let mut fast = mlp_engine::MlpEngine::new(&m, 1 + 2 * (seed as usize % 2));
+            // The MLP graph's host engine; odd seeds split its matmuls over 3 threads.
+            let mut fast = m.host_engine(1 + 2 * (seed as usize % 2)).unwrap();
             let mut slow = CandleEngine::new(&m);
             let l_host = fast.loss_and_grads(&p, &x, &y, &mut g_host).unwrap();
             let l_candle = slow.loss_and_grads(&p, &x, &y, &mut g_candle).unwrap();
@@ -241,13 +242,12 @@ fn mlp_engine_matches_candle_autograd() {
 #[test]
 fn mlp_engine_loss_is_hand_computed_and_nan_propagates() {
     // One layer, 2 inputs → 2 classes, zero weights and bias [0, ln 3]: softmax = [1/4, 3/4].
-    let m = Mlp::new(2, &[], 2, Activation::Relu);
+    let m = testing::mlp(2, &[], 2, Activation::Relu);
     let mut ws = m.init(&mut Rng::new(0));
     ws.0[0].data = vec![0.0; 4];
     ws.0[1].data = vec![0.0, 3f32.ln()];
     let mut g = zeros_like(&ws);
-    let mut e = mlp_engine::MlpEngine::new(&m, 1);
-    use engine::Engine;
+    let mut e = m.host_engine(1).unwrap();
     let loss = e.loss_and_grads(&ws, &[1.0, 2.0], &[0], &mut g).unwrap();
     assert!((loss - 4f32.ln()).abs() < 1e-6, "−ln(1/4) = {loss}");
     // d/db = softmax − one-hot = [−3/4, 3/4]; d/dW = that ⊗ x.

@@ -420,41 +420,6 @@ fn shrunk_graphs_compute_the_masked_function() {
     assert!(shrank > 30, "{shrank}");
 }
 
-/// The shrunk MLP and LeNet-5 are the ones the old per-model shrink functions built.
-#[test]
-fn shrink_agrees_with_the_per_model_shrinks() {
-    use crate::model::shrink::{shrink_lenet5, shrink_mlp};
-    let n = crate::model::lenet::LeNet5::new(10);
-    let g = graph(&presets::LENET_INPUT, &presets::lenet5(), 10);
-    let p = g.init(&mut Rng::new(1));
-    let mut masks = Masks::dense(&p);
-    let mut rng = Rng::new(2);
-    for l in g.layers().iter().filter(|l| !l.is_output) {
-        let pruned: Vec<bool> = (0..l.units).map(|_| rng.below(2) == 0).collect();
-        crate::prune::expand(crate::prune::Granularity::Unit, l, &pruned, &p, &mut masks);
-    }
-    let (small, sp) = shrink::shrink(&g, &p, &masks);
-    let (n2, np) = shrink_lenet5(&n, &p, &masks);
-    assert_eq!(small.as_lenet5(), Some(&n2));
-    assert_eq!(sp, np);
-    let m = crate::model::mlp::Mlp::new(6, &[5, 4], 3, crate::config::Activation::Relu);
-    let g = graph(
-        &[6],
-        &presets::mlp(&[5, 4], crate::config::Activation::Relu),
-        3,
-    );
-    let p = g.init(&mut Rng::new(3));
-    let mut masks = Masks::dense(&p);
-    for l in g.layers().iter().filter(|l| !l.is_output) {
-        let pruned: Vec<bool> = (0..l.units).map(|u| u % 2 == 0).collect();
-        crate::prune::expand(crate::prune::Granularity::Unit, l, &pruned, &p, &mut masks);
-    }
-    let (small, sp) = shrink::shrink(&g, &p, &masks);
-    let (m2, mp) = shrink_mlp(&m, &p, &masks);
-    assert_eq!(small.as_mlp(), Some(&m2));
-    assert_eq!(sp, mp);
-}
-
 #[test]
 fn vgg_preset_shapes() {
     let g = graph(&[1, 8, 8], &presets::vgg(4, 2), 10);
