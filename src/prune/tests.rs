@@ -763,3 +763,94 @@ fn row_scope_prunes_every_row_alike() {
         }
     }
 }
+
+/// Every method on a ResNet (batch normalisation, an identity and a projection shortcut): the
+/// output layer keeps its units, a structured method removes a group's channel from every layer
+/// that writes it with its normalisations' entries, and the shrunk model computes the masked one.
+#[test]
+fn every_method_prunes_a_resnet_by_its_groups() {
+    use crate::model::graph::{presets, tests::shrinks_to_the_masked_function};
+    let g = Graph::new(&[1, 8, 8], &presets::resnet(4, 2, 1, &[1, 8, 8]), 3).unwrap();
+    let mut rng = Rng::new(21);
+    let mut p = g.init(&mut rng);
+    for q in p.0.iter_mut().filter(|q| q.name.starts_with("bn")) {
+        let var = q.name.ends_with("running_var");
+        q.data
+            .iter_mut()
+            .for_each(|v| *v = rng.uniform_f32(0.5, 1.5) * if var { 1.0 } else { 0.8 });
+    }
+    let mut grads = p.clone();
+    grads.0.iter_mut().for_each(|t| {
+        t.data
+            .iter_mut()
+            .for_each(|v| *v = rng.uniform_f32(-1.0, 1.0))
+    });
+    let layers = g.layers();
+    // conv1 (stem), conv2, conv3 (block 1), conv4, conv5, conv6 (block 2, conv6 its 1×1
+    // projection), fc1: the stem and block 1's second conv are one group, block 2's second conv
+    // and its projection another.
+    let groups: Vec<Vec<&str>> = layers
+        .iter()
+        .filter(|l| l.unit_leader.is_none())
+        .map(|l| {
+            std::iter::once(l.name.as_str())
+                .chain(l.coupled.iter().map(|c| c.name.as_str()))
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            vec!["conv1", "conv3"],
+            vec!["conv2"],
+            vec!["conv4"],
+            vec!["conv5", "conv6"],
+            vec!["fc1"]
+        ]
+    );
+    let spec = crate::config::parse("name: t\n", "t", &[]).unwrap().prune;
+    let norms = unit_norms_of(&p, &layers);
+    for (case, kind) in MethodKind::ALL.into_iter().enumerate() {
+        let method = build(kind, &spec);
+        let mut ctx = ScoreContext {
+            grads: Some(&grads),
+            input_norms: Some(&norms),
+            ..ScoreContext::plain(&g, &p, &layers, Rng::new(3))
+        };
+        let s = method.scores(&mut ctx).unwrap();
+        let c = MaskContext::one_shot(&g, &p, &layers, TauUnit::Quantile, Scope::Layer);
+        let masks = method.masks(&c, &s, 0.5).unwrap();
+        let sp = masks.sparsity(&layers);
+        assert!(sp > 0.2 && sp < 0.9, "{kind:?}: sparsity {sp}");
+        let out = layers.last().unwrap();
+        assert!(masks.0[out.bias].iter().all(|k| *k), "{kind:?}");
+        // `combined` removes units too (after magnitude), by the same groups.
+        let structured = matches!(kind, MethodKind::Importance | MethodKind::Combined);
+        if structured {
+            let mut removed = 0;
+            for l in layers
+                .iter()
+                .filter(|l| l.unit_leader.is_none() && !l.is_output)
+            {
+                for u in 0..l.units {
+                    let gone = !masks.0[l.bias][u];
+                    removed += gone as usize;
+                    for c in &l.coupled {
+                        assert_eq!(!masks.0[c.bias][u], gone, "{kind:?} {} {u}", c.name);
+                        let w = &masks.0[c.weight];
+                        let row = w.len() / l.units;
+                        if gone {
+                            assert!(w[u * row..(u + 1) * row].iter().all(|k| !k));
+                        }
+                    }
+                    for &q in &l.unit_params {
+                        assert_eq!(!masks.0[q][u], gone, "{kind:?} {} {u}", p.0[q].name);
+                    }
+                }
+            }
+            assert!(removed > 0, "{kind:?} removed no channel");
+        }
+        let shrank = shrinks_to_the_masked_function(&g, &p, &masks, case as u64);
+        assert_eq!(shrank, structured, "{kind:?}");
+    }
+}

@@ -389,4 +389,4 @@ impl Architecture for Graph {
 #[cfg(test)]
 mod residual_tests;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -362,7 +362,7 @@ fn random_graph(rng: &mut Rng) -> (Vec<usize>, Vec<LayerSpec>) {
 
 /// Masks that remove a random third of the units of every layer but the output, as
 /// `importance` would (a group's units once, through its leader), and a tenth of the weights.
-pub(super) fn random_unit_masks(g: &Graph, p: &Params, rng: &mut Rng) -> Masks {
+pub(crate) fn random_unit_masks(g: &Graph, p: &Params, rng: &mut Rng) -> Masks {
     let infos = g.layers();
     let mut masks = Masks::dense(p);
     for l in infos
@@ -385,7 +385,7 @@ pub(super) fn random_unit_masks(g: &Graph, p: &Params, rng: &mut Rng) -> Masks {
 /// Shrinks `g` under `masks` and checks that the smaller graph computes what the masked one
 /// does (to 1e-5, on 4 rows drawn from `case`), has the parameter count `shrunk_param_count`
 /// reports, and its own init agrees; whether anything was cut.
-pub(super) fn shrinks_to_the_masked_function(
+pub(crate) fn shrinks_to_the_masked_function(
     g: &Graph,
     p: &Params,
     masks: &Masks,
