@@ -331,6 +331,17 @@ impl UserModel {
     /// `model: {input, layers}` in a file describes (same resolved YAML, same hash), checked
     /// the same way; it trains on a hand-written engine where one fits, is exported shrunk, and
     /// `prunecv eval` reloads it.
+    ///
+    /// ```no_run
+    /// use prunecv::{config, sweep, LayerSpec as L, UserModel};
+    /// let cnn = UserModel::graph(&[1, 8, 8], vec![
+    ///     L::conv2d(8, 3, None, Some(1)), L::batch_norm(), L::relu(), L::max_pool(2),
+    ///     L::flatten(), L::linear(Some(32)), L::relu(), L::linear(None),
+    /// ]);
+    /// let exp = config::parse_with_model("name: cnn\nprune: {ignore: [fc2]}\n", "cnn", &[], cnn)?;
+    /// let result = sweep::run(&exp, &sweep::RunOptions::default())?;
+    /// # Ok::<(), prunecv::Error>(())
+    /// ```
     pub fn graph(input: &[usize], layers: Vec<crate::model::graph::LayerSpec>) -> UserModel {
         UserModel(UserSource::Graph {
             input: input.to_vec(),
