@@ -216,16 +216,14 @@ impl Experiment {
     ) -> Result<Experiment> {
         let model = model::from_user(user, "Experiment::with_model")?;
         let names = crate::model::layer_names(&model);
-        for (i, l) in self.prune.ignore.iter().enumerate() {
-            if !names.contains(l) {
-                return Err(Error::Mismatch {
-                    field: format!("prune.ignore[{i}]"),
-                    message: format!(
-                        "{l:?} is not a prunable layer of the model (its prunable layers: {})",
-                        names.join(", ")
-                    ),
-                });
-            }
+        if let Some((i, l)) = resolve::unknown_layer(&self.prune.ignore, &names) {
+            return Err(Error::Mismatch {
+                field: format!("prune.ignore[{i}]"),
+                message: format!(
+                    "{l:?} is not a prunable layer of the model (its prunable layers: {})",
+                    names.join(", ")
+                ),
+            });
         }
         self.model = model;
         Ok(self)

@@ -245,6 +245,19 @@ pub fn resolve(
     })
 }
 
+/// The first name of `ignore` that is not one of the model's prunable layers `names`, with its
+/// index.
+pub(crate) fn unknown_layer<'a>(
+    ignore: &'a [String],
+    names: &[String],
+) -> Option<(usize, &'a str)> {
+    ignore
+        .iter()
+        .enumerate()
+        .find(|(_, l)| !names.contains(l))
+        .map(|(i, l)| (i, l.as_str()))
+}
+
 /// The `prune` section: the methods with their settings, τ, ignored layers, the schedule, N:M,
 /// and the combinations of them that have a meaning.
 fn resolve_prune(p: RawPrune, train: &TrainSpec, model: &ModelSpec, c: &Ctx) -> Result<PruneSpec> {
@@ -253,14 +266,12 @@ fn resolve_prune(p: RawPrune, train: &TrainSpec, model: &ModelSpec, c: &Ctx) -> 
     let tau = resolve_tau(p.tau.unwrap_or_default(), c)?;
     let layer_names = crate::model::layer_names(model);
     let ignore = p.ignore.unwrap_or_default();
-    for (i, l) in ignore.iter().enumerate() {
-        if !layer_names.contains(l) {
-            return Err(c.bad(
-                &format!("prune.ignore[{i}]"),
-                &format!("a layer name, one of {}", layer_names.join(", ")),
-                format!("{l:?}"),
-            ));
-        }
+    if let Some((i, l)) = unknown_layer(&ignore, &layer_names) {
+        return Err(c.bad(
+            &format!("prune.ignore[{i}]"),
+            &format!("a layer name, one of {}", layer_names.join(", ")),
+            format!("{l:?}"),
+        ));
     }
     let schedule = resolve_schedule(p.schedule.unwrap_or_default(), train.epochs, c)?;
     if matches!(schedule, Schedule::Gradual { .. }) && tau.unit != TauUnit::Quantile {

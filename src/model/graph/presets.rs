@@ -11,19 +11,15 @@ fn act(a: Activation) -> LayerSpec {
     }
 }
 
-fn linear(out: Option<usize>) -> LayerSpec {
-    LayerSpec::linear(out)
-}
-
 /// `mlp`: linear layers of the `hidden` widths with `activation` between them, then one unit per
 /// class (`fc1`, …, `fc{L}`).
 pub fn mlp(hidden: &[usize], activation: Activation) -> Vec<LayerSpec> {
     let mut layers = Vec::with_capacity(2 * hidden.len() + 1);
     for &h in hidden {
-        layers.push(linear(Some(h)));
+        layers.push(LayerSpec::linear(Some(h)));
         layers.push(act(activation));
     }
-    layers.push(linear(None));
+    layers.push(LayerSpec::linear(None));
     layers
 }
 
@@ -48,9 +44,9 @@ pub fn lenet5() -> Vec<LayerSpec> {
         conv(50),
         pool(),
         LayerSpec::flatten(),
-        linear(Some(500)),
+        LayerSpec::linear(Some(500)),
         LayerSpec::relu(),
-        linear(None),
+        LayerSpec::linear(None),
     ]
 }
 
@@ -71,9 +67,9 @@ pub fn vgg(width: usize, stages: usize) -> Vec<LayerSpec> {
     }
     layers.extend([
         LayerSpec::flatten(),
-        linear(Some(width << stages)),
+        LayerSpec::linear(Some(width << stages)),
         LayerSpec::relu(),
-        linear(None),
+        LayerSpec::linear(None),
     ]);
     layers
 }
@@ -131,7 +127,7 @@ pub fn resnet(width: usize, stages: usize, blocks: usize, input: &[usize]) -> Ve
     layers.extend([
         LayerSpec::avg_pool(side.0.min(side.1).max(1)),
         LayerSpec::flatten(),
-        linear(None),
+        LayerSpec::linear(None),
     ]);
     layers
 }

@@ -6,6 +6,7 @@ use super::{Layer, LayerSpec, Resolved, Shrunk};
 use crate::model::graph::forward::{max_routed, windows, Pass, H};
 use crate::model::graph::shape::{fmt_shape, slide, Node, ShapeError, Site, Walk};
 use crate::model::graph::shrink::Cut;
+use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
 /// Max-pooling over `size × size` windows (stride defaults to `size`; no padding).
@@ -46,88 +47,61 @@ fn resolve(
     Ok((size, stride, vec![c, oh, ow]))
 }
 
-/// A pooling keeps the channels it reads.
-fn shrink(node: &Node, space: usize, shape: Vec<usize>) -> Shrunk {
-    let mut out = node.output.clone();
-    out[0] = shape[0];
-    Shrunk {
-        spec: node.spec.clone(),
-        branches: Vec::new(),
-        space,
-        shape: out,
-    }
+/// One [`Layer`] impl per pooling: its description prefix and the reduction of its windows
+/// `(c·oh·ow, size², batch)` over dimension 1.
+macro_rules! pooling {
+    ($ty:ident, $name:literal, $reduce:expr) => {
+        impl Layer for $ty {
+            fn resolve(
+                &self,
+                input: &[usize],
+                site: &Site,
+                _: &mut Walk,
+            ) -> Result<Resolved, ShapeError> {
+                let (size, stride, output) = resolve(self.size, self.stride, input, site)?;
+                Ok(Resolved {
+                    spec: LayerSpec::$ty($ty {
+                        size,
+                        stride: Some(stride),
+                    }),
+                    output,
+                    branches: Vec::new(),
+                })
+            }
+
+            fn forward(&self, node: &Node, _: &mut Pass, h: H) -> candle_core::Result<H> {
+                let H::Maps(t) = h else {
+                    candle_core::bail!("a pooling got flat rows")
+                };
+                let reduce: fn(&Tensor) -> candle_core::Result<Tensor> = $reduce;
+                let stride = self.stride.unwrap_or(self.size);
+                Ok(H::Maps(reduce(&windows(&t, node, self.size, stride)?)?))
+            }
+
+            /// A pooling keeps the channels it reads.
+            fn shrink(&self, node: &Node, _: &mut Cut, space: usize, shape: Vec<usize>) -> Shrunk {
+                let mut out = node.output.clone();
+                out[0] = shape[0];
+                Shrunk {
+                    spec: node.spec.clone(),
+                    branches: Vec::new(),
+                    space,
+                    shape: out,
+                }
+            }
+
+            fn describe(&self, _: &Node) -> String {
+                format!(concat!($name, "{}"), self.size)
+            }
+
+            /// The pooled maps are kept for the backward pass.
+            fn footprint(&self, node: &Node) -> (usize, usize) {
+                (0, node.output.iter().product())
+            }
+        }
+    };
 }
 
-/// The pooled maps are kept for the backward pass.
-fn footprint(node: &Node) -> (usize, usize) {
-    (0, node.output.iter().product())
-}
-
-impl Layer for MaxPool {
-    fn resolve(&self, input: &[usize], site: &Site, _: &mut Walk) -> Result<Resolved, ShapeError> {
-        let (size, stride, output) = resolve(self.size, self.stride, input, site)?;
-        Ok(Resolved {
-            spec: LayerSpec::MaxPool(MaxPool {
-                size,
-                stride: Some(stride),
-            }),
-            output,
-            branches: Vec::new(),
-        })
-    }
-
-    /// The maximum's gradient is routed to the maximum ([`max_routed`]).
-    fn forward(&self, node: &Node, _: &mut Pass, h: H) -> candle_core::Result<H> {
-        let H::Maps(t) = h else {
-            candle_core::bail!("a pooling got flat rows")
-        };
-        let stride = self.stride.unwrap_or(self.size);
-        Ok(H::Maps(max_routed(&windows(&t, node, self.size, stride)?)?))
-    }
-
-    fn shrink(&self, node: &Node, _: &mut Cut, space: usize, shape: Vec<usize>) -> Shrunk {
-        shrink(node, space, shape)
-    }
-
-    fn describe(&self, _: &Node) -> String {
-        format!("maxpool{}", self.size)
-    }
-
-    fn footprint(&self, node: &Node) -> (usize, usize) {
-        footprint(node)
-    }
-}
-
-impl Layer for AvgPool {
-    fn resolve(&self, input: &[usize], site: &Site, _: &mut Walk) -> Result<Resolved, ShapeError> {
-        let (size, stride, output) = resolve(self.size, self.stride, input, site)?;
-        Ok(Resolved {
-            spec: LayerSpec::AvgPool(AvgPool {
-                size,
-                stride: Some(stride),
-            }),
-            output,
-            branches: Vec::new(),
-        })
-    }
-
-    fn forward(&self, node: &Node, _: &mut Pass, h: H) -> candle_core::Result<H> {
-        let H::Maps(t) = h else {
-            candle_core::bail!("a pooling got flat rows")
-        };
-        let stride = self.stride.unwrap_or(self.size);
-        Ok(H::Maps(windows(&t, node, self.size, stride)?.mean(1)?))
-    }
-
-    fn shrink(&self, node: &Node, _: &mut Cut, space: usize, shape: Vec<usize>) -> Shrunk {
-        shrink(node, space, shape)
-    }
-
-    fn describe(&self, _: &Node) -> String {
-        format!("avgpool{}", self.size)
-    }
-
-    fn footprint(&self, node: &Node) -> (usize, usize) {
-        footprint(node)
-    }
-}
+// The maximum's gradient is routed to the maximum ([`max_routed`]).
+pooling!(MaxPool, "maxpool", max_routed);
+pooling!(AvgPool, "avgpool", |w| w.mean(1));
